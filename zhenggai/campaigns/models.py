@@ -1,0 +1,72 @@
+"""Campaigns, their phases, and the roles members hold in each."""
+
+import datetime as dt
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.org.models import Member, Organisation
+
+
+class Role(models.TextChoices):
+    WORKER = "worker", _("worker")
+    CLERK = "clerk", _("clerk")
+    OWNER = "owner", _("owner")
+    REPRESENTATIVE = "representative", _("representative")
+    LEADER = "leader", _("leader")
+    ADMIN = "admin", _("admin")
+
+
+class Phase(models.TextChoices):
+    AIRING = "airing", _("airing (鸣放)")
+    RECTIFICATION = "rectification", _("rectification (整改)")
+    REVIEW = "review", _("review (复查)")
+    ENDED = "ended", _("ended")
+
+
+class Campaign(models.Model):
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="campaigns")
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    airing_from = models.DateField(_("airing from"))
+    rectification_from = models.DateField(_("rectification from"))
+    review_from = models.DateField(_("review from"))
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    previous = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_campaigns",
+        help_text=_("Problems still open in the previous campaign carry over to this one."),
+    )
+    consolidation_days = models.PositiveIntegerField(
+        _("days from verification to the consolidation check"), default=30
+    )
+
+    class Meta:
+        verbose_name = _("campaign")
+        ordering = ["airing_from"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def phase_on(self, day: dt.date) -> str:
+        if self.ends_on and day > self.ends_on:
+            return Phase.ENDED
+        if day >= self.review_from:
+            return Phase.REVIEW
+        if day >= self.rectification_from:
+            return Phase.RECTIFICATION
+        return Phase.AIRING
+
+
+class CampaignRole(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="roles")
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="campaign_roles")
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("campaign role")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "member", "role"], name="role_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.member} · {self.get_role_display()} · {self.campaign}"

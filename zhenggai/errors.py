@@ -1,0 +1,40 @@
+"""Errors the domain raises. Each carries a message a person can read, and a machine code."""
+
+from django.utils.translation import gettext_lazy as _
+
+
+class DomainError(Exception):
+    code = "refused"
+
+    def __init__(self, message, **params):
+        self.params = params
+        self.message = message
+        super().__init__(str(message) % params if params else str(message))
+
+    def __str__(self) -> str:
+        return str(self.message) % self.params if self.params else str(self.message)
+
+
+class Refused(DomainError):
+    """The action is not allowed: wrong state, wrong role, or bad input. Nothing was written."""
+
+
+class Forbidden(Refused):
+    code = "forbidden"
+
+
+class InvalidInput(Refused):
+    code = "invalid"
+
+
+class Conflict(DomainError):
+    """Somebody else changed the same thing first. Nothing was written; reload and retry."""
+
+    code = "conflict"
+
+    def __init__(self, message=None, **params):
+        super().__init__(message or _("Someone else changed this problem first. Reload it."), **params)
+
+
+class NotFound(DomainError):
+    code = "not_found"

@@ -1,0 +1,31 @@
+"""The additive counters behind every figure, and the dimensions figures split by."""
+
+COUNTERS = [
+    "opinions",
+    "anonymous_opinions",
+    "problems",
+    "st_open",
+    "st_assigned",
+    "st_claimed",
+    "st_verified",
+    "st_closed",
+    "st_reopened",
+    "st_declined",
+    "unresolved",
+    "age_sum",  # sum of the first-raised day ordinals of unresolved problems
+    "overdue",
+    "claims",
+    "false_figures",
+    "reopened",
+    "deteriorated",
+    "ever_verified",
+    "followups",
+    "followups_answered",
+    "satisfied",
+    "posters",
+]
+INDEX = {c: i for i, c in enumerate(COUNTERS)}
+N = len(COUNTERS)
+
+TOTAL, CAMPAIGN, UNIT, CATEGORY, OWNER = 0, 1, 2, 3, 4
+DIMS = {"campaign": CAMPAIGN, "unit": UNIT, "category": CATEGORY, "owner": OWNER}

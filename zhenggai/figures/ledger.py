@@ -1,0 +1,177 @@
+"""Booking the deltas of events into figure buckets.
+
+A `Book` collects deltas keyed by the full split key of the thing that changed
+(org, campaign, unit, category, owner) and the day they take effect. `flush` projects them
+onto each dimension and each grain and adds them to the buckets with one upsert.
+
+Why days in the future: a problem with a deadline becomes overdue on the day after its
+deadline without any event. The event that sets the deadline books +1 `overdue` on that
+future day; the event that ends it (a claim, a new deadline) books -1 on the day it takes
+effect or, when that comes before, on the same future day, cancelling it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.db import connection
+
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems.state import OpinionRef, ProblemState
+
+from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
+
+ONE_DAY = dt.timedelta(days=1)
+FullKey = tuple  # (org, campaign, unit, category, owner, day)
+
+I_OPINIONS, I_ANON = INDEX["opinions"], INDEX["anonymous_opinions"]
+I_PROBLEMS, I_UNRESOLVED, I_AGE = INDEX["problems"], INDEX["unresolved"], INDEX["age_sum"]
+I_OVERDUE = INDEX["overdue"]
+I_STATE = {s: INDEX[f"st_{s}"] for s in lc.STATES}
+
+
+def _level(s: ProblemState) -> list[tuple[int, int]]:
+    """The (counter, value) pairs a problem in state `s` contributes while it stays so."""
+    out = [(I_PROBLEMS, 1), (I_STATE[s.state], 1)]
+    n = len(s.opinions)
+    if n:
+        out.append((I_OPINIONS, n))
+        anon = s.n_anonymous
+        if anon:
+            out.append((I_ANON, anon))
+    if s.state in lc.UNRESOLVED:
+        out.append((I_UNRESOLVED, 1))
+        fr = s.first_raised
+        if fr:
+            out.append((I_AGE, fr.toordinal()))
+    return out
+
+
+def _overdue_from(s: ProblemState, day: dt.date) -> dt.date | None:
+    if s.state in lc.UNCLAIMED and s.deadline is not None:
+        return max(day, s.deadline + ONE_DAY)
+    return None
+
+
+def flows_of(kind: str, before: ProblemState, after: ProblemState, data: dict) -> list[str]:
+    """The flow counters an event adds (each +1)."""
+    if kind == "claim":
+        return ["claims"]
+    if kind == "verify_not_thorough":
+        return ["false_figures", "reopened"]
+    if kind == "check_deteriorated":
+        return ["false_figures", "reopened", "deteriorated"]
+    if kind == "verify_passed":
+        return [] if before.ever_verified else ["ever_verified"]
+    if kind == "followup":
+        outcome = data.get("outcome")
+        out = ["followups"]
+        if outcome in ("satisfied", "not_satisfied"):
+            out.append("followups_answered")
+        if outcome == "satisfied":
+            out.append("satisfied")
+        return out
+    if kind == "poster":
+        return ["posters"]
+    return []
+
+
+class Book:
+    def __init__(self) -> None:
+        self.rows: dict[FullKey, list[int]] = defaultdict(lambda: [0] * N)
+
+    def _add(self, s_key: tuple, day: dt.date, pairs, sign: int) -> None:
+        row = self.rows[(*s_key, day)]
+        for i, v in pairs:
+            row[i] += sign * v
+
+    @staticmethod
+    def key_of(s: ProblemState) -> tuple:
+        return (s.org, s.campaign, s.unit or 0, s.category or 0, s.owner or 0)
+
+    @staticmethod
+    def opinion_key(org: int, o: OpinionRef) -> tuple:
+        return (org, o.campaign, o.unit or 0, o.category or 0, 0)
+
+    def opinion_received(self, org: int, o: OpinionRef) -> None:
+        pairs = [(I_OPINIONS, 1)] + ([(I_ANON, 1)] if o.anonymous else [])
+        self._add(self.opinion_key(org, o), o.day, pairs, +1)
+
+    def _opinion_moves(self, org: int, refs, day: dt.date, sign: int) -> None:
+        # An opinion outside any problem is counted on its own key; inside one, on the
+        # problem's (through the problem's level).
+        for o in refs:
+            pairs = [(I_OPINIONS, 1)] + ([(I_ANON, 1)] if o.anonymous else [])
+            self._add(self.opinion_key(org, o), day, pairs, sign)
+
+    def transition(self, before: ProblemState, after: ProblemState, kind: str, day: dt.date,
+                   data: dict) -> None:
+        kb, ka = self.key_of(before), self.key_of(after)
+        if before.state:
+            self._add(kb, day, _level(before), -1)
+            od = _overdue_from(before, day)
+            if od:
+                self._add(kb, od, [(I_OVERDUE, 1)], -1)
+        self._add(ka, day, _level(after), +1)
+        od = _overdue_from(after, day)
+        if od:
+            self._add(ka, od, [(I_OVERDUE, 1)], +1)
+        flows = flows_of(kind, before, after, data)
+        if flows:
+            self._add(ka, day, [(INDEX[f], 1) for f in flows], +1)
+        if kind in ("create", "add_opinions"):
+            added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
+            self._opinion_moves(after.org, added, day, -1)
+        elif kind == "remove_opinion":
+            gone = [o for oid, o in before.opinions.items() if oid not in after.opinions]
+            self._opinion_moves(after.org, gone, day, +1)
+
+    def bucket_rows(self) -> dict[tuple, list[int]]:
+        """Project onto (org, dim, gkey, grain, period) rows, dropping what nets to zero."""
+        out: dict[tuple, list[int]] = defaultdict(lambda: [0] * N)
+        for (org, campaign, unit, category, owner, day), vec in self.rows.items():
+            if not any(vec):
+                continue
+            month, year = day.replace(day=1), day.replace(month=1, day=1)
+            for dim, gkey in ((TOTAL, 0), (CAMPAIGN, campaign), (UNIT, unit),
+                              (CATEGORY, category), (OWNER, owner)):
+                for grain, period in (("d", day), ("m", month), ("y", year)):
+                    acc = out[(org, dim, grain, period, gkey)]
+                    for i, v in enumerate(vec):
+                        if v:
+                            acc[i] += v
+        return {k: v for k, v in out.items() if any(v)}
+
+    def flush(self) -> int:
+        rows = self.bucket_rows()
+        write_buckets(rows)
+        self.rows.clear()
+        return len(rows)
+
+
+_TABLE = "figures_figurebucket"
+_KEY_COLS = ["org", "dim", "grain", "period", "gkey"]
+_BATCH = 400  # rows per statement: stays under SQLite's and PostgreSQL's parameter limits
+
+
+def write_buckets(rows: dict[tuple, list[int]]) -> None:
+    if not rows:
+        return
+    cols = _KEY_COLS + COUNTERS
+    one = "(" + ", ".join(["%s"] * len(cols)) + ")"
+    head = f"INSERT INTO {_TABLE} ({', '.join(cols)}) VALUES "
+    tail = (
+        f" ON CONFLICT ({', '.join(_KEY_COLS)}) DO UPDATE SET "
+        + ", ".join(f"{c} = {_TABLE}.{c} + excluded.{c}" for c in COUNTERS)
+    )
+    # A fixed order of keys, so that two transactions lock shared rows in the same order.
+    items = sorted(rows.items())
+    with connection.cursor() as cur:
+        for i in range(0, len(items), _BATCH):
+            chunk = items[i : i + _BATCH]
+            params: list = []
+            for key, vec in chunk:
+                params.extend(key)
+                params.extend(vec)
+            cur.execute(head + ", ".join([one] * len(chunk)) + tail, params)

@@ -1,0 +1,32 @@
+"""Figure buckets: the event log's deltas, summed per day, month and year.
+
+Each event adds its deltas (a problem entering a state, a claim made, a claim found false)
+to three buckets per split key: its day, its month and its year. A figure as of day D is
+then the sum of the whole years before D's year, the whole months before D's month in that
+year, and the days of D's month up to D: at most a few dozen rows per key, however long
+the history. Buckets are only ever incremented, in the transaction that writes the event;
+`zhenggai figures --verify` recomputes them from the events.
+"""
+
+from django.db import models
+
+from .counters import COUNTERS
+
+
+class FigureBucket(models.Model):
+    org = models.BigIntegerField()
+    dim = models.SmallIntegerField()  # see counters.DIMS
+    gkey = models.BigIntegerField()  # id of the campaign/unit/category/owner; 0: none
+    grain = models.CharField(max_length=1)  # d, m, y
+    period = models.DateField()  # first day of the bucket
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["org", "dim", "grain", "period", "gkey"],
+                                    name="figure_bucket_key"),
+        ]
+
+
+# One integer column per counter, declared from the single list in counters.py.
+for _name in COUNTERS:
+    FigureBucket.add_to_class(_name, models.BigIntegerField(default=0))

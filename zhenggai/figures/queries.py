@@ -1,0 +1,109 @@
+"""Figures as of any day, read from the buckets: a few dozen rows per split key."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.utils import timezone
+
+from .counters import COUNTERS, DIMS, TOTAL
+
+ANON_MIN = 5  # anonymous counts below this are shown as "<5"
+
+_SUMS = ", ".join(f"SUM({c})" for c in COUNTERS)
+_SQL = f"""
+SELECT gkey, {_SUMS} FROM figures_figurebucket
+WHERE org = %s AND dim = %s AND (
+    (grain = 'y' AND period < %s)
+ OR (grain = 'm' AND period >= %s AND period < %s)
+ OR (grain = 'd' AND period >= %s AND period <= %s))
+GROUP BY gkey
+"""
+
+
+def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
+    """The raw counters as of the end of `day`, per key of dimension `dim`."""
+    y0, m0 = day.replace(month=1, day=1), day.replace(day=1)
+    with connection.cursor() as cur:
+        cur.execute(_SQL, [org_id, dim, y0, y0, m0, m0, day])
+        return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def shape(vec: list[int], day: dt.date) -> dict:
+    """The published figures (domain.md) from the raw counters."""
+    c = dict(zip(COUNTERS, vec, strict=True))
+    claimed_resolved = c["st_claimed"] + c["st_verified"] + c["st_closed"]
+    verified_resolved = c["st_verified"] + c["st_closed"]
+    anon = c["anonymous_opinions"]
+    unresolved = c["unresolved"]
+    return {
+        "opinions": c["opinions"],
+        "anonymous_opinions": anon if anon >= ANON_MIN else f"<{ANON_MIN}",
+        "problems": c["problems"],
+        "claims": c["claims"],
+        "claimed_resolved": claimed_resolved,
+        "verified_resolved": verified_resolved,
+        "claimed_share": _ratio(claimed_resolved, c["problems"]),
+        "verified_share": _ratio(verified_resolved, c["problems"]),
+        "false_figures": c["false_figures"],
+        "false_share": _ratio(c["false_figures"], c["claims"]),
+        "reopened": c["reopened"],
+        "deteriorated": c["deteriorated"],
+        "ever_verified": c["ever_verified"],
+        "regression_rate": _ratio(c["deteriorated"], c["ever_verified"]),
+        "followups": c["followups"],
+        "followups_answered": c["followups_answered"],
+        "satisfied": c["satisfied"],
+        "satisfaction": _ratio(c["satisfied"], c["followups_answered"]),
+        "overdue": c["overdue"],
+        "unresolved": unresolved,
+        "mean_age_days": (round(day.toordinal() - c["age_sum"] / unresolved, 1)
+                          if unresolved else None),
+        "posters": c["posters"],
+        "states": {k[3:]: c[k] for k in COUNTERS if k.startswith("st_")},
+    }
+
+
+def _labels(org_id: int, by: str, keys) -> dict[int, tuple]:
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.org.models import Category, Member, Unit
+
+    keys = [k for k in keys if k]
+    if by == "unit":
+        rows = Unit.objects.filter(org_id=org_id, pk__in=keys)
+        return {u.pk: (u.code, u.label()) for u in rows}
+    if by == "category":
+        rows = Category.objects.filter(org_id=org_id, pk__in=keys)
+        return {c.pk: (c.code, c.label()) for c in rows}
+    if by == "campaign":
+        rows = Campaign.objects.filter(org_id=org_id, pk__in=keys)
+        return {c.pk: (c.pk, c.name) for c in rows}
+    rows = Member.objects.filter(org_id=org_id, pk__in=keys).values_list("pk", "name")
+    return {pk: (pk, name) for pk, name in rows}
+
+
+def figures(org_id: int, as_of: dt.date | None = None, by: str | None = None) -> dict:
+    """{"as_of", "total", and with `by` also "groups": [{"key", "label", …}]}."""
+    day = as_of or timezone.localdate()
+    total = sums(org_id, day).get(0, [0] * len(COUNTERS))
+    out = {"as_of": day.isoformat(), "total": shape(total, day)}
+    if by:
+        if by not in DIMS:
+            raise ValueError(f"by must be one of {', '.join(DIMS)}")
+        out["by"] = by
+        rows = sums(org_id, day, DIMS[by])
+        labels = _labels(org_id, by, rows)
+        groups = []
+        for gkey, vec in rows.items():
+            if not any(vec):
+                continue
+            key, label = labels.get(gkey, (None, None)) if gkey else (None, None)
+            groups.append({"key": key, "label": label, **shape(vec, day)})
+        groups.sort(key=lambda g: (g["key"] is None, str(g["key"])))
+        out["groups"] = groups
+    return out

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class OpinionsConfig(AppConfig):
+    name = "zhenggai.opinions"
+    label = "opinions"
+    verbose_name = "Opinions"

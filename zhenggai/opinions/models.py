@@ -1,0 +1,92 @@
+"""Opinions (意见): what a member, or an anonymous proposer, said, as they said it.
+
+An opinion is a fact: staff never edit or delete it. The only column that changes is
+`problem`, a projection of the problem events that group it and split it out again.
+Anonymous opinions keep no member, no IP address and no time finer than the day, and their
+ids are random, so that their order among named opinions cannot date them either.
+"""
+
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.campaigns.models import Campaign
+from zhenggai.org.models import Category, Member, Organisation, Unit
+
+
+def random_id() -> int:
+    return secrets.randbits(62) + 1
+
+
+class Channel(models.TextChoices):
+    WEB = "web", _("web form")
+    PHONE = "phone", _("phone page")
+    PAPER = "paper", _("paper form")
+    IMPORT = "import", _("bulk import")
+    API = "api", _("API")
+    MEETING = "meeting", _("meeting")
+
+
+class OpinionQuerySet(models.QuerySet):
+    def delete(self):
+        raise TypeError("Opinions are never deleted.")
+
+
+class Opinion(models.Model):
+    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="opinions")
+    text = models.TextField(_("text"))
+    channel = models.CharField(_("channel"), max_length=10, choices=Channel.choices)
+    received_on = models.DateField(_("received on"), db_index=True)
+    # Only for named opinions; anonymous ones are dated to the day.
+    received_at = models.DateTimeField(_("received at"), null=True, blank=True)
+    anonymous = models.BooleanField(_("anonymous"), default=False)
+    author = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="opinions")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+", verbose_name=_("unit concerned"))
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    problem = models.ForeignKey("problems.Problem", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="opinions")
+    # Where a bulk import came from, so that importing the same row twice is a no-op.
+    source_ref = models.CharField(max_length=200, blank=True)
+
+    objects = OpinionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("opinion")
+        indexes = [models.Index(fields=["campaign", "problem"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(anonymous=False) | models.Q(author__isnull=True,
+                                                               received_at__isnull=True),
+                name="anonymous_opinion_untraceable",
+            ),
+            models.UniqueConstraint(fields=["org", "source_ref"],
+                                    condition=~models.Q(source_ref=""),
+                                    name="opinion_source_ref_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:60]
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Opinions are never edited; group them through problem actions.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Opinions are never deleted.")
+
+
+class Receipt(models.Model):
+    """An anonymous proposer's key to their case. Only a slow hash of the code is kept."""
+
+    opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT, related_name="receipt")
+    code_hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        verbose_name = _("receipt")

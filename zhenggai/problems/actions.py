@@ -1,0 +1,448 @@
+"""Every state change of a problem: one function each, all through `_commit`.
+
+An action checks the lifecycle table and the actor, folds the new event into the state,
+and in one transaction writes the event, the problem's projection (only where its version
+is still the one the caller read: a second writer gets a Conflict, not a lost update) and
+the figure deltas. A refused action raises before anything is written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.campaigns.models import Campaign, CampaignRole, Role
+from zhenggai.campaigns.roles import has_role
+from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
+from zhenggai.figures.ledger import Book
+from zhenggai.opinions.models import Opinion
+from zhenggai.org.models import Category, Member, Unit
+
+from . import lifecycle as lc
+from . import rules
+from .models import Claim, Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound, Scope
+from .state import EventData, OpinionRef, ProblemState, apply
+
+MAX_TEXT = 5000
+
+
+def _now(at: dt.datetime | None) -> dt.datetime:
+    now = timezone.now()
+    if at is None:
+        return now
+    if timezone.is_naive(at):
+        raise InvalidInput(_("Times must carry a time zone."))
+    if at > now + dt.timedelta(minutes=5):
+        raise InvalidInput(_("An event cannot be dated in the future."))
+    return at
+
+
+def _day_only(at: dt.datetime) -> dt.datetime:
+    """Anonymous acts keep no time finer than the day."""
+    local = timezone.localtime(at)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _text(value: str, label, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise InvalidInput(_("%(field)s must not be empty."), field=label)
+    if len(value) > limit:
+        raise InvalidInput(_("%(field)s is longer than %(n)s characters."), field=label, n=limit)
+    return value
+
+
+def opinion_ref(o: Opinion) -> OpinionRef:
+    return OpinionRef(o.pk, o.received_on, o.anonymous, o.campaign_id, o.unit_id, o.category_id)
+
+
+def state_of(p: Problem) -> ProblemState:
+    """The stored projection, with the opinions the figures need."""
+    refs = {
+        o[0]: OpinionRef(*o)
+        for o in Opinion.objects.filter(problem_id=p.pk).values_list(
+            "id", "received_on", "anonymous", "campaign_id", "unit_id", "category_id"
+        )
+    }
+    return ProblemState(
+        state=p.state, org=p.org_id, campaign=p.campaign_id, summary=p.summary, scope=p.scope,
+        category=p.category_id, unit=p.unit_id, owner=p.owner_id, measures=p.measures,
+        deadline=p.deadline, created_on=p.created_on, base_first_raised=p.first_raised_given,
+        opinions=refs, reopen_reason=p.reopen_reason, last_claim_by=p.last_claim_by_id,
+        ever_verified=p.ever_verified, verified_on=p.verified_on, recheck_due=p.recheck_due,
+        decline_requested=p.decline_requested, version=p.version,
+    )
+
+
+def projection(s: ProblemState) -> dict:
+    return dict(
+        state=s.state, org_id=s.org, campaign_id=s.campaign, summary=s.summary, scope=s.scope,
+        category_id=s.category, unit_id=s.unit, owner_id=s.owner, measures=s.measures,
+        deadline=s.deadline, created_on=s.created_on, first_raised_given=s.base_first_raised,
+        first_raised=s.first_raised, n_opinions=s.n_opinions, n_anonymous=s.n_anonymous,
+        reopen_reason=s.reopen_reason, last_claim_by_id=s.last_claim_by,
+        ever_verified=s.ever_verified, verified_on=s.verified_on, recheck_due=s.recheck_due,
+        decline_requested=s.decline_requested, version=s.version,
+    )
+
+
+def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=None,
+            reason: str = "", note: str = "", data: dict | None = None,
+            to_state: str | None = None, expected_version: int | None = None,
+            opinion=None, anonymous: bool = False) -> tuple[Problem, Event]:
+    """Check, fold, and write one event. Must run inside transaction.atomic()."""
+    at = _now(at)
+    if anonymous:  # no author and no time finer than the day
+        at = _day_only(at)
+    day = timezone.localdate(at)
+    if problem is None:
+        before = ProblemState()
+    else:
+        # Read the row again inside the transaction: the caller's copy may be stale.
+        fresh = Problem.objects.get(pk=problem.pk)
+        if expected_version is not None and fresh.version != expected_version:
+            raise Conflict()
+        problem = fresh
+        campaign = problem.campaign
+        before = state_of(problem)
+        if timezone.localdate(problem.updated_at) > day:
+            raise InvalidInput(_("An event cannot be dated before the problem's last event."))
+    t = rules.check(action, before, campaign, actor,
+                    problem_id=problem.pk if problem else None, opinion=opinion)
+    target = to_state or t.target or before.state
+    e = EventData(kind=action, day=day, from_state=before.state, to_state=target,
+                  reason=reason, actor_id=None if anonymous else rules.member_id(actor),
+                  data=data or {})
+    after = apply(before, e)
+    now = timezone.now()
+    if problem is None:
+        problem = Problem.objects.create(**projection(after), updated_at=at)
+    else:
+        n = Problem.objects.filter(pk=problem.pk, version=before.version).update(
+            **projection(after), updated_at=at
+        )
+        if n != 1:
+            raise Conflict()
+        for k, v in projection(after).items():
+            setattr(problem, k, v)
+        problem.updated_at = at
+    event = Event.objects.create(
+        problem=problem, seq=after.version, kind=action, actor_id=e.actor_id, at=at, day=day,
+        from_state=before.state, to_state=target, reason=reason, note=note,
+        data=e.data, recorded_at=_day_only(now) if anonymous else now,
+    )
+    book = Book()
+    book.transition(before, after, action, day, e.data)
+    book.flush()
+    if action.startswith(("verify_", "check_")):
+        _mark_review_item(problem, event)
+    return problem, event
+
+
+def _mark_review_item(problem: Problem, event: Event) -> None:
+    passed = event.kind in ("verify_passed", "check_holds")
+    ReviewItem.objects.filter(
+        problem=problem, outcome=ReviewItem.Outcome.PENDING,
+        round__starts_on__lte=event.day, round__ends_on__gte=event.day,
+    ).update(outcome=ReviewItem.Outcome.PASSED if passed else ReviewItem.Outcome.FAILED,
+             event=event)
+
+
+def _check_opinions(opinions, campaign: Campaign, day: dt.date) -> list[Opinion]:
+    opinions = list(opinions)
+    if len({o.pk for o in opinions}) != len(opinions):
+        raise InvalidInput(_("The same opinion is listed twice."))
+    for o in opinions:
+        if o.org_id != campaign.org_id:
+            raise InvalidInput(_("Opinion %(id)s belongs to another organisation."), id=o.pk)
+        if o.received_on > day:
+            raise InvalidInput(_("Opinion %(id)s was received after this day."), id=o.pk)
+    return opinions
+
+
+def _take_opinions(problem: Problem, opinions: list[Opinion]) -> None:
+    # A conditional update: if another clerk grouped one of them first, nobody wins twice.
+    ids = [o.pk for o in opinions]
+    n = Opinion.objects.filter(pk__in=ids, problem__isnull=True).update(problem=problem)
+    if n != len(ids):
+        raise Conflict(_("Some of these opinions were grouped into a problem meanwhile."))
+    for o in opinions:
+        o.problem_id = problem.pk
+
+
+def _plan_data(campaign: Campaign, *, owner, unit, deadline, measures, scope) -> dict:
+    if owner is not None and owner.org_id != campaign.org_id:
+        raise InvalidInput(_("The owner must be a member of this organisation."))
+    if unit is not None and unit.org_id != campaign.org_id:
+        raise InvalidInput(_("The owning unit must belong to this organisation."))
+    if owner is None and unit is None:
+        raise InvalidInput(_("Give an owner, an owning unit, or both."))
+    if scope not in Scope.values:
+        raise InvalidInput(_("Scope must be individual or common."))
+    if scope == Scope.INDIVIDUAL and owner is None:
+        raise InvalidInput(_("An individual problem needs a person as owner."))
+    if unit is None:
+        unit = owner.unit
+    return {
+        "owner": owner.pk if owner else None,
+        "unit": unit.pk if unit else None,
+        "deadline": deadline.isoformat() if deadline else None,
+        "measures": _text(measures, _("Measures"), required=False),
+        "scope": scope,
+    }
+
+
+@transaction.atomic
+def create_problem(campaign: Campaign, opinions, *, actor: Member, summary: str,
+                   category: Category | None = None, scope: str = Scope.COMMON,
+                   owner: Member | None = None, unit: Unit | None = None,
+                   measures: str = "", deadline: dt.date | None = None,
+                   first_raised: dt.date | None = None, at=None) -> Problem:
+    """Summarise (归纳) opinions into a new problem; with an owner or unit, also assign it."""
+    at = _now(at)
+    opinions = _check_opinions(opinions, campaign, timezone.localdate(at))
+    if category is not None and category.org_id != campaign.org_id:
+        raise InvalidInput(_("The category must belong to this organisation."))
+    if scope not in Scope.values:
+        raise InvalidInput(_("Scope must be individual or common."))
+    data = {
+        "org": campaign.org_id, "campaign": campaign.pk,
+        "summary": _text(summary, _("Summary")), "scope": scope,
+        "category": category.pk if category else None, "unit": unit.pk if unit else None,
+        "first_raised": first_raised.isoformat() if first_raised else None,
+        "opinions": [opinion_ref(o).as_list() for o in opinions],
+    }
+    problem, _e = _commit(None, "create", actor=actor, at=at, campaign=campaign, data=data)
+    _take_opinions(problem, opinions)
+    if owner is not None or unit is not None:
+        problem = assign(problem, actor=actor, owner=owner, unit=unit, measures=measures,
+                         deadline=deadline, scope=scope, at=at)
+    return problem
+
+
+@transaction.atomic
+def assign(problem: Problem, *, actor: Member, owner: Member | None = None,
+           unit: Unit | None = None, measures: str = "", deadline: dt.date | None = None,
+           scope: str | None = None, at=None, expected_version: int | None = None) -> Problem:
+    data = _plan_data(problem.campaign, owner=owner, unit=unit, deadline=deadline,
+                      measures=measures, scope=scope or problem.scope)
+    return _commit(problem, "assign", actor=actor, at=at, data=data,
+                   expected_version=expected_version)[0]
+
+
+@transaction.atomic
+def update_problem(problem: Problem, *, actor: Member, summary: str | None = None,
+                   scope: str | None = None, category: Category | None = None, at=None,
+                   expected_version: int | None = None) -> Problem:
+    data: dict = {}
+    if summary is not None:
+        data["summary"] = _text(summary, _("Summary"))
+    if scope is not None:
+        if scope not in Scope.values:
+            raise InvalidInput(_("Scope must be individual or common."))
+        data["scope"] = scope
+    if category is not None:
+        if category.org_id != problem.org_id:
+            raise InvalidInput(_("The category must belong to this organisation."))
+        data["category"] = category.pk
+    if not data:
+        raise InvalidInput(_("Nothing to change."))
+    return _commit(problem, "update", actor=actor, at=at, data=data,
+                   expected_version=expected_version)[0]
+
+
+@transaction.atomic
+def add_opinions(problem: Problem, opinions, *, actor: Member, at=None,
+                 expected_version: int | None = None) -> Problem:
+    at = _now(at)
+    opinions = _check_opinions(opinions, problem.campaign, timezone.localdate(at))
+    if not opinions:
+        raise InvalidInput(_("Choose at least one opinion."))
+    data = {"opinions": [opinion_ref(o).as_list() for o in opinions]}
+    problem, _e = _commit(problem, "add_opinions", actor=actor, at=at, data=data,
+                          expected_version=expected_version)
+    _take_opinions(problem, opinions)
+    return problem
+
+
+@transaction.atomic
+def remove_opinion(opinion: Opinion, *, actor: Member, at=None,
+                   expected_version: int | None = None) -> Problem:
+    """Split a wrongly grouped opinion out again. The opinion itself is untouched."""
+    if opinion.problem_id is None:
+        raise Refused(_("This opinion is not grouped into any problem."))
+    problem = Problem.objects.get(pk=opinion.problem_id)
+    data = {"opinion": opinion_ref(opinion).as_list()}
+    problem, _e = _commit(problem, "remove_opinion", actor=actor, at=at, data=data,
+                          expected_version=expected_version)
+    n = Opinion.objects.filter(pk=opinion.pk, problem=problem).update(problem=None)
+    if n != 1:
+        raise Conflict()
+    opinion.problem_id = None
+    return problem
+
+
+@transaction.atomic
+def claim(problem: Problem, *, actor: Member, done: str, evidence: str = "", at=None,
+          expected_version: int | None = None) -> Claim:
+    done = _text(done, _("What was done"))
+    evidence = _text(evidence, _("Evidence"), required=False)
+    problem, event = _commit(problem, "claim", actor=actor, at=at, note=done,
+                             expected_version=expected_version)
+    return Claim.objects.create(problem=problem, event=event, by=actor, done=done,
+                                evidence=evidence)
+
+
+@transaction.atomic
+def verify(problem: Problem, *, actor: Member, passed: bool, findings: str = "", at=None,
+           expected_version: int | None = None) -> Event:
+    """A representative's check of a claim (核对): passed, or not thorough and reopened."""
+    findings = _text(findings, _("Findings"), required=not passed)
+    if passed:
+        days = problem.campaign.consolidation_days
+        at_ = _now(at)
+        due = timezone.localdate(at_) + dt.timedelta(days=days)
+        return _commit(problem, "verify_passed", actor=actor, at=at_, note=findings,
+                       data={"recheck_due": due.isoformat()},
+                       expected_version=expected_version)[1]
+    # A claim sent back by a dissatisfied proposer fails for that reason.
+    reason = lc.DISSATISFIED if problem.reopen_reason == lc.DISSATISFIED else lc.NOT_THOROUGH
+    return _commit(problem, "verify_not_thorough", actor=actor, at=at, note=findings,
+                   reason=reason, expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def consolidation_check(problem: Problem, *, actor: Member, holds: bool, findings: str = "",
+                        at=None, expected_version: int | None = None) -> Event:
+    """A re-check some time after verification (巩固复查): holds, or deteriorated."""
+    findings = _text(findings, _("Findings"), required=not holds)
+    if holds:
+        return _commit(problem, "check_holds", actor=actor, at=at, note=findings,
+                       expected_version=expected_version)[1]
+    return _commit(problem, "check_deteriorated", actor=actor, at=at, note=findings,
+                   reason=lc.DETERIORATED, expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note: str = "",
+                    at=None) -> FollowUp:
+    """A follow-up (回访) with the proposer of `opinion`. “Not satisfied” on a resolved
+    problem sends it back to verification."""
+    if opinion.problem_id is None:
+        raise Refused(_("This opinion is not yet part of a problem to follow up."))
+    if channel not in FollowUp.Channel.values:
+        raise InvalidInput(_("Unknown follow-up channel."))
+    if outcome not in FollowUp.Outcome.values:
+        raise InvalidInput(_("Unknown follow-up outcome."))
+    if isinstance(actor, rules.ReceiptHolder) and channel != FollowUp.Channel.RECEIPT:
+        raise InvalidInput(_("A receipt holder answers through the receipt."))
+    note = _text(note, _("Note"), required=False)
+    problem = Problem.objects.get(pk=opinion.problem_id)
+    to_state = None
+    if (outcome == FollowUp.Outcome.NOT_SATISFIED
+            and problem.state in lc.FOLLOWUP_BACK_TO_VERIFICATION):
+        to_state = lc.CLAIMED
+    anonymous = opinion.anonymous
+    problem, event = _commit(
+        problem, "followup", actor=actor, at=at, note="" if anonymous else note,
+        reason=lc.DISSATISFIED if to_state else "", to_state=to_state, opinion=opinion,
+        data={"outcome": outcome, "channel": channel},
+        anonymous=isinstance(actor, rules.ReceiptHolder),
+    )
+    return FollowUp.objects.create(
+        problem=problem, event=event, opinion=opinion, channel=channel, outcome=outcome,
+        recorded_by=None if isinstance(actor, rules.ReceiptHolder) else actor, note=note,
+    )
+
+
+@transaction.atomic
+def post_poster(problem: Problem, *, actor, text: str, signed: bool = True, at=None) -> Poster:
+    """A big-character poster (大字报). Unsigned posters keep no author and no time of day."""
+    text = _text(text, _("Poster"), limit=2000)
+    anonymous = not signed or isinstance(actor, rules.ReceiptHolder)
+    problem, event = _commit(problem, "poster", actor=actor, at=at, anonymous=anonymous)
+    return Poster.objects.create(problem=problem, event=event, text=text,
+                                 signed_by=None if anonymous else actor, day=event.day)
+
+
+@transaction.atomic
+def propose_decline(problem: Problem, *, actor: Member, reason: str, at=None,
+                    expected_version: int | None = None) -> Event:
+    reason = _text(reason, _("Reason"))
+    return _commit(problem, "propose_decline", actor=actor, at=at, note=reason,
+                   expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def decline(problem: Problem, *, actor: Member, reason: str, at=None,
+            expected_version: int | None = None) -> Event:
+    """A leader declines the problem; the reason is shown to its proposers."""
+    reason = _text(reason, _("Reason"))
+    return _commit(problem, "decline", actor=actor, at=at, note=reason,
+                   expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def reject_decline(problem: Problem, *, actor: Member, note: str = "", at=None,
+                   expected_version: int | None = None) -> Event:
+    if not problem.decline_requested:
+        raise Refused(_("Nobody has proposed to decline this problem."))
+    return _commit(problem, "reject_decline", actor=actor, at=at,
+                   note=_text(note, _("Note"), required=False),
+                   expected_version=expected_version)[1]
+
+
+@transaction.atomic
+def contest(problem: Problem, *, actor, reason: str, at=None) -> Event:
+    """A proposer contests a decline; the problem opens again."""
+    reason = _text(reason, _("Reason"))
+    anonymous = isinstance(actor, rules.ReceiptHolder)
+    return _commit(problem, "contest", actor=actor, at=at, note=reason,
+                   anonymous=anonymous)[1]
+
+
+@transaction.atomic
+def carry_over(problem: Problem, to: Campaign, *, actor: Member, at=None) -> Problem:
+    """Carry a problem into a later campaign; its first-raised date and age are kept."""
+    if to.org_id != problem.org_id or to.pk == problem.campaign_id:
+        raise InvalidInput(_("Carry over into another campaign of the same organisation."))
+    if not has_role(actor, to, Role.LEADER):
+        raise Forbidden(_("Only a leader of the receiving campaign may carry it over."))
+    return _commit(problem, "carry_over", actor=actor, at=at,
+                   data={"campaign": to.pk, "from": problem.campaign_id})[0]
+
+
+@transaction.atomic
+def start_review_round(campaign: Campaign, *, actor: Member, name: str, starts_on: dt.date,
+                       ends_on: dt.date) -> ReviewRound:
+    """A review round (复查): every problem counted as resolved is checked again, one by
+    one, shared out among the representatives so that nobody checks their own."""
+    if not has_role(actor, campaign, Role.LEADER):
+        raise Forbidden(_("Only a leader starts a review round."))
+    if ends_on < starts_on:
+        raise InvalidInput(_("A round ends after it starts."))
+    rnd = ReviewRound.objects.create(campaign=campaign, name=_text(name, _("Name"), limit=200),
+                                     starts_on=starts_on, ends_on=ends_on, started_by=actor)
+    reps = list(
+        CampaignRole.objects.filter(campaign=campaign, role=Role.REPRESENTATIVE)
+        .order_by("member_id").values_list("member_id", flat=True)
+    )
+    problems = Problem.objects.filter(
+        campaign=campaign, state__in=sorted(lc.CLAIMED_RESOLVED)
+    ).order_by("pk").values_list("pk", "owner_id", "last_claim_by_id")
+    cycle = itertools.cycle(reps) if reps else None
+    items = []
+    for pk, owner, claimant in problems:
+        assignee = None
+        for _i in range(len(reps)):
+            cand = next(cycle)
+            if cand not in (owner, claimant):
+                assignee = cand
+                break
+        items.append(ReviewItem(round=rnd, problem_id=pk, assignee_id=assignee))
+    ReviewItem.objects.bulk_create(items, batch_size=1000)
+    return rnd

@@ -1,0 +1,197 @@
+"""Problems (问题) and their events.
+
+`Event` is the ledger: append-only, never changed, never deleted. `Problem` is the
+projection of its events (see state.py) that the pages read; `version` is the number of
+events, and writers update the row only where the version is still the one they read.
+"""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.campaigns.models import Campaign
+from zhenggai.org.models import Category, Member, Organisation, Unit
+
+from . import lifecycle as lc
+
+
+class Scope(models.TextChoices):
+    INDIVIDUAL = "individual", _("individual (个人的问题个人改)")
+    COMMON = "common", _("common (大家的问题大家改)")
+
+
+class Problem(models.Model):
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="problems")
+    summary = models.TextField(_("summary"))
+    scope = models.CharField(_("scope"), max_length=12, choices=Scope.choices,
+                             default=Scope.COMMON)
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="+")
+    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="problems", verbose_name=_("owning unit"))
+    owner = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="owned_problems", verbose_name=_("owner"))
+    measures = models.TextField(_("measures (整改措施)"), blank=True)
+    deadline = models.DateField(_("deadline"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=12, db_index=True,
+                             choices=[(s, lc.STATE_LABELS[s]) for s in lc.STATES])
+    reopen_reason = models.CharField(max_length=20, blank=True)
+    created_on = models.DateField()
+    first_raised = models.DateField(_("first raised"), null=True)
+    # A first-raised date the clerk knows from before the opinions here (paper, years back).
+    first_raised_given = models.DateField(null=True, blank=True)
+    n_opinions = models.PositiveIntegerField(default=0)
+    n_anonymous = models.PositiveIntegerField(default=0)
+    last_claim_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                                      related_name="+")
+    ever_verified = models.BooleanField(default=False)
+    verified_on = models.DateField(null=True, blank=True)
+    recheck_due = models.DateField(null=True, blank=True, db_index=True)
+    decline_requested = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("problem")
+        indexes = [
+            models.Index(fields=["campaign", "state"]),
+            models.Index(fields=["owner", "state"]),
+            models.Index(fields=["unit", "state"]),
+            models.Index(fields=["state", "deadline"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.summary[:60]}"
+
+    @property
+    def state_label(self):
+        return lc.STATE_LABELS.get(self.state, self.state)
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("Events are never changed.")
+
+    def delete(self):
+        raise TypeError("Events are never deleted.")
+
+
+class Event(models.Model):
+    """One state change: who, when, from, to, why. Immutable."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events")
+    seq = models.PositiveIntegerField()
+    kind = models.CharField(max_length=30)
+    actor = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    at = models.DateTimeField()
+    day = models.DateField(db_index=True)
+    from_state = models.CharField(max_length=12, blank=True)
+    to_state = models.CharField(max_length=12, blank=True)
+    reason = models.CharField(max_length=20, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    recorded_at = models.DateTimeField()
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("event")
+        constraints = [
+            models.UniqueConstraint(fields=["problem", "seq"], name="event_seq_unique"),
+        ]
+        indexes = [models.Index(fields=["kind", "day"])]
+        ordering = ["problem_id", "seq"]
+
+    def __str__(self) -> str:
+        return f"{self.problem_id}#{self.seq} {self.kind} {self.from_state}→{self.to_state}"
+
+    @property
+    def actor_id_value(self):
+        return self.actor_id
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("Events are never changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("Events are never deleted.")
+
+
+class Claim(models.Model):
+    """An owner's report that the problem is rectified: a claim until it is verified."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="claims")
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="claim")
+    by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+    done = models.TextField(_("what was done"))
+    evidence = models.TextField(_("evidence"), blank=True)
+
+
+class FollowUp(models.Model):
+    class Channel(models.TextChoices):
+        CONVERSATION = "conversation", _("conversation (个别谈话)")
+        HOME_VISIT = "home_visit", _("home visit (登门拜访)")
+        QUESTIONNAIRE = "questionnaire", _("questionnaire")
+        RECEIPT = "receipt", _("receipt check-in")
+
+    class Outcome(models.TextChoices):
+        SATISFIED = "satisfied", _("satisfied")
+        NOT_SATISFIED = "not_satisfied", _("not satisfied")
+        NO_ANSWER = "no_answer", _("no answer")
+
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="followups")
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="followup")
+    opinion = models.ForeignKey("opinions.Opinion", on_delete=models.PROTECT,
+                                related_name="followups")
+    channel = models.CharField(max_length=15, choices=Channel.choices)
+    outcome = models.CharField(max_length=15, choices=Outcome.choices)
+    recorded_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
+    note = models.TextField(blank=True)
+
+
+class Poster(models.Model):
+    """A big-character poster (大字报) on a problem, signed or anonymous."""
+
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="posters")
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="poster")
+    text = models.TextField(_("text"))
+    # Empty for an anonymous poster; the event keeps no actor then either.
+    signed_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+")
+    day = models.DateField(db_index=True)
+
+
+class ReviewRound(models.Model):
+    """A time-boxed sweep (复查): every problem counted as resolved is verified again."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="rounds")
+    name = models.CharField(max_length=200)
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    started_by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ReviewItem(models.Model):
+    class Outcome(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PASSED = "passed", _("passed")
+        FAILED = "failed", _("failed")
+
+    round = models.ForeignKey(ReviewRound, on_delete=models.CASCADE, related_name="items")
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="review_items")
+    assignee = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="review_items")
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
+    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["round", "problem"], name="review_item_unique"),
+        ]

@@ -1,0 +1,149 @@
+"""A problem's state, folded from its events. Pure Python: no database.
+
+`apply` is the only code that turns an event into state. The actions use it to compute
+the new projection they store; `replay` uses it to rebuild a problem from its events, and
+the figures ledger uses both states of a transition to book its deltas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+
+from . import lifecycle as lc
+
+
+@dataclass(frozen=True)
+class OpinionRef:
+    """What a problem's events record of each opinion: enough to recompute every figure."""
+
+    id: int
+    day: dt.date
+    anonymous: bool
+    campaign: int
+    unit: int | None
+    category: int | None
+
+    def as_list(self) -> list:
+        return [self.id, self.day.isoformat(), self.anonymous, self.campaign, self.unit,
+                self.category]
+
+    @classmethod
+    def from_list(cls, v: list) -> OpinionRef:
+        return cls(v[0], dt.date.fromisoformat(v[1]), bool(v[2]), v[3], v[4], v[5])
+
+
+@dataclass(frozen=True)
+class ProblemState:
+    state: str = ""
+    org: int = 0
+    campaign: int = 0
+    summary: str = ""
+    scope: str = "common"
+    category: int | None = None
+    unit: int | None = None
+    owner: int | None = None
+    measures: str = ""
+    deadline: dt.date | None = None
+    created_on: dt.date | None = None
+    base_first_raised: dt.date | None = None
+    opinions: dict[int, OpinionRef] = field(default_factory=dict)
+    reopen_reason: str = ""
+    last_claim_by: int | None = None
+    ever_verified: bool = False
+    verified_on: dt.date | None = None
+    recheck_due: dt.date | None = None
+    decline_requested: bool = False
+    version: int = 0
+
+    @property
+    def first_raised(self) -> dt.date | None:
+        days = [o.day for o in self.opinions.values()]
+        if self.base_first_raised:
+            days.append(self.base_first_raised)
+        return min(days) if days else self.created_on
+
+    @property
+    def n_opinions(self) -> int:
+        return len(self.opinions)
+
+    @property
+    def n_anonymous(self) -> int:
+        return sum(1 for o in self.opinions.values() if o.anonymous)
+
+
+@dataclass(frozen=True)
+class EventData:
+    """The part of an event the fold needs; a stored `problems.Event` satisfies it too."""
+
+    kind: str
+    day: dt.date
+    from_state: str
+    to_state: str
+    reason: str = ""
+    actor_id: int | None = None
+    data: dict = field(default_factory=dict)
+
+
+def _date(v):
+    return dt.date.fromisoformat(v) if isinstance(v, str) and v else (v or None)
+
+
+def apply(s: ProblemState, e) -> ProblemState:
+    """The state after event `e`. Assumes `e` was allowed (the actions check that first)."""
+    d = e.data or {}
+    k = e.kind
+    ch: dict = {"version": s.version + 1}
+    if e.to_state:
+        ch["state"] = e.to_state
+    if k == "create":
+        ch.update(
+            org=d["org"], campaign=d["campaign"], summary=d.get("summary", ""),
+            scope=d.get("scope", "common"), category=d.get("category"), unit=d.get("unit"),
+            owner=d.get("owner"), created_on=e.day,
+            base_first_raised=_date(d.get("first_raised")),
+            opinions={o[0]: OpinionRef.from_list(o) for o in d.get("opinions", [])},
+        )
+    elif k == "assign":
+        ch.update(owner=d.get("owner"), unit=d.get("unit"), deadline=_date(d.get("deadline")),
+                  measures=d.get("measures", ""), scope=d.get("scope", s.scope),
+                  reopen_reason="")
+    elif k == "update":
+        for name in ("summary", "scope", "category"):
+            if name in d:
+                ch[name] = d[name]
+    elif k == "add_opinions":
+        ops = dict(s.opinions)
+        ops.update({o[0]: OpinionRef.from_list(o) for o in d["opinions"]})
+        ch["opinions"] = ops
+    elif k == "remove_opinion":
+        ops = dict(s.opinions)
+        ops.pop(d["opinion"][0], None)
+        ch["opinions"] = ops
+    elif k == "claim":
+        ch.update(last_claim_by=e.actor_id, reopen_reason="")
+    elif k == "verify_passed":
+        ch.update(ever_verified=True, verified_on=e.day, recheck_due=_date(d.get("recheck_due")))
+    elif k in ("verify_not_thorough", "check_deteriorated"):
+        ch.update(reopen_reason=e.reason, recheck_due=None)
+    elif k == "check_holds":
+        ch.update(recheck_due=None)
+    elif k == "followup":
+        if e.to_state == lc.CLAIMED:  # not satisfied: back to verification
+            ch.update(reopen_reason=lc.DISSATISFIED, recheck_due=None)
+    elif k == "propose_decline":
+        ch["decline_requested"] = True
+    elif k in ("decline", "reject_decline"):
+        ch["decline_requested"] = False
+    elif k == "contest":
+        ch.update(decline_requested=False)
+    elif k == "carry_over":
+        ch["campaign"] = d["campaign"]
+    return replace(s, **ch)
+
+
+def replay(events) -> ProblemState:
+    s = ProblemState()
+    for e in events:
+        s = apply(s, e)
+    return s

@@ -1,0 +1,1 @@
+"""Production: furnaces, heats, records, competition and targets."""
