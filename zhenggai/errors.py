@@ -33,7 +33,8 @@ class Conflict(DomainError):
     code = "conflict"
 
     def __init__(self, message=None, **params):
-        super().__init__(message or _("Someone else changed this problem first. Reload it."), **params)
+        message = message or _("Someone else changed this problem first. Reload it.")
+        super().__init__(message, **params)
 
 
 class NotFound(DomainError):

@@ -4,6 +4,8 @@ COUNTERS = [
     "opinions",
     "anonymous_opinions",
     "problems",
+    "opinions_claimed",  # opinions whose problem is claimed resolved
+    "opinions_verified",  # opinions whose problem is verified resolved
     "st_open",
     "st_assigned",
     "st_claimed",

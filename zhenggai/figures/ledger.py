@@ -28,6 +28,7 @@ FullKey = tuple  # (org, campaign, unit, category, owner, day)
 I_OPINIONS, I_ANON = INDEX["opinions"], INDEX["anonymous_opinions"]
 I_PROBLEMS, I_UNRESOLVED, I_AGE = INDEX["problems"], INDEX["unresolved"], INDEX["age_sum"]
 I_OVERDUE = INDEX["overdue"]
+I_OP_CLAIMED, I_OP_VERIFIED = INDEX["opinions_claimed"], INDEX["opinions_verified"]
 I_STATE = {s: INDEX[f"st_{s}"] for s in lc.STATES}
 
 
@@ -40,6 +41,10 @@ def _level(s: ProblemState) -> list[tuple[int, int]]:
         anon = s.n_anonymous
         if anon:
             out.append((I_ANON, anon))
+        if s.state in lc.CLAIMED_RESOLVED:
+            out.append((I_OP_CLAIMED, n))
+        if s.state in lc.VERIFIED_RESOLVED:
+            out.append((I_OP_VERIFIED, n))
     if s.state in lc.UNRESOLVED:
         out.append((I_UNRESOLVED, 1))
         fr = s.first_raised

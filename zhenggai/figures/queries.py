@@ -50,6 +50,8 @@ def shape(vec: list[int], day: dt.date) -> dict:
         "verified_resolved": verified_resolved,
         "claimed_share": _ratio(claimed_resolved, c["problems"]),
         "verified_share": _ratio(verified_resolved, c["problems"]),
+        "opinions_claimed_share": _ratio(c["opinions_claimed"], c["opinions"]),
+        "opinions_verified_share": _ratio(c["opinions_verified"], c["opinions"]),
         "false_figures": c["false_figures"],
         "false_share": _ratio(c["false_figures"], c["claims"]),
         "reopened": c["reopened"],

@@ -15,7 +15,7 @@ from zhenggai.problems import lifecycle as lc
 from zhenggai.problems.models import Event
 from zhenggai.problems.state import ProblemState, apply
 
-from .counters import COUNTERS, DIMS, INDEX, N, TOTAL
+from .counters import COUNTERS, DIMS, INDEX, TOTAL, N
 from .ledger import flows_of
 
 
@@ -56,6 +56,10 @@ def recompute(org_id: int, day: dt.date) -> dict[int, dict[int, list[int]]]:
             add(keys, "overdue")
         for oid in s.opinions:
             grouped[oid] = keys
+        if s.state in lc.CLAIMED_RESOLVED:
+            add(keys, "opinions_claimed", s.n_opinions)
+        if s.state in lc.VERIFIED_RESOLVED:
+            add(keys, "opinions_verified", s.n_opinions)
 
     ops = Opinion.objects.filter(org_id=org_id, received_on__lte=day).values_list(
         "id", "anonymous", "campaign_id", "unit_id", "category_id")
@@ -81,6 +85,7 @@ def differences(org_id: int, day: dt.date) -> list[str]:
             for i, name in enumerate(COUNTERS):
                 if a[i] != b[i]:
                     problems.append(
-                        f"as of {day}, dim {dim} key {gkey}: {name} stored {a[i]}, events say {b[i]}"
+                        f"as of {day}, dim {dim} key {gkey}: {name} "
+                        f"stored {a[i]}, events say {b[i]}"
                     )
     return problems

@@ -37,14 +37,14 @@ class Unit(models.Model):
     def __str__(self) -> str:
         return self.label()
 
-    def label(self, lang: str | None = None) -> str:
-        lang = lang or get_language() or ""
-        return self.name_en if lang.startswith("en") and self.name_en else self.name
-
     def save(self, *args, **kwargs):
         # Configuration, not workflow: the admin edits units directly.
         self.path = (self.parent.path if self.parent else "") + "/" + self.code
         super().save(*args, **kwargs)
+
+    def label(self, lang: str | None = None) -> str:
+        lang = lang or get_language() or ""
+        return self.name_en if lang.startswith("en") and self.name_en else self.name
 
 
 class Category(models.Model):

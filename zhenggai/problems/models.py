@@ -106,10 +106,6 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.problem_id}#{self.seq} {self.kind} {self.from_state}→{self.to_state}"
 
-    @property
-    def actor_id_value(self):
-        return self.actor_id
-
     def save(self, *args, **kwargs):
         if not self._state.adding:
             raise TypeError("Events are never changed.")

@@ -1,0 +1,54 @@
+"""The people of the story, named once: a worker, a clerk, an owner, two representatives
+and a leader of one campaign in one plant."""
+
+from dataclasses import dataclass
+
+import pytest
+from django.conf import settings
+
+from . import factories as f
+
+
+def pytest_configure(config):
+    # argon2 at full cost makes every anonymous opinion take ~0.1 s; tests keep argon2id but
+    # at the smallest cost. Production never sets these.
+    settings.RECEIPT_ARGON2_TIME_COST = 1
+    settings.RECEIPT_ARGON2_MEMORY_KIB = 1024
+
+
+@dataclass
+class Story:
+    org: object
+    campaign: object
+    furnace: object  # a unit
+    office: object  # another unit
+    category: object
+    worker: object
+    worker2: object
+    clerk: object
+    owner: object
+    owner2: object
+    rep: object
+    rep2: object
+    leader: object
+    admin: object
+
+
+@pytest.fixture
+def story(db) -> Story:
+    o = f.org()
+    c = f.campaign(o)
+    furnace = f.unit(o, "furnace8")
+    office = f.unit(o, "office")
+    return Story(
+        org=o, campaign=c, furnace=furnace, office=office, category=f.category(o, "safety"),
+        worker=f.member(o, "王秀英", furnace, "worker", c=c),
+        worker2=f.member(o, "赵铁柱", furnace, "worker", c=c),
+        clerk=f.member(o, "李文书", office, "clerk", c=c),
+        owner=f.member(o, "张主任", furnace, "owner", c=c),
+        owner2=f.member(o, "孙科长", office, "owner", c=c),
+        rep=f.member(o, "刘代表", furnace, "representative", c=c),
+        rep2=f.member(o, "周代表", office, "representative", c=c),
+        leader=f.member(o, "陈厂长", office, "leader", c=c),
+        admin=f.member(o, "管理员", office, "admin", c=c),
+    )

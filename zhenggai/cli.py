@@ -1,0 +1,255 @@
+"""The `zhenggai` command: the one way to run things."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+
+import click
+
+
+def _setup() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import django
+    from django.conf import settings
+
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    django.setup()
+
+
+def _migrate(verbose: bool = False) -> None:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if verbose else 0)
+
+
+def _org(org_id: int | None):
+    from zhenggai.org.models import Organisation
+
+    qs = Organisation.objects.order_by("pk")
+    org = qs.filter(pk=org_id).first() if org_id else qs.first()
+    if org is None:
+        raise click.ClickException(
+            "No organisation yet. Run `zhenggai replay` for the Anshan demo, "
+            "or create one in the admin."
+        )
+    return org
+
+
+@click.group()
+@click.version_option(package_name="zhenggai")
+def main() -> None:
+    """zhenggai (整改): run a rectification campaign and keep its figures honest.
+
+    Data lives in $ZHENGGAI_DATA (default ./data) unless DATABASE_URL selects PostgreSQL.
+    """
+
+
+@main.command()
+def migrate() -> None:
+    """Create or update the database tables."""
+    _setup()
+    _migrate(verbose=True)
+
+
+@main.command()
+@click.option("--username", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--name", default="", help="Display name of the member.")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
+def createadmin(username: str, password: str, name: str, org_id: int | None) -> None:
+    """Create an administrator (Django superuser and member of the organisation)."""
+    _setup()
+    _migrate()
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from zhenggai.org.models import Member, Organisation
+
+    User = get_user_model()
+    if User.objects.filter(username=username).exists():
+        raise click.ClickException(f"User {username!r} exists already.")
+    if len(password) < 8:
+        raise click.ClickException("Use a password of at least 8 characters.")
+    with transaction.atomic():
+        org = (Organisation.objects.filter(pk=org_id).first() if org_id
+               else Organisation.objects.order_by("pk").first())
+        if org is None:
+            org = Organisation.objects.create(name="组织", name_en="Organisation")
+        user = User.objects.create_superuser(username=username, password=password)
+        Member.objects.create(org=org, user=user, name=name or username)
+    click.echo(f"Created administrator {username} in {org.name}.")
+
+
+@main.command()
+@click.option("--quiet", is_flag=True)
+def replay(quiet: bool) -> None:
+    """Build the Anshan 1958 replay into an empty database (does not serve)."""
+    _setup()
+    _migrate()
+    from zhenggai import anshan
+
+    if anshan.exists():
+        click.echo("The Anshan replay is already in this database; nothing to do.")
+        return
+    result = anshan.build(progress=None if quiet else click.echo)
+    if not quiet:
+        click.echo(anshan.describe(result))
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve zhenggai over HTTP (gunicorn)."""
+    _setup()
+    _migrate()
+    _serve(host, port, workers)
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from zhenggai.wsgi import application
+
+    class App(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return application
+
+    App().run()
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Build the replay and print the logins only.")
+def demo(host: str, port: int, no_serve: bool) -> None:
+    """Build the Anshan replay if needed, print the logins, and serve."""
+    _setup()
+    _migrate()
+    from zhenggai import anshan
+
+    if not anshan.exists():
+        click.echo("Building the Anshan 1958 replay (once; about a minute)…")
+        anshan.build(progress=click.echo)
+    click.echo("")
+    click.echo(anshan.logins(f"http://{host}:{port}/"))
+    if not no_serve:
+        _serve(host, port, 2)
+
+
+def _parse_day(value: str | None) -> dt.date | None:
+    if not value:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter("use a date like 1958-01-20") from None
+
+
+TABLE_COLUMNS = [
+    ("opinions", "opinions"), ("problems", "problems"), ("claims", "claims"),
+    ("claimed_resolved", "claimed"), ("verified_resolved", "verified"),
+    ("false_figures", "false"), ("reopened", "reopened"), ("satisfied", "satisfied"),
+    ("followups_answered", "answered"), ("overdue", "overdue"),
+    ("mean_age_days", "age(d)"),
+]
+
+
+def _table(result: dict) -> str:
+    head = ["", *[h for _k, h in TABLE_COLUMNS]]
+    rows = [["total", *[result["total"][k] for k, _h in TABLE_COLUMNS]]]
+    for g in result.get("groups", []):
+        name = g["label"] if g["key"] is not None else "(none)"
+        rows.append([str(name), *[g[k] for k, _h in TABLE_COLUMNS]])
+    cells = [[("" if v is None else str(v)) for v in r] for r in [head, *rows]]
+    widths = [max(_width(r[i]) for r in cells) for i in range(len(head))]
+    lines = []
+    for r in cells:
+        lines.append("  ".join(
+            (c + " " * (widths[i] - _width(c))) if i == 0 else (" " * (widths[i] - _width(c)) + c)
+            for i, c in enumerate(r)))
+    t = result["total"]
+    share = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
+    lines.append("")
+    lines.append(
+        f"as of {result['as_of']}: claimed resolved {share(t['claimed_share'])} of problems, "
+        f"verified {share(t['verified_share'])}; false figures {t['false_figures']} "
+        f"({share(t['false_share'])} of claims); regression rate {share(t['regression_rate'])}; "
+        f"satisfaction {share(t['satisfaction'])}"
+    )
+    return "\n".join(lines)
+
+
+def _width(s: str) -> int:
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+@main.command()
+@click.option("--as-of", "as_of", default=None, help="A past day, YYYY-MM-DD (default: today).")
+@click.option("--by", type=click.Choice(["unit", "category", "owner", "campaign"]), default=None)
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+              show_default=True)
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
+@click.option("--verify", is_flag=True,
+              help="Also recompute every figure from the events and report any difference.")
+def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
+            verify: bool) -> None:
+    """Print the figures: claimed against verified, false figures, and the rest."""
+    day = _parse_day(as_of)
+    _setup()
+    from django.utils import timezone
+
+    from zhenggai.figures.queries import figures as compute
+    from zhenggai.figures.reference import differences
+
+    org = _org(org_id)
+    result = compute(org.pk, day, by)
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        click.echo(_table(result))
+    if verify:
+        diffs = differences(org.pk, day or timezone.localdate())
+        if diffs:
+            click.echo("\n".join(diffs[:50]), err=True)
+            click.echo(f"{len(diffs)} figures disagree with the events.", err=True)
+            sys.exit(1)
+        click.echo("Every figure agrees with a recomputation from the events.", err=True)
+
+
+@main.command()
+def lifecycle() -> None:
+    """Print the lifecycle table of a problem: actions, from-states, to-state, roles."""
+    _setup()
+    from zhenggai.problems.lifecycle import TABLE
+
+    for t in TABLE.values():
+        src = ", ".join(sorted(t.sources)) or "(new)"
+        to = t.target or "(unchanged)"
+        click.echo(f"{t.action:<20} {src:<55} → {to:<12} by {', '.join(sorted(t.roles))}")
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def manage(ctx: click.Context) -> None:
+    """Run a Django management command (e.g. `zhenggai manage check`)."""
+    _setup()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["zhenggai manage", *ctx.args])
+
+
+if __name__ == "__main__":
+    main()
