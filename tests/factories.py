@@ -53,7 +53,10 @@ def member(o: Organisation, name: str, u: Unit | None = None, *roles: str,
     return m
 
 
-def opinion(c: Campaign, text: str = "炉前温度太高，需要通风", *, author=None, anonymous=False,
+def opinion(c: Campaign, text: str = "炉前温度太高，需要通风", *, author=None, anonymous=None,
             day=dt.date(1957, 7, 1), **kw):
+    """An opinion: named when an author is given, otherwise anonymous with a receipt."""
+    if anonymous is None:
+        anonymous = author is None
     return submit_opinion(c, text=text, author=author, anonymous=anonymous, received_on=day,
                           at=at(day.year, day.month, day.day), **kw)

@@ -72,9 +72,9 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
     if not ok and lc.PROPOSER in t.roles:
         ok = is_proposer(actor, problem_id, opinion)
     if not ok:
-        names = ", ".join(sorted(str(_role_label(r)) for r in t.roles))
+        names = _(" or ").join(sorted(str(_role_label(r)) for r in t.roles))
         raise Forbidden(
-            _("Only %(roles)s may “%(action)s” in campaign “%(campaign)s”."),
+            _("Only a %(roles)s may “%(action)s” in campaign “%(campaign)s”."),
             roles=names, action=t.label, campaign=campaign.name,
         )
     _check_person(action, s, actor)
@@ -84,7 +84,7 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
 def _role_label(role: str):
     from zhenggai.campaigns.models import Role
 
-    return _("a proposer of this problem") if role == lc.PROPOSER else Role(role).label
+    return _("proposer of this problem") if role == lc.PROPOSER else Role(role).label
 
 
 def _check_person(action: str, s: ProblemState, actor) -> None:

@@ -1,0 +1,150 @@
+"""Intake, and anonymity that cannot be traced back."""
+
+import datetime as dt
+import math
+
+import pytest
+
+from zhenggai.errors import Forbidden, InvalidInput, NotFound, Refused
+from zhenggai.opinions import receipts
+from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.models import Opinion, Receipt
+from zhenggai.problems import actions as A
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems.models import Event, FollowUp, Poster
+
+from . import factories as f
+from .helpers import bring_to, when
+
+
+def test_anonymous_opinion_keeps_no_member_and_no_time_of_day(story):
+    s = story
+    sub = submit_opinion(s.campaign, text="食堂太贵", anonymous=True,
+                         at=f.at(1957, 7, 3, 14, 37))
+    o = Opinion.objects.get(pk=sub.opinion.pk)
+    assert o.author_id is None and o.received_at is None
+    assert o.received_on == dt.date(1957, 7, 3)
+    # Every column of the stored row: nothing more precise than the day.
+    row = Opinion.objects.filter(pk=o.pk).values().get()
+    assert not any(isinstance(v, dt.datetime) for v in row.values())
+
+
+def test_anonymous_ids_do_not_follow_submission_order(story):
+    s = story
+    ids = [f.opinion(s.campaign, author=s.worker).opinion.pk for _i in range(20)]
+    assert ids != sorted(ids)
+
+
+def test_receipt_has_80_bits_and_only_its_argon2_hash_is_stored(story):
+    s = story
+    sub = f.opinion(s.campaign, anonymous=True)
+    code = sub.receipt
+    assert len(code.replace("-", "")) == 16
+    assert 16 * math.log2(len(receipts.ALPHABET)) >= 80
+    stored = Receipt.objects.get(opinion=sub.opinion)
+    assert code.replace("-", "") not in stored.code_hash
+    assert stored.code_hash == receipts.hash_code(code.replace("-", ""))
+    # And nowhere else: not on the opinion, not in any event.
+    assert code.replace("-", "") not in str(Opinion.objects.filter(pk=sub.opinion.pk).values().get())
+
+
+def test_receipt_redeems_with_typos_forgiven_and_wrong_codes_refused(story):
+    s = story
+    sub = f.opinion(s.campaign, anonymous=True)
+    messy = sub.receipt.lower().replace("-", " ").replace("0", "o")
+    assert receipts.redeem(messy).opinion.pk == sub.opinion.pk
+    with pytest.raises(NotFound, match="cannot be recovered"):
+        receipts.redeem("0000-0000-0000-0000")
+    with pytest.raises(InvalidInput):
+        receipts.redeem("short")
+
+
+def test_named_and_paper_opinions_get_no_receipt(story):
+    s = story
+    assert f.opinion(s.campaign, author=s.worker).receipt is None
+    assert f.opinion(s.campaign, anonymous=True, channel="paper").receipt is None
+
+
+def test_the_receipt_holder_answers_follow_ups_and_contests_anonymously(story):
+    s = story
+    sub = f.opinion(s.campaign, anonymous=True)
+    p = A.create_problem(s.campaign, [sub.opinion], actor=s.clerk, summary="x", at=when(0))
+    A.decline(p, actor=s.leader, reason="不归本厂", at=when(1))
+    holder = receipts.redeem(sub.receipt)
+    e = A.contest(p, actor=holder, reason="本厂能办", at=f.at(1957, 9, 5, 15, 42))
+    assert e.actor_id is None and e.at.astimezone(f.TZ).hour == 0
+    p.refresh_from_db()
+    assert p.state == lc.OPEN
+    fu = A.record_followup(sub.opinion, actor=holder, channel="receipt", outcome="satisfied",
+                           at=when(6))
+    assert fu.recorded_by is None and fu.event.actor_id is None
+
+
+def test_a_receipt_acts_only_on_its_own_case(story):
+    s = story
+    mine = f.opinion(s.campaign, anonymous=True)
+    A.create_problem(s.campaign, [mine.opinion], actor=s.clerk, summary="x", at=when(0))
+    other = bring_to(s, lc.DECLINED)
+    holder = receipts.redeem(mine.receipt)
+    with pytest.raises(Forbidden):
+        A.contest(other, actor=holder, reason="x", at=when(5))
+    with pytest.raises(Forbidden):
+        A.record_followup(other.opinions.first(), actor=holder, channel="receipt",
+                          outcome="satisfied", at=when(5))
+
+
+def test_unsigned_poster_names_nobody(story):
+    s = story
+    p = bring_to(s, lc.REOPENED)
+    poster = A.post_poster(p, actor=s.worker, text="请迅速整改", signed=False,
+                           at=f.at(1957, 9, 20, 16, 5))
+    assert poster.signed_by is None
+    e = Event.objects.get(pk=poster.event_id)
+    assert e.actor_id is None and e.at.astimezone(f.TZ).hour == 0
+    signed = A.post_poster(p, actor=s.worker, text="署名大字报", at=when(21))
+    assert Poster.objects.get(pk=signed.pk).signed_by == s.worker
+
+
+@pytest.mark.parametrize("bad", [
+    dict(text="   "), dict(text="x" * 5001), dict(channel="telegram"),
+    dict(anonymous=True, author="worker"), dict(anonymous=False),
+    dict(received_on=dt.date(2999, 1, 1)),
+])
+def test_bad_intake_is_refused_and_writes_nothing(story, bad):
+    s = story
+    kw = dict(text="意见", anonymous=True, received_on=dt.date(1957, 7, 1))
+    kw.update(bad)
+    if kw.get("author") == "worker":
+        kw["author"] = s.worker
+    n = Opinion.objects.count()
+    with pytest.raises((InvalidInput, Refused)):
+        submit_opinion(s.campaign, **kw)
+    assert Opinion.objects.count() == n
+
+
+def test_opinions_are_never_edited_or_deleted(story):
+    s = story
+    o = f.opinion(s.campaign, author=s.worker).opinion
+    o.text = "changed"
+    with pytest.raises(TypeError):
+        o.save()
+    with pytest.raises(TypeError):
+        o.delete()
+    with pytest.raises(TypeError):
+        Opinion.objects.filter(pk=o.pk).delete()
+
+
+def test_ended_campaign_takes_no_opinions(story):
+    s = story
+    old = f.campaign(s.org, name="old", start=dt.date(1955, 1, 1), ends_on=dt.date(1955, 12, 31))
+    with pytest.raises(Refused, match="ended"):
+        f.opinion(old, author=s.worker, day=dt.date(1957, 1, 1))
+
+
+def test_follow_up_outcome_is_validated(story):
+    s = story
+    p = bring_to(s, lc.VERIFIED)
+    with pytest.raises(InvalidInput):
+        A.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
+                          outcome="meh", at=when(9))
+    assert not FollowUp.objects.exists()
