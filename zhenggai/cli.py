@@ -13,10 +13,7 @@ import click
 def _setup() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
     import django
-    from django.conf import settings
 
-    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     django.setup()
 
 

@@ -91,11 +91,14 @@ def _database() -> dict:
             "timeout": 20,
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         },
-        "TEST": {"NAME": os.environ.get("ZHENGGAI_TEST_SQLITE", "")},
+        # A file, not memory, so that tests can race real threads against it.
+        "TEST": {"NAME": str(DATA_DIR / "test-zhenggai.sqlite3")},
     }
 
 
 DATABASES = {"default": _database()}
+# The data folder holds the embedded database and collected static files: make it on start.
+(DATA_DIR / "static").mkdir(parents=True, exist_ok=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

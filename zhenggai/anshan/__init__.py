@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import transaction
 
 from zhenggai.campaigns.models import Campaign, Role
 from zhenggai.campaigns.roles import grant
@@ -32,6 +31,7 @@ from . import texts
 
 ORG_NAME = "鞍钢第一炼钢厂"
 ORG_NAME_EN = "Anshan Iron and Steel, First Steel Plant"
+BUILDING = ORG_NAME + "（回放生成中）"
 DEMO_PASSWORD = "zhenggai-demo"
 SEED = 1958
 N_OPINIONS = 8000  # aired in 1957; the carried-over problems bring older ones on top
@@ -101,7 +101,7 @@ class _Builder:
 
     # -- the plant ---------------------------------------------------------------------
     def plant(self) -> None:
-        self.org = Organisation.objects.create(name=ORG_NAME, name_en=ORG_NAME_EN)
+        self.org = Organisation.objects.create(name=BUILDING, name_en=ORG_NAME_EN)
         self.units: dict[str, Unit] = {}
         for code, parent, name, name_en in texts.UNITS:
             u = Unit(org=self.org, code=code, name=name, name_en=name_en,
@@ -488,9 +488,18 @@ class _Builder:
 
 
 def build(progress=None) -> Result:
-    """Build the replay in one transaction: it is all there, or nothing is."""
-    with transaction.atomic():
-        result = _Builder(progress).run()
+    """Build the replay, each action in its own transaction as in real use.
+
+    (One transaction around all of it would make PostgreSQL keep every version of the
+    figure rows it updates thousands of times.) The organisation is renamed to its real
+    name only at the end, so that a replay that failed half-way is never taken for one.
+    """
+    if Organisation.objects.filter(name=BUILDING).exists():
+        raise RuntimeError("A replay that failed half-way is in this database; start from an "
+                           "empty one (remove the data folder or drop the database).")
+    result = _Builder(progress).run()
+    Organisation.objects.filter(pk=result.org.pk).update(name=ORG_NAME)
+    result.org.name = ORG_NAME
     _save_demo_receipt(result.receipt)
     return result
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
+import numpy as np
 from django.db import connection
 
 from zhenggai.problems import lifecycle as lc
@@ -23,6 +24,11 @@ from zhenggai.problems.state import OpinionRef, ProblemState
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
 
 ONE_DAY = dt.timedelta(days=1)
+_EPOCH = dt.date(1970, 1, 1).toordinal()
+
+
+def _date(days_since_epoch: int) -> dt.date:
+    return dt.date.fromordinal(days_since_epoch + _EPOCH)
 FullKey = tuple  # (org, campaign, unit, category, owner, day)
 
 I_OPINIONS, I_ANON = INDEX["opinions"], INDEX["anonymous_opinions"]
@@ -82,6 +88,26 @@ def flows_of(kind: str, before: ProblemState, after: ProblemState, data: dict) -
     return []
 
 
+def _group_sum(org, gkeys, period, vals):
+    """Sum the rows of `vals` that share (org, gkey, period); yield the non-zero sums."""
+    # One int64 per key when the parts fit (they do for any real organisation), else rows.
+    if org.max() < 2**12 and gkeys.min() >= 0 and gkeys.max() < 2**32 \
+            and np.abs(period).max() < 2**17:
+        composite = ((org << 32) | gkeys) << 18 | (period + 2**17)
+        uniq, inverse = np.unique(composite, return_inverse=True)
+        parts = np.stack([uniq >> 50, (uniq >> 18) & (2**32 - 1), (uniq & (2**18 - 1)) - 2**17],
+                         axis=1)
+    else:
+        parts, inverse = np.unique(np.stack([org, gkeys, period], axis=1), axis=0,
+                                   return_inverse=True)
+    inverse = inverse.ravel()
+    order = np.argsort(inverse, kind="stable")
+    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+    sums = np.add.reduceat(vals[order], starts, axis=0)
+    keep = sums.any(axis=1)
+    return zip(parts[keep].tolist(), sums[keep].tolist(), strict=True)
+
+
 class Book:
     def __init__(self) -> None:
         self.rows: dict[FullKey, list[int]] = defaultdict(lambda: [0] * N)
@@ -133,20 +159,31 @@ class Book:
             self._opinion_moves(after.org, gone, day, +1)
 
     def bucket_rows(self) -> dict[tuple, list[int]]:
-        """Project onto (org, dim, gkey, grain, period) rows, dropping what nets to zero."""
-        out: dict[tuple, list[int]] = defaultdict(lambda: [0] * N)
-        for (org, campaign, unit, category, owner, day), vec in self.rows.items():
-            if not any(vec):
-                continue
-            month, year = day.replace(day=1), day.replace(month=1, day=1)
-            for dim, gkey in ((TOTAL, 0), (CAMPAIGN, campaign), (UNIT, unit),
-                              (CATEGORY, category), (OWNER, owner)):
-                for grain, period in (("d", day), ("m", month), ("y", year)):
-                    acc = out[(org, dim, grain, period, gkey)]
-                    for i, v in enumerate(vec):
-                        if v:
-                            acc[i] += v
-        return {k: v for k, v in out.items() if any(v)}
+        """Project onto (org, dim, grain, period, gkey) rows, dropping what nets to zero.
+
+        Vectorised: a bulk load books hundreds of thousands of full keys at once.
+        """
+        items = [(k, v) for k, v in self.rows.items() if any(v)]
+        if not items:
+            return {}
+        keys = np.array([(*k[:5], k[5].toordinal() - _EPOCH) for k, _v in items],
+                        dtype=np.int64)
+        vals = np.array([v for _k, v in items], dtype=np.int64)
+        days = keys[:, 5].astype("datetime64[D]")
+        periods = {
+            "d": keys[:, 5],
+            "m": days.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64),
+            "y": days.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
+        }
+        out: dict[tuple, list[int]] = {}
+        zeros = np.zeros(len(items), dtype=np.int64)
+        org = keys[:, 0]
+        for dim, col in ((TOTAL, None), (CAMPAIGN, 1), (UNIT, 2), (CATEGORY, 3), (OWNER, 4)):
+            gkeys = zeros if col is None else keys[:, col]
+            for grain, period in periods.items():
+                for (o, gkey, per), vec in _group_sum(org, gkeys, period, vals):
+                    out[(o, dim, grain, _date(per), gkey)] = vec
+        return out
 
     def flush(self) -> int:
         rows = self.bucket_rows()

@@ -1,0 +1,259 @@
+"""Benchmark: figures at the scale of a city office.
+
+Loads 1,000,000 opinions, 200,000 problems and about 2,000,000 events (a realistic mix of
+lifecycles over eighteen months) through the history loader, which checks every event
+against the lifecycle table and books the figures with the same ledger as the live
+actions. Then it times the figures calls: the whole organisation now, as of a past day, and
+split by unit, category and owner. It runs on SQLite and then on PostgreSQL (if reachable).
+
+    .venv/bin/python bench/figures.py                    # both engines, full size
+    .venv/bin/python bench/figures.py --scale 0.1        # a tenth of the size
+    .venv/bin/python bench/figures.py --engine sqlite    # one engine
+
+Targets on a 2-core machine: the load in under 2 minutes, every figures call under 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_BENCH_DB = "zhenggai_bench"
+
+
+CHUNK = 5000  # problems per payload
+
+
+def setup_org() -> dict:
+    from django.core.management import call_command
+
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.org.models import Category, Member, Organisation, Unit
+
+    call_command("migrate", verbosity=0)
+    org = Organisation.objects.create(name="基准", name_en="Benchmark city office")
+    units = []
+    for w in range(20):
+        top = Unit(org=org, code=f"w{w}", name=f"部门{w}", name_en=f"Department {w}")
+        top.save()
+        units.append(top)
+        for c in range(9):
+            u = Unit(org=org, code=f"w{w}c{c}", name=f"科室{w}-{c}", parent=top)
+            u.save()
+            units.append(u)
+    cats = [Category.objects.create(org=org, code=f"c{i}", name=f"类别{i}") for i in range(10)]
+    camp = Campaign.objects.create(org=org, name="bench", airing_from=dt.date(2024, 1, 1),
+                                   rectification_from=dt.date(2024, 3, 1),
+                                   review_from=dt.date(2025, 6, 1))
+    Member.objects.bulk_create(
+        [Member(org=org, name=f"m{i}", unit=units[i % len(units)]) for i in range(22_000)],
+        batch_size=2000)
+    ids = list(Member.objects.filter(org=org).order_by("pk").values_list("pk", flat=True))
+    return {"org": org.pk, "campaign": camp.pk, "units": [u.pk for u in units],
+            "cats": [c.pk for c in cats], "owners": ids[:2000], "reps": ids[2000:2200],
+            "leaders": ids[2200:2210], "workers": ids[2210:]}
+
+
+def fold_chunk(args: tuple) -> dict:
+    """Generate and fold problems [first, first + n): runs in a worker process."""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
+    from zhenggai.opinions.models import random_id
+    from zhenggai.problems.history import HistoryEvent, HistoryLoader, HistoryOpinion
+
+    w, first, n, seed = args
+    tz = ZoneInfo(settings.TIME_ZONE)
+    rng = random.Random(seed * 1_000_003 + first)
+    loader = HistoryLoader(w["org"], first_problem_id=first + 1)
+    start = dt.date(2024, 1, 1)
+    org, camp = w["org"], w["campaign"]
+    n_events = n_opinions = 0
+
+    def when(day: dt.date, hour: int) -> dt.datetime:
+        return dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=tz)
+
+    for i in range(first, first + n):
+        unit = rng.choice(w["units"])
+        cat = rng.choice(w["cats"])
+        day0 = start + dt.timedelta(days=rng.randint(0, 500))
+        ops = []
+        for _k in range(rng.choice((1, 2, 3, 4, 5, 5, 6, 7, 8, 9))):
+            anon = rng.random() < 0.1
+            ops.append(HistoryOpinion(
+                random_id(), camp, "意见", "web", day0 + dt.timedelta(days=rng.randint(0, 20)),
+                anon, None if anon else rng.choice(w["workers"]), unit, cat))
+        n_opinions += len(ops)
+        loader.opinions(ops)
+        day = max(o.day for o in ops) + dt.timedelta(days=rng.randint(1, 15))
+        owner, rep = rng.choice(w["owners"]), rng.choice(w["reps"])
+        clerk = rng.choice(w["leaders"])
+        ev = [HistoryEvent("create", when(day, 8), clerk, data={
+                  "org": org, "campaign": camp, "summary": f"问题{i}", "scope": "common",
+                  "category": cat, "unit": unit, "opinion_ids": [o.id for o in ops]}),
+              HistoryEvent("assign", when(day, 9), clerk, data={
+                  "owner": owner, "unit": unit, "measures": "措施", "scope": "common",
+                  "deadline": (day + dt.timedelta(days=rng.randint(20, 120))).isoformat()})]
+        rounds = 0
+        while rng.random() < (0.85 if rounds == 0 else 0.9) and rounds < 3:
+            rounds += 1
+            day += dt.timedelta(days=rng.randint(3, 60))
+            ev.append(HistoryEvent("claim", when(day, 10), owner))
+            day += dt.timedelta(days=rng.randint(1, 10))
+            if rng.random() < 0.2:
+                ev.append(HistoryEvent("verify_not_thorough", when(day, 11), rep,
+                                       reason="not_thorough"))
+                continue
+            ev.append(HistoryEvent("verify_passed", when(day, 11), rep, data={
+                "recheck_due": (day + dt.timedelta(days=30)).isoformat()}))
+            day += dt.timedelta(days=30)
+            bad = rng.random() < 0.08
+            ev.append(HistoryEvent("check_deteriorated" if bad else "check_holds",
+                                   when(day, 12), rep, reason="deteriorated" if bad else ""))
+            if not bad:
+                break
+        for _k in range(rng.randint(0, 5)):
+            day += dt.timedelta(days=rng.randint(0, 5))
+            outcome = rng.choice(("satisfied", "satisfied", "satisfied", "no_answer"))
+            ev.append(HistoryEvent("followup", when(day, 15), rng.choice(w["leaders"]),
+                                   data={"outcome": outcome, "channel": "conversation"}))
+        for _k in range(rng.choice((0, 0, 1, 2, 3, 4))):
+            ev.append(HistoryEvent("poster", when(day, 16), rng.choice(w["workers"])))
+        for a, b in itertools.pairwise(ev):  # same-day events keep their order
+            if b.at <= a.at:
+                b.at = a.at + dt.timedelta(minutes=1)
+        loader.problem(ev)
+        n_events += len(ev)
+    payload = loader.payload()
+    payload["counts"] = (n_opinions, n, n_events)
+    return payload
+
+
+def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
+    import multiprocessing
+
+    from django.db import connection
+
+    from zhenggai.problems.history import finish, write
+
+    t0 = time.perf_counter()
+    w = setup_org()
+    n_problems = int(200_000 * scale)
+    chunks = [(w, first, min(CHUNK, n_problems - first), seed)
+              for first in range(0, n_problems, CHUNK)]
+    totals = [0, 0, 0]
+    connection.close()  # the workers fold only; this process writes
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        for payload in pool.imap(fold_chunk, chunks):
+            write(payload)
+            totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
+    finish()
+    return {"org": w["org"], "load_s": time.perf_counter() - t0, "opinions": totals[0],
+            "problems": totals[1], "events": totals[2]}
+
+
+def time_calls(org_id: int, repeat: int) -> list[tuple[str, list[float]]]:
+    from zhenggai.figures.queries import figures
+
+    calls = [
+        ("whole organisation, now", lambda: figures(org_id)),
+        ("whole organisation, as of 2024-09-30", lambda: figures(org_id, dt.date(2024, 9, 30))),
+        ("by unit, now", lambda: figures(org_id, None, "unit")),
+        ("by unit, as of 2025-03-15", lambda: figures(org_id, dt.date(2025, 3, 15), "unit")),
+        ("by category, as of 2024-12-31",
+         lambda: figures(org_id, dt.date(2024, 12, 31), "category")),
+        ("by owner, now", lambda: figures(org_id, None, "owner")),
+        ("by campaign, now", lambda: figures(org_id, None, "campaign")),
+    ]
+    out = []
+    for name, fn in calls:
+        fn()  # warm the connection and caches, as a server would be
+        times = []
+        for _i in range(repeat):
+            t = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t) * 1000)
+        out.append((name, times))
+    return out
+
+
+def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    print(f"\n== {engine} ({connection.vendor}) ==", flush=True)
+    info = generate_and_load(scale)
+    print(f"loaded {info['opinions']:,} opinions, {info['problems']:,} problems, "
+          f"{info['events']:,} events in {info['load_s']:.1f} s  (target < 120 s)", flush=True)
+    if verify:
+        from zhenggai.figures.reference import differences
+
+        diffs = differences(info["org"], dt.date(2025, 1, 31))
+        print(f"figures agree with a recomputation from the events: {not diffs}")
+    worst = 0.0
+    print(f"{'figures call':<40} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
+    for name, times in time_calls(info["org"], repeat):
+        p95 = statistics.quantiles(times, n=20)[-1] if len(times) > 1 else times[0]
+        worst = max(worst, p95)
+        print(f"{name:<40} {statistics.median(times):>8.1f} {p95:>8.1f} {max(times):>8.1f}")
+    print(f"slowest p95: {worst:.1f} ms  (target < 200 ms)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 200,000 problems")
+    ap.add_argument("--engine", choices=["sqlite", "postgres", "both"], default="both")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--verify", action="store_true",
+                    help="also recompute the figures from the events (slow at full size)")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        run_engine(a.engine, a.scale, a.repeat, a.verify)
+        return
+    engines = ["sqlite", "postgres"] if a.engine == "both" else [a.engine]
+    for engine in engines:
+        env = dict(os.environ)
+        with tempfile.TemporaryDirectory() as tmp:
+            env["ZHENGGAI_DATA"] = tmp
+            if engine == "postgres":
+                if not _pg_fresh_db():
+                    print("\n== postgres: not reachable on 127.0.0.1:5432, skipped ==")
+                    continue
+                env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
+            else:
+                env.pop("DATABASE_URL", None)
+            args = [sys.executable, __file__, "--child", "--engine", engine, "--scale",
+                    str(a.scale), "--repeat", str(a.repeat)] + (["--verify"] if a.verify else [])
+            subprocess.run(args, env=env, check=True, cwd=ROOT)
+
+
+def _pg_fresh_db() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}")
+            conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
+        return True
+    except Exception:
+        return False
+
+
+if __name__ == "__main__":
+    main()

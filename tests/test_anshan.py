@@ -1,0 +1,108 @@
+"""The Anshan replay reproduces the seed's own numbers, and they tie out exactly."""
+
+import datetime as dt
+
+import pytest
+from click.testing import CliRunner
+
+from zhenggai import anshan
+from zhenggai.cli import main
+from zhenggai.figures.queries import figures
+from zhenggai.figures.reference import differences
+from zhenggai.problems.models import Event, ReviewItem
+
+
+@pytest.fixture(scope="module")
+def replay(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        result = anshan.build()
+    yield result
+    with django_db_blocker.unblock():
+        from django.core.management import call_command
+
+        call_command("flush", interactive=False, verbosity=0)
+
+
+def day(s):
+    return dt.date.fromisoformat(s)
+
+
+@pytest.mark.django_db
+def test_85_percent_claimed_by_mid_january(replay):
+    t = figures(replay.org.pk, day("1958-01-15"))["total"]
+    assert t["opinions"] > 8000
+    assert 0.84 <= t["claimed_share"] <= 0.86
+    assert 0.83 <= t["opinions_claimed_share"] <= 0.87
+    assert t["false_figures"] == 0
+    assert t["verified_resolved"] < t["claimed_resolved"]
+    assert t["anonymous_opinions"] != "<5" and t["anonymous_opinions"] > 500
+
+
+@pytest.mark.django_db
+def test_the_review_round_finds_about_ten_percent_false_and_ties_out(replay):
+    org = replay.org.pk
+    before = figures(org, day("1958-01-15"))["total"]
+    after = figures(org, day("1958-01-20"))["total"]
+    false = after["false_figures"] - before["false_figures"]
+    assert 0.08 <= false / before["claimed_resolved"] <= 0.12
+    assert 0.08 <= after["false_share"] <= 0.12
+    # Every claim was checked: what was claimed is now either verified or reopened.
+    assert after["verified_resolved"] == before["claimed_resolved"] - false
+    assert after["claimed_resolved"] == after["verified_resolved"]
+    assert after["reopened"] == false
+    items = ReviewItem.objects.filter(round__campaign=replay.campaign)
+    assert items.count() == before["claimed_resolved"]
+    assert not items.filter(outcome="pending").exists()
+    assert items.filter(outcome="failed").count() == false
+    # The round took five days.
+    days = set(Event.objects.filter(problem__org_id=org, day__range=(day("1958-01-16"),
+               day("1958-01-20")), kind__startswith="verify").values_list("day", flat=True))
+    assert len(days) == 5
+
+
+@pytest.mark.django_db
+def test_after_the_round_problems_are_rectified_again_and_old_ones_solved(replay):
+    org = replay.org.pk
+    mid = figures(org, day("1958-01-20"))["total"]
+    end = figures(org, day("1958-01-28"))["total"]
+    assert end["verified_resolved"] > mid["verified_resolved"]
+    assert end["claims"] > mid["claims"]
+    assert end["followups_answered"] > 300 and end["satisfaction"] > 0.8
+    from zhenggai.problems.models import Problem
+
+    solved_old = Problem.objects.filter(org_id=org, first_raised__lt=day("1957-01-01"),
+                                        state__in=["verified", "closed"])
+    assert solved_old.count() >= 20
+    carried = Problem.objects.filter(org_id=org, campaign=replay.campaign,
+                                     events__kind="carry_over")
+    assert carried.exists()
+
+
+@pytest.mark.django_db
+def test_replay_figures_agree_with_the_events(replay):
+    for d in ("1957-12-31", "1958-01-15", "1958-01-18", "1958-01-20", "1958-01-28"):
+        assert differences(replay.org.pk, day(d)) == []
+
+
+@pytest.mark.django_db
+def test_figures_cli_json_shape(replay):
+    import json
+
+    r = CliRunner().invoke(main, ["figures", "--as-of", "1958-01-20", "--by", "unit",
+                                  "--format", "json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert data["as_of"] == "1958-01-20"
+    keys = {"opinions", "problems", "claims", "claimed_resolved", "verified_resolved",
+            "false_figures", "reopened", "satisfied", "followups_answered", "overdue"}
+    assert keys <= set(data["total"])
+    assert data["groups"] and all(keys | {"key"} <= set(g) for g in data["groups"])
+    assert sum(g["problems"] for g in data["groups"]) == data["total"]["problems"]
+
+
+@pytest.mark.django_db
+def test_figures_cli_table_and_verify(replay):
+    r = CliRunner().invoke(main, ["figures", "--as-of", "1958-01-15", "--verify"])
+    assert r.exit_code == 0, r.output
+    assert "claimed resolved 85" in r.output
+    assert "agrees with a recomputation" in r.output

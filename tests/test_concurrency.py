@@ -1,0 +1,60 @@
+"""Two people acting on one problem at once: one wins, the other is told, nothing is lost."""
+
+import threading
+
+import pytest
+from django.db import connection
+
+from zhenggai.errors import Conflict, DomainError
+from zhenggai.problems import actions as A
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems.models import Event, Problem
+
+from .helpers import bring_to, when
+
+
+def race(*fns):
+    barrier = threading.Barrier(len(fns))
+    results: list = [None] * len(fns)
+
+    def run(i, fn):
+        try:
+            barrier.wait()
+            results[i] = fn()
+        except Exception as e:
+            results[i] = e
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(fns)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pin_version", [True, False])
+def test_two_verifiers_at_once_cannot_both_win(story, pin_version):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("threads need a database file or server; CI runs this on PostgreSQL")
+    s = story
+    p = bring_to(s, lc.CLAIMED)
+    seen = p.version if pin_version else None
+    events = Event.objects.filter(problem=p).count()
+    results = race(
+        lambda: A.verify(Problem.objects.get(pk=p.pk), actor=s.rep, passed=True, at=when(5),
+                         expected_version=seen),
+        lambda: A.verify(Problem.objects.get(pk=p.pk), actor=s.rep2, passed=False,
+                         findings="没改", at=when(5), expected_version=seen),
+    )
+    errors = [r for r in results if isinstance(r, Exception)]
+    assert len(errors) == 1, results
+    assert isinstance(errors[0], DomainError), errors[0]
+    if pin_version:
+        assert isinstance(errors[0], Conflict)
+    assert Event.objects.filter(problem=p).count() == events + 1
+    p.refresh_from_db()
+    winner = next(r for r in results if not isinstance(r, Exception))
+    assert p.state == winner.to_state and p.version == winner.seq

@@ -1,0 +1,40 @@
+"""The vectorised bucket projection equals the plain definition."""
+
+import datetime as dt
+import random
+from collections import defaultdict
+
+from zhenggai.figures.counters import CAMPAIGN, CATEGORY, OWNER, TOTAL, UNIT, N
+from zhenggai.figures.ledger import Book
+
+
+def plain(rows):
+    out = defaultdict(lambda: [0] * N)
+    for (org, c, u, cat, o, day), vec in rows.items():
+        for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
+            for grain, per in (("d", day), ("m", day.replace(day=1)),
+                               ("y", day.replace(month=1, day=1))):
+                acc = out[(org, dim, grain, per, g)]
+                for j, v in enumerate(vec):
+                    acc[j] += v
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def test_bucket_rows_equal_the_plain_projection():
+    b = Book()
+    r = random.Random(1)
+    for _i in range(3000):
+        day = dt.date(1957, 1, 1) + dt.timedelta(days=r.randint(0, 500))
+        k = (r.randint(1, 3), r.randint(1, 4), r.randint(0, 30), r.randint(0, 5),
+             r.randint(0, 99), day)
+        row = b.rows[k]
+        for j in range(N):
+            row[j] += r.randint(-2, 3)
+    assert b.bucket_rows() == plain(b.rows)
+
+
+def test_huge_ids_take_the_slow_path_and_agree():
+    b = Book()
+    b.rows[(1, 2**40, 0, 0, 2**35, dt.date(2024, 5, 6))][0] += 1
+    b.rows[(1, 2**40, 0, 0, 2**35, dt.date(2024, 5, 7))][0] += 2
+    assert b.bucket_rows() == plain(b.rows)

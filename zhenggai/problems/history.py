@@ -1,0 +1,194 @@
+"""Loading a whole history at once: opinions, problems and their events, in bulk.
+
+For data that already happened elsewhere (a migration, a benchmark, a re-import of an
+export). Every event is checked against the lifecycle table and folded by the same
+`apply`, and the figures are booked by the same ledger as the live actions, so a loaded
+history has the same figures as one built action by action. What it skips are the checks
+about people (roles), which belong to the moment an action is taken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from zhenggai.errors import InvalidInput
+from zhenggai.figures.ledger import Book, write_buckets
+from zhenggai.opinions.models import Opinion
+
+from . import lifecycle as lc
+from .actions import projection
+from .models import Problem
+from .state import EventData, OpinionRef, ProblemState, apply
+
+
+@dataclass
+class HistoryEvent:
+    kind: str
+    at: dt.datetime
+    actor: int | None = None
+    to_state: str | None = None  # only where the table leaves it open (follow-ups)
+    reason: str = ""
+    note: str = ""
+    data: dict = field(default_factory=dict)
+
+
+@dataclass
+class HistoryOpinion:
+    id: int
+    campaign: int
+    text: str
+    channel: str
+    day: dt.date
+    anonymous: bool
+    author: int | None
+    unit: int | None
+    category: int | None
+
+
+def _rows(table: str, cols: list[str], rows: list[tuple]) -> None:
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur, cur.cursor.copy(
+            f"COPY {table} ({', '.join(cols)}) FROM STDIN"
+        ) as copy:
+            for r in rows:
+                copy.write_row(r)
+        return
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    with connection.cursor() as cur:
+        cur.executemany(sql, rows)
+
+
+class HistoryLoader:
+    """Feed it opinions, then problems with their events; `flush` writes what it has.
+
+    Folding needs no database, so a big load can fold in several processes (each with its
+    own range of problem ids) and hand `payload()`s to one writer (`write`).
+    """
+
+    def __init__(self, org_id: int, *, first_problem_id: int | None = None) -> None:
+        self.org = org_id
+        self.book = Book()
+        self.refs: dict[int, OpinionRef] = {}
+        self.opinion_rows: list[tuple] = []
+        self.problem_rows: list[tuple] = []
+        self.event_rows: list[tuple] = []
+        self.links: list[tuple[int, int]] = []
+        if first_problem_id is None:
+            first_problem_id = (Problem.objects.order_by("-pk").values_list("pk", flat=True)
+                                .first() or 0) + 1
+        self.next_problem = first_problem_id
+        # SQLite keeps datetimes as Django writes them: UTC text without an offset.
+        self._when = (connection.ops.adapt_datetimefield_value if connection.vendor == "sqlite"
+                      else (lambda v: v))
+        self.recorded = self._when(timezone.now())
+
+    def opinions(self, items: Iterable[HistoryOpinion]) -> None:
+        for o in items:
+            ref = OpinionRef(o.id, o.day, o.anonymous, o.campaign, o.unit, o.category)
+            self.refs[o.id] = ref
+            self.book.opinion_received(self.org, ref)
+            self.opinion_rows.append((o.id, self.org, o.campaign, o.text, o.channel, o.day,
+                                      None, o.anonymous, o.author, o.unit, o.category, ""))
+
+    def problem(self, events: list[HistoryEvent]) -> int:
+        pid = self.next_problem
+        self.next_problem += 1
+        s = ProblemState()
+        last = None
+        for e in events:
+            t = lc.TABLE.get(e.kind)
+            if t is None:
+                raise InvalidInput("Unknown event kind %(k)s.", k=e.kind)
+            if (e.kind == "create") != (not s.state) or (s.state and s.state not in t.sources):
+                raise InvalidInput("Problem %(p)s: %(k)s is not allowed from %(s)s.",
+                                   p=pid, k=e.kind, s=s.state or "(new)")
+            if last is not None and e.at < last:
+                raise InvalidInput("Problem %(p)s: events out of order.", p=pid)
+            last = e.at
+            day = timezone.localdate(e.at)
+            data = e.data
+            if e.kind in ("create", "add_opinions"):
+                ids = data.pop("opinion_ids", [])
+                data = {**data, "opinions": [self.refs[i].as_list() for i in ids]}
+                self.links.extend((pid, i) for i in ids)
+            target = e.to_state or t.target or s.state
+            ev = EventData(e.kind, day, s.state, target, e.reason, e.actor, data)
+            after = apply(s, ev)
+            self.book.transition(s, after, e.kind, day, data)
+            self.event_rows.append((pid, after.version, e.kind, e.actor, self._when(e.at), day,
+                                    s.state, target, e.reason, e.note, _json(data),
+                                    self.recorded))
+            s = after
+        p = projection(s)
+        self.problem_rows.append((
+            pid, p["org_id"], p["campaign_id"], p["summary"], p["scope"], p["category_id"],
+            p["unit_id"], p["owner_id"], p["measures"], p["deadline"], p["state"],
+            p["reopen_reason"], p["created_on"], p["first_raised"], p["first_raised_given"],
+            p["n_opinions"], p["n_anonymous"], p["last_claim_by_id"], p["ever_verified"],
+            p["verified_on"], p["recheck_due"], p["decline_requested"], p["version"],
+            self._when(last),
+        ))
+        return pid
+
+    def payload(self) -> dict:
+        """What was fed since the last payload, folded and ready to write."""
+        link = {oid: pid for pid, oid in self.links}
+        out = {
+            "problems": self.problem_rows,
+            "opinions": [(*r, link.pop(r[0], None)) for r in self.opinion_rows],
+            "late_links": link,  # opinions of an earlier payload, grouped now
+            "events": self.event_rows,
+            "buckets": self.book.bucket_rows(),
+        }
+        self.book.rows.clear()
+        self.opinion_rows, self.problem_rows, self.event_rows, self.links = [], [], [], []
+        return out
+
+    def flush(self) -> None:
+        write(self.payload())
+
+    def finish(self) -> None:
+        self.flush()
+        finish()
+
+
+PROBLEM_COLS = ["id", "org_id", "campaign_id", "summary", "scope", "category_id", "unit_id",
+                "owner_id", "measures", "deadline", "state", "reopen_reason", "created_on",
+                "first_raised", "first_raised_given", "n_opinions", "n_anonymous",
+                "last_claim_by_id", "ever_verified", "verified_on", "recheck_due",
+                "decline_requested", "version", "updated_at"]
+EVENT_COLS = ["problem_id", "seq", "kind", "actor_id", "at", "day", "from_state", "to_state",
+              "reason", "note", "data", "recorded_at"]
+OPINION_COLS = ["id", "org_id", "campaign_id", "text", "channel", "received_on", "received_at",
+                "anonymous", "author_id", "unit_id", "category_id", "source_ref", "problem_id"]
+
+
+def write(payload: dict) -> None:
+    """Write one payload in one transaction."""
+    with transaction.atomic():
+        _rows("problems_problem", PROBLEM_COLS, payload["problems"])
+        _rows("opinions_opinion", OPINION_COLS, payload["opinions"])
+        for oid, pid in payload["late_links"].items():
+            Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
+        _rows("problems_event", EVENT_COLS, payload["events"])
+        write_buckets(payload["buckets"])
+
+
+def finish() -> None:
+    """After explicit ids were written, move PostgreSQL's sequence past them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT setval(pg_get_serial_sequence('problems_problem', 'id'), "
+                        "(SELECT COALESCE(MAX(id), 1) FROM problems_problem))")
+
+
+def _json(data: dict) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str)
