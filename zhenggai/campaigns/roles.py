@@ -1,7 +1,5 @@
 """Who may do what: the one place role membership is read."""
 
-from zhenggai.errors import Forbidden
-
 from .models import Campaign, CampaignRole, Role
 
 
@@ -26,15 +24,6 @@ def has_role(member, campaign: Campaign, *roles: str) -> bool:
     if Role.WORKER in roles and member is not None:
         return True
     return bool(held & set(roles)) or Role.ADMIN in held
-
-
-def require_role(member, campaign: Campaign, *roles: str) -> None:
-    if not has_role(member, campaign, *roles):
-        names = ", ".join(str(Role(r).label) for r in roles)
-        raise Forbidden(
-            "Only a %(roles)s of campaign “%(campaign)s” may do this.",
-            roles=names, campaign=campaign.name,
-        )
 
 
 def grant(member, campaign: Campaign, *roles: str) -> None:

@@ -210,6 +210,22 @@ def write_buckets(rows: dict[tuple, list[int]]) -> None:
     # A fixed order of keys, so that two transactions lock shared rows in the same order.
     items = sorted(rows.items())
     with connection.cursor() as cur:
+        if connection.vendor == "sqlite" and len(items) > _BATCH:
+            # One prepared statement bound row by row is SQLite's fastest path.
+            cur.executemany(head + one + tail, [(*key, *vec) for key, vec in items])
+            return
+        if connection.vendor == "postgresql" and len(items) > _BATCH:
+            # PostgreSQL's fastest path: COPY into a scratch table, then one upsert.
+            names = ", ".join(cols)
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS figure_delta AS SELECT {names} "
+                        f"FROM {_TABLE} WITH NO DATA")
+            with cur.cursor.copy(f"COPY figure_delta ({names}) FROM STDIN") as copy:
+                for key, vec in items:
+                    copy.write_row((*key, *vec))
+            cur.execute(f"INSERT INTO {_TABLE} ({names}) SELECT {names} FROM figure_delta "
+                        f"ORDER BY {', '.join(_KEY_COLS)}" + tail)
+            cur.execute("TRUNCATE figure_delta")
+            return
         for i in range(0, len(items), _BATCH):
             chunk = items[i : i + _BATCH]
             params: list = []

@@ -12,12 +12,20 @@ from .counters import COUNTERS, DIMS, TOTAL
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 
 _SUMS = ", ".join(f"SUM({c})" for c in COUNTERS)
+_COLS = ", ".join(["gkey", *COUNTERS])
+_T = "figures_figurebucket"
+# Three range scans of the (org, dim, grain, period) index, one per grain: whole years
+# before the day's year, whole months before its month, and the days of its month.
 _SQL = f"""
-SELECT gkey, {_SUMS} FROM figures_figurebucket
-WHERE org = %s AND dim = %s AND (
-    (grain = 'y' AND period < %s)
- OR (grain = 'm' AND period >= %s AND period < %s)
- OR (grain = 'd' AND period >= %s AND period <= %s))
+SELECT gkey, {_SUMS} FROM (
+    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'y' AND period < %s
+    UNION ALL
+    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'm'
+        AND period >= %s AND period < %s
+    UNION ALL
+    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'd'
+        AND period >= %s AND period <= %s
+) AS b
 GROUP BY gkey
 """
 
@@ -26,7 +34,7 @@ def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
     """The raw counters as of the end of `day`, per key of dimension `dim`."""
     y0, m0 = day.replace(month=1, day=1), day.replace(day=1)
     with connection.cursor() as cur:
-        cur.execute(_SQL, [org_id, dim, y0, y0, m0, m0, day])
+        cur.execute(_SQL, [org_id, dim, y0, org_id, dim, y0, m0, org_id, dim, m0, day])
         return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, write_buckets
@@ -106,12 +107,12 @@ class HistoryLoader:
         for e in events:
             t = lc.TABLE.get(e.kind)
             if t is None:
-                raise InvalidInput("Unknown event kind %(k)s.", k=e.kind)
+                raise InvalidInput(_("Unknown event kind %(k)s."), k=e.kind)
             if (e.kind == "create") != (not s.state) or (s.state and s.state not in t.sources):
-                raise InvalidInput("Problem %(p)s: %(k)s is not allowed from %(s)s.",
+                raise InvalidInput(_("Problem %(p)s: %(k)s is not allowed from %(s)s."),
                                    p=pid, k=e.kind, s=s.state or "(new)")
             if last is not None and e.at < last:
-                raise InvalidInput("Problem %(p)s: events out of order.", p=pid)
+                raise InvalidInput(_("Problem %(p)s: events out of order."), p=pid)
             last = e.at
             day = timezone.localdate(e.at)
             data = e.data

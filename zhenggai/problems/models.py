@@ -79,13 +79,15 @@ class EventQuerySet(models.QuerySet):
 class Event(models.Model):
     """One state change: who, when, from, to, why. Immutable."""
 
-    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events")
+    # (problem) is covered by the unique (problem, seq); figures never scan events.
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events",
+                                db_index=False)
     seq = models.PositiveIntegerField()
     kind = models.CharField(max_length=30)
     actor = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
-                              related_name="+")
+                              related_name="+", db_index=False)
     at = models.DateTimeField()
-    day = models.DateField(db_index=True)
+    day = models.DateField()
     from_state = models.CharField(max_length=12, blank=True)
     to_state = models.CharField(max_length=12, blank=True)
     reason = models.CharField(max_length=20, blank=True)

@@ -1,0 +1,30 @@
+"""The figures page: claimed against verified against false, as of any day."""
+
+import datetime as dt
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from zhenggai.org.models import Organisation
+
+from .queries import figures
+
+
+def situation(request: HttpRequest) -> HttpResponse:
+    org = Organisation.objects.order_by("pk").first()
+    by = request.GET.get("by") or "unit"
+    if by not in ("unit", "category", "campaign"):
+        by = "unit"
+    error = ""
+    day = timezone.localdate()
+    if request.GET.get("as_of"):
+        try:
+            day = dt.date.fromisoformat(request.GET["as_of"])
+        except ValueError:
+            error = "bad_date"
+    result = figures(org.pk, day, by) if org else None
+    return render(request, "figures/situation.html", {
+        "org": org, "result": result, "as_of": day, "by": by, "error": error,
+        "bys": [("unit", "unit"), ("category", "category"), ("campaign", "campaign")],
+    }, status=400 if error else 200)
