@@ -175,12 +175,56 @@ OPINION_COLS = ["id", "org_id", "campaign_id", "text", "channel", "received_on",
 def write(payload: dict) -> None:
     """Write one payload in one transaction."""
     with transaction.atomic():
+        bulk_checks = connection.vendor == "postgresql" and _may_skip_row_triggers()
+        if bulk_checks:
+            # PostgreSQL checks each foreign key with a trigger per row; for a million rows
+            # one anti-join per key (below) does the same check many times faster.
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL session_replication_role = replica")
         _rows("problems_problem", PROBLEM_COLS, payload["problems"])
         _rows("opinions_opinion", OPINION_COLS, payload["opinions"])
         for oid, pid in payload["late_links"].items():
             Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
         _rows("problems_event", EVENT_COLS, payload["events"])
         write_buckets(payload["buckets"])
+        if bulk_checks:
+            _check_references(payload)
+
+
+def _may_skip_row_triggers() -> bool:
+    with connection.cursor() as cur:
+        cur.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        row = cur.fetchone()
+    return bool(row and row[0])
+
+
+def _check_references(payload: dict) -> None:
+    """Every foreign key of the rows just written points at a row that exists."""
+    from zhenggai.problems.models import Event
+
+    problem_ids = [r[0] for r in payload["problems"]]
+    opinion_ids = [r[0] for r in payload["opinions"]]
+    checks = [(Problem, "id", problem_ids), (Opinion, "id", opinion_ids),
+              (Event, "problem_id", problem_ids)]
+    with connection.cursor() as cur:
+        for model, key, ids in checks:
+            if not ids:
+                continue
+            table = model._meta.db_table
+            for f in model._meta.concrete_fields:
+                if not (f.is_relation and f.db_constraint):
+                    continue
+                parent = f.related_model._meta
+                cur.execute(
+                    f"SELECT c.{f.column} FROM {table} c WHERE c.{key} = ANY(%s) "
+                    f"AND c.{f.column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
+                    f"{parent.db_table} p WHERE p.{parent.pk.column} = c.{f.column}) LIMIT 1",
+                    [ids],
+                )
+                missing = cur.fetchone()
+                if missing:
+                    raise InvalidInput(_("%(table)s.%(col)s refers to %(id)s, which does not "
+                                         "exist."), table=table, col=f.column, id=missing[0])
 
 
 def finish() -> None:
