@@ -38,3 +38,19 @@ def test_huge_ids_take_the_slow_path_and_agree():
     b.rows[(1, 2**40, 0, 0, 2**35, dt.date(2024, 5, 6))][0] += 1
     b.rows[(1, 2**40, 0, 0, 2**35, dt.date(2024, 5, 7))][0] += 2
     assert b.bucket_rows() == plain(b.rows)
+
+
+def test_merging_payloads_equals_booking_them_together():
+    from zhenggai.figures.ledger import merge_arrays, rows_from_arrays
+
+    r = random.Random(2)
+    a, b, both = Book(), Book(), Book()
+    for book in (a, b):
+        for _i in range(500):
+            day = dt.date(2024, 1, 1) + dt.timedelta(days=r.randint(0, 400))
+            k = (1, r.randint(1, 2), r.randint(0, 9), r.randint(0, 3), r.randint(0, 20), day)
+            v = r.randint(-3, 3)
+            book.rows[k][0] += v
+            both.rows[k][0] += v
+    merged = merge_arrays(a.bucket_arrays(), b.bucket_arrays())
+    assert rows_from_arrays(*merged) == both.bucket_rows()

@@ -89,7 +89,7 @@ def flows_of(kind: str, before: ProblemState, after: ProblemState, data: dict) -
 
 
 def _group_sum(org, gkeys, period, vals):
-    """Sum the rows of `vals` that share (org, gkey, period); yield the non-zero sums."""
+    """Sum the rows of `vals` that share (org, gkey, period): (keys (n, 3), sums (n, N))."""
     # One int64 per key when the parts fit (they do for any real organisation), else rows.
     if org.max() < 2**12 and gkeys.min() >= 0 and gkeys.max() < 2**32 \
             and np.abs(period).max() < 2**17:
@@ -105,7 +105,30 @@ def _group_sum(org, gkeys, period, vals):
     starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
     sums = np.add.reduceat(vals[order], starts, axis=0)
     keep = sums.any(axis=1)
-    return zip(parts[keep].tolist(), sums[keep].tolist(), strict=True)
+    return parts[keep], sums[keep]
+
+
+GRAINS = ("d", "m", "y")
+
+
+def merge_arrays(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Add up bucket arrays (keys: org, dim, grain index, period day, gkey) by key."""
+    parts = tuple(p for p in parts if len(p[0]))
+    if not parts:
+        return np.zeros((0, 5), dtype=np.int64), np.zeros((0, N), dtype=np.int64)
+    keys = np.concatenate([k for k, _v in parts])
+    vals = np.concatenate([v for _k, v in parts])
+    order = np.lexsort(keys.T[::-1])
+    keys, vals = keys[order], vals[order]
+    starts = np.flatnonzero(np.r_[True, (np.diff(keys, axis=0) != 0).any(axis=1)])
+    keys, vals = keys[starts], np.add.reduceat(vals, starts, axis=0)
+    keep = vals.any(axis=1)
+    return keys[keep], vals[keep]
+
+
+def rows_from_arrays(keys: np.ndarray, vals: np.ndarray) -> dict[tuple, list[int]]:
+    return {(o, d, GRAINS[g], _date(per), gk): vec
+            for (o, d, g, per, gk), vec in zip(keys.tolist(), vals.tolist(), strict=True)}
 
 
 class Book:
@@ -158,32 +181,40 @@ class Book:
             gone = [o for oid, o in before.opinions.items() if oid not in after.opinions]
             self._opinion_moves(after.org, gone, day, +1)
 
-    def bucket_rows(self) -> dict[tuple, list[int]]:
-        """Project onto (org, dim, grain, period, gkey) rows, dropping what nets to zero.
+    def bucket_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """Project onto buckets, as arrays: keys (org, dim, grain index, period day, gkey).
 
         Vectorised: a bulk load books hundreds of thousands of full keys at once.
         """
         items = [(k, v) for k, v in self.rows.items() if any(v)]
         if not items:
-            return {}
+            return merge_arrays()
         keys = np.array([(*k[:5], k[5].toordinal() - _EPOCH) for k, _v in items],
                         dtype=np.int64)
         vals = np.array([v for _k, v in items], dtype=np.int64)
         days = keys[:, 5].astype("datetime64[D]")
-        periods = {
-            "d": keys[:, 5],
-            "m": days.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64),
-            "y": days.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
-        }
-        out: dict[tuple, list[int]] = {}
+        periods = [
+            keys[:, 5],
+            days.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64),
+            days.astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64),
+        ]
         zeros = np.zeros(len(items), dtype=np.int64)
         org = keys[:, 0]
+        out_keys, out_vals = [], []
         for dim, col in ((TOTAL, None), (CAMPAIGN, 1), (UNIT, 2), (CATEGORY, 3), (OWNER, 4)):
             gkeys = zeros if col is None else keys[:, col]
-            for grain, period in periods.items():
-                for (o, gkey, per), vec in _group_sum(org, gkeys, period, vals):
-                    out[(o, dim, grain, _date(per), gkey)] = vec
-        return out
+            for g, period in enumerate(periods):
+                k3, sums = _group_sum(org, gkeys, period, vals)
+                k5 = np.empty((len(k3), 5), dtype=np.int64)
+                k5[:, 0], k5[:, 1], k5[:, 2], k5[:, 3], k5[:, 4] = (
+                    k3[:, 0], dim, g, k3[:, 2], k3[:, 1])
+                out_keys.append(k5)
+                out_vals.append(sums)
+        return np.concatenate(out_keys), np.concatenate(out_vals)
+
+    def bucket_rows(self) -> dict[tuple, list[int]]:
+        """Project onto (org, dim, grain, period, gkey) rows, dropping what nets to zero."""
+        return rows_from_arrays(*self.bucket_arrays())
 
     def flush(self) -> int:
         rows = self.bucket_rows()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.errors import InvalidInput
-from zhenggai.figures.ledger import Book, write_buckets
+from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
 from zhenggai.opinions.models import Opinion
 
 from . import lifecycle as lc
@@ -147,7 +147,7 @@ class HistoryLoader:
             "opinions": [(*r, link.pop(r[0], None)) for r in self.opinion_rows],
             "late_links": link,  # opinions of an earlier payload, grouped now
             "events": self.event_rows,
-            "buckets": self.book.bucket_rows(),
+            "buckets": self.book.bucket_arrays(),
         }
         self.book.rows.clear()
         self.opinion_rows, self.problem_rows, self.event_rows, self.links = [], [], [], []
@@ -172,8 +172,13 @@ OPINION_COLS = ["id", "org_id", "campaign_id", "text", "channel", "received_on",
                 "anonymous", "author_id", "unit_id", "category_id", "source_ref", "problem_id"]
 
 
-def write(payload: dict) -> None:
-    """Write one payload in one transaction."""
+def write(payload: dict, *, buckets: bool = True) -> None:
+    """Write one payload in one transaction.
+
+    With buckets=False the caller keeps `payload["buckets"]` to merge with other payloads
+    (`ledger.merge_arrays`) and writes them once with `write_figures`: a big load then
+    writes each figure row once instead of once per payload.
+    """
     with transaction.atomic():
         bulk_checks = connection.vendor == "postgresql" and _may_skip_row_triggers()
         if bulk_checks:
@@ -186,9 +191,16 @@ def write(payload: dict) -> None:
         for oid, pid in payload["late_links"].items():
             Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
         _rows("problems_event", EVENT_COLS, payload["events"])
-        write_buckets(payload["buckets"])
+        if buckets:
+            write_figures(payload["buckets"])
         if bulk_checks:
             _check_references(payload)
+
+
+def write_figures(buckets: tuple) -> None:
+    """Add bucket arrays (from payloads, merged or not) to the stored figures."""
+    with transaction.atomic():
+        write_buckets(rows_from_arrays(*buckets))
 
 
 def _may_skip_row_triggers() -> bool:
