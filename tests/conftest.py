@@ -16,6 +16,15 @@ def pytest_configure(config):
     settings.RECEIPT_ARGON2_MEMORY_KIB = 1024
 
 
+@pytest.fixture(autouse=True)
+def english():
+    """Messages in English unless a test asks for Chinese (the site default is zh-hans)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
 @dataclass
 class Story:
     org: object

@@ -205,3 +205,10 @@ def test_carry_over_keeps_first_raised(story):
     p = A.carry_over(p, later, actor=s.leader, at=when(120))
     assert p.campaign_id == later.pk
     assert p.first_raised == dt.date(1955, 4, 1)
+
+
+def test_the_callers_copy_shows_the_new_state(story):
+    s = story
+    p = bring_to(s, lc.ASSIGNED)
+    A.claim(p, actor=s.owner, done="改了", at=when(5))
+    assert (p.state, p.last_claim_by_id, p.version) == (lc.CLAIMED, s.owner.pk, 3)

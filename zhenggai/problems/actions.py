@@ -99,6 +99,7 @@ def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=No
     if anonymous:  # no author and no time finer than the day
         at = _day_only(at)
     day = timezone.localdate(at)
+    callers = problem
     if problem is None:
         before = ProblemState()
     else:
@@ -127,9 +128,11 @@ def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=No
         )
         if n != 1:
             raise Conflict()
-        for k, v in projection(after).items():
-            setattr(problem, k, v)
-        problem.updated_at = at
+        # Both the fresh row and the caller's copy now show the new state.
+        for obj in {id(problem): problem, id(callers): callers}.values():
+            for k, v in projection(after).items():
+                setattr(obj, k, v)
+            obj.updated_at = at
     event = Event.objects.create(
         problem=problem, seq=after.version, kind=action, actor_id=e.actor_id, at=at, day=day,
         from_state=before.state, to_state=target, reason=reason, note=note,

@@ -1,0 +1,1 @@
+"""The typed JSON API under /api/v1/ (issue 5)."""

@@ -1,0 +1,1 @@
+"""Scheduled work and notifications: reminders, overdue posters, re-checks (issue 5)."""

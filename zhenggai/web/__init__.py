@@ -1,0 +1,1 @@
+"""The web pages for every role (issue 4)."""
