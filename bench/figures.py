@@ -129,7 +129,7 @@ def fold_chunk(args: tuple) -> dict:
             outcome = rng.choice(("satisfied", "satisfied", "satisfied", "no_answer"))
             ev.append(HistoryEvent("followup", when(day, 15), rng.choice(w["leaders"]),
                                    data={"outcome": outcome, "channel": "conversation"}))
-        for _k in range(rng.choice((0, 0, 1, 2, 3, 4))):
+        for _k in range(rng.choice((0, 1, 2, 3, 4))):
             ev.append(HistoryEvent("poster", when(day, 16), rng.choice(w["workers"])))
         for a, b in itertools.pairwise(ev):  # same-day events keep their order
             if b.at <= a.at:
