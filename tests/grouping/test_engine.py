@@ -1,0 +1,236 @@
+"""The grouping engine: search, clustering, incremental index upkeep, embeddings."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zhenggai.grouping import GroupingEngine
+
+OPINIONS = {
+    1: "8号炉漏水严重，请尽快维修",
+    2: "3号炉漏水严重，请尽快维修",
+    3: "食堂饭菜价格太贵，希望降价",
+    4: "The canteen food is far too expensive, please lower the prices",
+    5: "HDFS-1234 NameNode crashes on startup after upgrade",
+    6: "宿舍热水经常停，洗澡很不方便",
+    7: "No. 8 furnace is leaking water badly",
+    8: "班车发车时间不合理，下夜班要等一个小时",
+    9: "Overtime pay has been late for two months",
+    10: "厂区道路坑洼不平，雨天积水",
+}
+
+
+@pytest.fixture
+def engine():
+    eng = GroupingEngine()
+    for i, t in OPINIONS.items():
+        eng.add(i, t)
+    return eng
+
+
+def top(eng, text, k=1):
+    return [h.id for h in eng.query(text, k)]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("八號爐漏水嚴重,請儘快維修", 1),  # Traditional, half-width comma
+        ("８号炉漏水了，赶紧修", 1),  # full-width digit
+        ("食堂的饭菜太贵了", 3),
+        ("canteen prices are too expensive", 4),
+        ("ＨＤＦＳ－１２３４ namenode crash at startup", 5),
+        ("宿舍经常停热水", 6),
+        ("the No.8 furnace leaks water", 7),
+        ("下夜班班车要等很久", 8),
+        ("overtime pay late", 9),
+        ("雨天厂区道路积水", 10),
+    ],
+)
+def test_duplicates_are_found_first(engine, query, expected):
+    assert top(engine, query) == [expected]
+
+
+def test_numbers_decide_between_otherwise_equal_opinions(engine):
+    hits = engine.query("3号炉漏水严重", 2)
+    assert [h.id for h in hits] == [2, 1]
+    assert hits[0].score > hits[1].score
+    assert top(engine, "8号炉漏水严重") == [1]
+    groups = engine.cluster(threshold=0.5)
+    assert not any({1, 2} <= set(g) for g in groups)
+
+
+def test_unrelated_opinions_score_low_and_stay_apart(engine):
+    assert engine.similarity("食堂饭菜太贵", "宿舍热水经常停") < 0.1
+    assert engine.similarity("canteen food too expensive", "NameNode crashes on startup") == 0
+    assert engine.query("完全无关的内容：天气预报", 3) == [] or all(
+        h.similarity < 0.2 for h in engine.query("完全无关的内容：天气预报", 3))
+    assert engine.cluster(threshold=0.5) == [[i] for i in sorted(OPINIONS)]
+
+
+def test_similarity_is_symmetric_and_bounded(engine):
+    a, b = "8号炉漏水严重", "8号炉漏水，请维修"
+    assert engine.similarity(a, b) == pytest.approx(engine.similarity(b, a))
+    assert engine.similarity(a, a) == pytest.approx(1.0)
+    assert 0 < engine.similarity(a, b) < 1
+    hit = engine.query(OPINIONS[3], 1)[0]
+    assert hit.id == 3 and hit.similarity == pytest.approx(1.0, abs=1e-3)
+
+
+def test_clusters_group_near_duplicates_in_both_languages():
+    eng = GroupingEngine()
+    eng.add_many(enumerate([
+        "食堂饭菜价格太贵，希望降价",          # 0
+        "食堂飯菜價格太貴，希望降價",          # 1 Traditional
+        "食堂的饭菜价格太贵了",               # 2
+        "The canteen food is too expensive",  # 3
+        "canteen food too expensive!!",       # 4
+        "8号炉漏水严重",                      # 5
+        "八号炉漏水很严重",                   # 6
+        "宿舍热水经常停",                     # 7
+    ]))
+    groups = eng.cluster(threshold=0.5)
+    assert [0, 1, 2] in groups and [3, 4] in groups and [5, 6] in groups and [7] in groups
+
+
+def test_shared_terms_are_the_words_to_highlight(engine):
+    terms = engine.shared_terms("八號爐漏水，No. 8", 1)
+    assert terms[0] == "8"
+    assert "漏水" in terms and "号炉" in terms
+    assert "漏" not in terms  # covered by 漏水
+    assert engine.shared_terms("HDFS-1234 crash", 5) == ["hdfs-1234", "hdfs", "1234", "crash"]
+    assert engine.shared_terms("天气预报", 5) == []
+
+
+def test_query_id_excludes_the_item_itself(engine):
+    hits = engine.query_id(1, 3)
+    assert hits[0].id == 2 and 1 not in [h.id for h in hits]
+
+
+def test_remove_and_re_add_keep_the_index_consistent(engine):
+    assert engine.remove(3) and not engine.remove(3)
+    assert 3 not in engine and len(engine) == len(OPINIONS) - 1
+    assert 3 not in top(engine, "食堂饭菜价格太贵", 10)
+    engine.add(1, "食堂饭菜价格太贵")  # re-adding an id replaces its text
+    assert top(engine, "食堂饭菜价格太贵") == [1]
+    assert 1 not in top(engine, "8号炉漏水严重", 10)
+    rest = {i: t for i, t in OPINIONS.items() if i != 3}
+    rest[1] = "食堂饭菜价格太贵"
+    fresh = GroupingEngine()
+    fresh.add_many(sorted(rest.items()))
+    for q in ["食堂饭菜太贵", "8号炉漏水", "overtime pay", "No. 8 furnace"]:
+        got = [(h.id, round(h.score, 4)) for h in engine.query(q, 5)]
+        want = [(h.id, round(h.score, 4)) for h in fresh.query(q, 5)]
+        assert got == want, q
+
+
+def test_merges_and_bulk_adds_give_the_same_answers_as_single_adds():
+    texts = [f"{n}号{eq}{p}" for n in range(1, 8) for eq in ("高炉", "水泵", "风机")
+             for p in ("漏水", "噪音大", "温度过高")]
+    single = GroupingEngine()
+    for i, t in enumerate(texts):
+        single.add(i, t)
+    merging = GroupingEngine(merge_min=16, merge_fraction=0.1)  # merges all the time
+    bulk = GroupingEngine()
+    bulk.add_many(enumerate(texts), chunk=20)
+    for i, t in enumerate(texts):
+        merging.add(i, t)
+        if i % 7 == 3:
+            merging.remove(i - 2)
+            merging.add(i - 2, texts[i - 2])
+    assert merging._rf > 0 and bulk._rf > 0  # frozen segments were really used
+    for q in ["3号高炉漏水", "水泵噪音大", "No. 5 fan", "风机温度过高"]:
+        want = [(h.id, round(h.score, 3)) for h in single.query(q, 8)]
+        assert [(h.id, round(h.score, 3)) for h in merging.query(q, 8)] == want
+        assert [(h.id, round(h.score, 3)) for h in bulk.query(q, 8)] == want
+    assert single.cluster() == merging.cluster() == bulk.cluster()
+
+
+def test_pruned_search_matches_exhaustive_search_on_top_hits():
+    texts = [f"{a}{b}{c}" for a in ("食堂", "宿舍", "班车", "澡堂", "车间")
+             for b in ("饭菜", "热水", "空调", "座位", "照明")
+             for c in ("太贵", "经常坏", "不够", "很差")]
+    exact = GroupingEngine()
+    pruned = GroupingEngine(max_postings=30, candidates=20)
+    exact.add_many(enumerate(texts))
+    pruned.add_many(enumerate(texts))
+    for q in ["宿舍热水经常坏", "食堂饭菜太贵", "车间照明不够"]:
+        got, want = pruned.query(q, 3), exact.query(q, 3)
+        assert got[0].id == want[0].id  # the duplicate itself
+        # the best scores are found (ties at the cut may pick another item of equal score)
+        assert [round(h.score, 4) for h in got] == [round(h.score, 4) for h in want]
+
+
+WORDS = ["漏水", "高炉", "食堂", "太贵", "热水", "pump", "leak", "canteen", "8号", "3号",
+         "No. 5", "HDFS-12", "噪音", "宿舍", "班车", "late"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    docs=st.dictionaries(
+        st.integers(-50, 10_000),
+        st.lists(st.sampled_from(WORDS), min_size=0, max_size=6).map(" ".join),
+        max_size=25,
+    ),
+    removed=st.lists(st.integers(-50, 10_000), max_size=5),
+    threshold=st.sampled_from([0.0, 0.3, 0.5, 0.9]),
+    k=st.integers(1, 5),
+)
+def test_clustering_never_loses_or_duplicates_an_id(docs, removed, threshold, k):
+    eng = GroupingEngine(merge_min=8)
+    eng.add_many(docs.items())
+    for i in removed:
+        eng.remove(i)
+    alive = sorted(set(docs) - set(removed))
+    groups = eng.cluster(threshold=threshold, k=k)
+    flat = [i for g in groups for i in g]
+    assert sorted(flat) == alive and len(flat) == len(set(flat))
+    assert all(g == sorted(g) for g in groups)
+    # deterministic, and independent of insertion order
+    other = GroupingEngine()
+    other.add_many(sorted((i, docs[i]) for i in alive)[::-1])
+    assert other.cluster(threshold=threshold, k=k) == groups
+    subset = alive[::2]
+    sub = [i for g in eng.cluster(subset, threshold=threshold, k=k) for i in g]
+    assert sorted(sub) == subset
+
+
+def test_cluster_rejects_unknown_ids(engine):
+    with pytest.raises(KeyError):
+        engine.cluster([1, 999])
+
+
+class FakeEmbedder:
+    """Puts every text about food on one axis and everything else on another."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def embed(self, texts):
+        self.calls += len(texts)
+        out = []
+        for t in texts:
+            food = any(w in t for w in ("食堂", "饭", "canteen", "food", "吃"))
+            out.append([1.0, 0.0] if food else [0.0, 1.0])
+        return np.array(out, np.float32)
+
+
+def test_embeddings_are_optional_pending_then_fused():
+    emb = FakeEmbedder()
+    eng = GroupingEngine(embedder=emb, fusion_weight=0.5)
+    eng.add_many([(1, "食堂饭菜太贵"), (2, "宿舍太贵"), (3, "canteen food costs too much")])
+    assert eng.pending_embeddings() == 3 and emb.calls == 0  # nothing computed on add
+    lexical = eng.query("吃饭太贵", 3)
+    assert eng.embed_pending() == 3 and eng.pending_embeddings() == 0
+    calls = emb.calls
+    fused = eng.query("吃饭太贵", 3)
+    assert emb.calls == calls + 1  # only the query was embedded
+    assert {h.id for h in lexical} >= {1, 2}
+    assert fused[0].id == 1
+    by_id = {h.id: h for h in fused}
+    assert by_id[2].similarity < next(h for h in lexical if h.id == 2).similarity
+    eng.add(4, "食堂太贵")  # pending again: answered lexically meanwhile
+    assert 4 in [h.id for h in eng.query("食堂太贵", 2)]
+    eng.embed_pending()
+    assert eng.embed_pending() == 0
