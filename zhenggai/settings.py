@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "zhenggai.problems",
     "zhenggai.figures",
     "zhenggai.production",
+    "zhenggai.grouping",
     "zhenggai.web",
     "zhenggai.api",
     "zhenggai.exchange",

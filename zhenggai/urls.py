@@ -5,5 +5,11 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include("zhenggai.api.urls")),
+    path("production/", include("zhenggai.production.urls")),
+    path("grouping/", include("zhenggai.grouping.urls")),
+    path("exchange/", include("zhenggai.exchange.urls")),
+    path("notifications/", include("zhenggai.notifications.urls")),
+    # The boards (public and leader) at their own paths; the role pages own the rest.
+    path("", include("zhenggai.figures.urls")),
     path("", include("zhenggai.web.urls")),
 ]
