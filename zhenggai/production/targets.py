@@ -1,0 +1,131 @@
+"""Targets: progress, the rate still needed, and a forecast with its uncertainty (M14).
+
+The forecast takes the median of the recent weeks' run rate (good tons per working
+furnace-day) and, for the band, resamples those weeks over the rest of the year. The
+probability of meeting the target is the share of resampled years that reach it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import Sum
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.errors import NotFound
+
+from .models import Furnace, Heat, Repair, Target
+
+RECENT_WEEKS = 8
+SIMULATIONS = 4000
+SEED = 1958
+
+
+@dataclass
+class Progress:
+    year: int
+    day: dt.date
+    goal_t: float
+    plan_t: float
+    increase_t: float
+    done_t: float
+    remaining_t: float
+    remaining_furnace_days: int
+    needed_per_furnace_day: float | None
+    run_rate: float | None  # recent median, t per working furnace-day
+    forecast_t: float | None
+    p10_t: float | None
+    p90_t: float | None
+    probability: float | None
+    weeks: list  # [(week end, rate)] the forecast is based on
+
+    @property
+    def share_done(self) -> float:
+        return self.done_t / self.goal_t if self.goal_t else 0.0
+
+
+def working_days(furnaces, start: dt.date, end: dt.date) -> np.ndarray:
+    """For each day from start to end, how many furnaces can make steel (not in repair)."""
+    n = (end - start).days + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
+    counts = np.full(n, len(furnaces), dtype=np.int64)
+    for r in Repair.objects.filter(furnace__in=furnaces, ends__gte=start, starts__lte=end):
+        lo = max((r.starts - start).days, 0)
+        hi = min((r.ends - start).days, n - 1)
+        counts[lo:hi + 1] -= 1
+    return np.maximum(counts, 0)
+
+
+def daily_tons(furnaces, start: dt.date, end: dt.date) -> np.ndarray:
+    n = (end - start).days + 1
+    out = np.zeros(max(n, 0))
+    rows = (Heat.objects.filter(furnace__in=furnaces, status=Heat.Status.VERIFIED,
+                                day__gte=start, day__lte=end)
+            .values("day").annotate(t=Sum("good_tons")).order_by())
+    for r in rows:
+        out[(r["day"] - start).days] = r["t"]
+    return out
+
+
+def weekly_rates(furnaces, day: dt.date, weeks: int = RECENT_WEEKS):
+    """Good tons per working furnace-day in each of the last full weeks up to `day`."""
+    start = day - dt.timedelta(days=7 * weeks - 1)
+    tons = daily_tons(furnaces, start, day)
+    work = working_days(furnaces, start, day)
+    out = []
+    for w in range(weeks):
+        sl = slice(7 * w, 7 * w + 7)
+        if work[sl].sum() > 0 and tons[sl].sum() > 0:
+            rate = float(tons[sl].sum() / work[sl].sum())
+            out.append((start + dt.timedelta(days=7 * w + 6), rate))
+    return out
+
+
+def forecast(done: float, rates: list[float], remaining_work: np.ndarray,
+             sims: int = SIMULATIONS, seed: int = SEED):
+    """Median run rate, and P10/P90 and P(total ≥ goal) by resampling weekly rates over the
+    remaining weeks. Returns (point, p10, p90, totals)."""
+    if not rates:
+        return None, None, None, None
+    rates_a = np.asarray(rates)
+    median = float(np.median(rates_a))
+    point = done + median * float(remaining_work.sum())
+    chunks = np.add.reduceat(remaining_work, np.arange(0, len(remaining_work), 7)) \
+        if len(remaining_work) else np.zeros(0)
+    rng = np.random.default_rng(seed)
+    draws = rng.choice(rates_a, size=(sims, len(chunks)), replace=True)
+    totals = done + draws @ chunks.astype(float)
+    return point, float(np.percentile(totals, 10)), float(np.percentile(totals, 90)), totals
+
+
+def progress(org_id: int, day: dt.date, furnace: Furnace | None = None) -> Progress:
+    target = Target.objects.filter(org_id=org_id, year=day.year,
+                                   furnace=furnace).first()
+    if target is None:
+        raise NotFound(_("No target is set for %(y)s."), y=day.year)
+    furnaces = [furnace] if furnace else list(Furnace.objects.filter(org_id=org_id))
+    jan1 = dt.date(day.year, 1, 1)
+    done = (Heat.objects.filter(furnace__in=furnaces, status=Heat.Status.VERIFIED,
+                                day__gte=jan1, day__lte=day)
+            .aggregate(t=Sum("good_tons"))["t"] or 0.0)
+    rest = working_days(furnaces, day + dt.timedelta(days=1), dt.date(day.year, 12, 31))
+    remaining_days = int(rest.sum())
+    remaining = max(target.goal_t - done, 0.0)
+    weeks = weekly_rates(furnaces, day)
+    point, p10, p90, totals = forecast(done, [r for _, r in weeks], rest)
+    return Progress(
+        year=day.year, day=day, goal_t=target.goal_t, plan_t=target.plan_t,
+        increase_t=target.increase_t, done_t=round(done, 1), remaining_t=round(remaining, 1),
+        remaining_furnace_days=remaining_days,
+        needed_per_furnace_day=round(remaining / remaining_days, 2) if remaining_days else None,
+        run_rate=round(float(np.median([r for _, r in weeks])), 2) if weeks else None,
+        forecast_t=round(point, 1) if point is not None else None,
+        p10_t=round(p10, 1) if p10 is not None else None,
+        p90_t=round(p90, 1) if p90 is not None else None,
+        probability=round(float((totals >= target.goal_t).mean()), 3)
+        if totals is not None else None,
+        weeks=weeks,
+    )
