@@ -483,6 +483,10 @@ class _Builder:
         fail = self.review_round(plans, claimed, verified)
         self.say("Re-rectification and home visits, 01-21 to 01-27…")
         self.after(plans, fail, claimed - fail, old, claimed)
+        self.say("The furnaces and their heat log, 1957-10 to 1958-01-28…")
+        from zhenggai.production import anshan as production
+
+        self.production = production.build(self.org, self.units, DEMO_PASSWORD)
         return Result(org=self.org, campaign=self.camp, receipt=self.demo_receipt,
                       counts={"claimed": len(claimed), "failed": len(fail)})
 
@@ -520,6 +524,10 @@ def logins(url: str) -> str:
     for username, (name, _unit, roles) in DEMO_USERS.items():
         role = roles[0] if roles else Role.WORKER
         lines.append(f"  {role:<15} {username:<15} {name}")
+    from zhenggai.production.anshan import PRODUCTION_USERS
+
+    for username, (name, roles) in PRODUCTION_USERS.items():
+        lines.append(f"  {roles[0]:<15} {username:<15} {name}")
     f = _receipt_file()
     if f.exists():
         lines.append("")

@@ -284,3 +284,77 @@ def _plain(v):
     if isinstance(v, dt.date):
         return v.isoformat()
     return v
+
+
+
+def load(furnace_inputs, *, recorder: Member, verifier: Member | None = None,
+         batch: int = 5000, progress=None) -> int:
+    """Bulk-load a heat log (the replay, the bench, an import): the same entry checks as
+    record_heat, the same events, and the records recomputed once at the end.
+
+    `furnace_inputs` yields (furnace, HeatInput), each furnace's heats in tap order. A bad
+    heat stops the load with its reason; the batches before it stay written."""
+    org_id = recorder.org_id
+    if not has_role(recorder, org_id, ProductionRole.Role.RECORDER):
+        raise Forbidden(_("Only a recorder of this plant may record heats."))
+    if verifier is not None:
+        if not has_role(verifier, org_id, ProductionRole.Role.VERIFIER):
+            raise Forbidden(_("Only a verifier of this plant may verify heats."))
+        if verifier.pk == recorder.pk:
+            raise Forbidden(_("The recorder of a heat cannot verify it; a second person must."))
+    last: dict[int, Heat] = {}
+    for fid in Furnace.objects.filter(org_id=org_id).values_list("pk", flat=True):
+        h = Heat.objects.filter(furnace_id=fid).order_by("-tap_at").first()
+        if h is not None:
+            last[fid] = h
+    now = timezone.now()
+    status = Heat.Status.VERIFIED if verifier else Heat.Status.RECORDED
+    total = 0
+    pending: list[Heat] = []
+
+    def flush() -> None:
+        nonlocal total
+        try:
+            with transaction.atomic():
+                Heat.objects.bulk_create(pending, batch_size=batch)  # sets pk on both engines
+                events = []
+                for h in pending:
+                    events.append(HeatEvent(heat_id=h.pk, seq=1, kind="recorded",
+                                            actor=recorder, at=now, data={"bulk": True}))
+                    if verifier:
+                        events.append(HeatEvent(heat_id=h.pk, seq=2, kind="verified",
+                                                actor=verifier, at=now))
+                HeatEvent.objects.bulk_create(events, batch_size=batch)
+        except IntegrityError as e:
+            raise InvalidInput(_("A heat number in this batch exists already.")) from e
+        total += len(pending)
+        pending.clear()
+        if progress:
+            progress(total)
+
+    numbers: set = set()
+    for furnace, h in furnace_inputs:
+        _check_values(furnace, h)
+        start = h.charge_at - dt.timedelta(minutes=int(h.fettling_min))
+        prev = last.get(furnace.pk)
+        if prev is not None and start < prev.tap_at:
+            raise InvalidInput(_("This heat overlaps heat %(n)s on the same furnace."),
+                               n=f"{prev.year}-{prev.number}")
+        values = _values(h)
+        year = values["day"].year
+        if (furnace.pk, year, h.number) in numbers:
+            raise InvalidInput(_("Heat number %(n)s already exists on this furnace in %(y)s."),
+                               n=h.number, y=year)
+        numbers.add((furnace.pk, year, h.number))
+        heat = Heat(furnace=furnace, year=year, recorder=recorder, status=status,
+                    verified_by=verifier, version=2 if verifier else 1, **values,
+                    tap_to_tap_min=_minutes(prev.tap_at, h.tap_at) if prev else None)
+        last[furnace.pk] = heat
+        pending.append(heat)
+        if len(pending) >= batch:
+            flush()
+    if pending:
+        flush()
+    if verifier:
+        records.recompute(org_id)
+    return total

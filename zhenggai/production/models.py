@@ -180,6 +180,14 @@ class Record(models.Model):
         ordering = ["org", "furnace", "kind", "day"]
         indexes = [models.Index(fields=["org", "kind", "day"], name="record_kind_day")]
 
+    @property
+    def hours(self) -> int:
+        return int(self.value) // 60
+
+    @property
+    def minutes_part(self) -> int:
+        return int(self.value) % 60
+
 
 class Target(models.Model):
     """The year's plan and the increase on it, for the plant (furnace empty) or a furnace."""

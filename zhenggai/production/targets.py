@@ -1,8 +1,9 @@
 """Targets: progress, the rate still needed, and a forecast with its uncertainty (M14).
 
 The forecast takes the median of the recent weeks' run rate (good tons per working
-furnace-day) and, for the band, resamples those weeks over the rest of the year. The
-probability of meeting the target is the share of resampled years that reach it.
+furnace-day) over the furnace-days left (net of planned repairs). The band comes from
+resampling those weeks; the probability of meeting the target is the share of resampled
+years that reach it.
 """
 
 from __future__ import annotations
@@ -86,18 +87,17 @@ def weekly_rates(furnaces, day: dt.date, weeks: int = RECENT_WEEKS):
 
 def forecast(done: float, rates: list[float], remaining_work: np.ndarray,
              sims: int = SIMULATIONS, seed: int = SEED):
-    """Median run rate, and P10/P90 and P(total ≥ goal) by resampling weekly rates over the
-    remaining weeks. Returns (point, p10, p90, totals)."""
+    """The point forecast runs the rest of the year at the median of the recent weekly rates.
+    The band asks how sure that median is: resample the recent weeks with replacement, take
+    each resample's median, and run the year out at it. Returns (point, p10, p90, totals)."""
     if not rates:
         return None, None, None, None
-    rates_a = np.asarray(rates)
-    median = float(np.median(rates_a))
-    point = done + median * float(remaining_work.sum())
-    chunks = np.add.reduceat(remaining_work, np.arange(0, len(remaining_work), 7)) \
-        if len(remaining_work) else np.zeros(0)
+    rates_a = np.asarray(rates, dtype=float)
+    work = float(np.asarray(remaining_work).sum())
+    point = done + float(np.median(rates_a)) * work
     rng = np.random.default_rng(seed)
-    draws = rng.choice(rates_a, size=(sims, len(chunks)), replace=True)
-    totals = done + draws @ chunks.astype(float)
+    medians = np.median(rng.choice(rates_a, size=(sims, len(rates_a)), replace=True), axis=1)
+    totals = done + medians * work
     return point, float(np.percentile(totals, 10)), float(np.percentile(totals, 90)), totals
 
 

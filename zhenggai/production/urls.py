@@ -1,4 +1,14 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "production"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.overview, name="overview"),
+    path("heats/", views.heat_list, name="heats"),
+    path("heats/new/", views.heat_new, name="heat_new"),
+    path("heats/<int:pk>/", views.heat_detail, name="heat"),
+    path("records/", views.record_list, name="records"),
+    path("leaderboard/", views.leaderboard, name="leaderboard"),
+    path("target/", views.target, name="target"),
+]
