@@ -106,3 +106,15 @@ def test_figures_cli_table_and_verify(replay):
     assert r.exit_code == 0, r.output
     assert "claimed resolved 85" in r.output
     assert "agrees with a recomputation" in r.output
+
+
+@pytest.mark.django_db
+def test_the_replay_has_no8s_four_records_and_the_target(replay):
+    from zhenggai.production.models import Record, RecordKind, Target
+
+    streak = Record.objects.get(org=replay.org, furnace__number=8, kind=RecordKind.FASTEST,
+                                streak=4)
+    assert streak.value == 6 * 60 + 20
+    assert Target.objects.get(org=replay.org, year=1958).increase_t == 50_000
+    r = CliRunner().invoke(main, ["figures", "--as-of", "1958-01-28"])
+    assert r.exit_code == 0

@@ -81,6 +81,57 @@ def createadmin(username: str, password: str, name: str, org_id: int | None) -> 
     click.echo(f"Created administrator {username} in {org.name}.")
 
 
+@main.group()
+def token() -> None:
+    """Per-member API tokens: shown once, stored hashed, revocable."""
+
+
+@token.command("create")
+@click.argument("username")
+@click.option("--name", default="", help="What the token is for.")
+def token_create(username: str, name: str) -> None:
+    """Issue a token for the member signed in as USERNAME; print it once."""
+    _setup()
+    from zhenggai.api.models import ApiToken
+    from zhenggai.org.models import Member
+
+    member = Member.objects.filter(user__username=username).first()
+    if member is None:
+        raise click.ClickException(f"No member signs in as {username!r}.")
+    row, plain = ApiToken.issue(member, name)
+    click.echo(plain)
+    click.echo(f"Token {row.prefix}… for {member.name}. It is shown only now; keep it safe.",
+               err=True)
+
+
+@token.command("list")
+@click.argument("username")
+def token_list(username: str) -> None:
+    """The tokens of USERNAME, by prefix."""
+    _setup()
+    from zhenggai.api.models import ApiToken
+
+    for row in ApiToken.objects.filter(member__user__username=username).order_by("created_at"):
+        state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
+        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        click.echo(f"{row.prefix}  {row.name:<20} {state:<18} last used {used}")
+
+
+@token.command("revoke")
+@click.argument("prefix")
+def token_revoke(prefix: str) -> None:
+    """Revoke the live token starting with PREFIX."""
+    _setup()
+    from zhenggai.api.models import ApiToken
+
+    rows = list(ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True))
+    if len(rows) != 1:
+        raise click.ClickException(f"{len(rows)} live tokens start with {prefix!r}; "
+                                   "need exactly one.")
+    rows[0].revoke()
+    click.echo(f"Revoked {prefix}….")
+
+
 @main.command()
 @click.option("--quiet", is_flag=True)
 def replay(quiet: bool) -> None:

@@ -4,7 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include("zhenggai.api.urls")),
+    path("api/v1/", include("zhenggai.api.urls")),  # /api/v1/openapi.json
     path("production/", include("zhenggai.production.urls")),
     path("grouping/", include("zhenggai.grouping.urls")),
     path("exchange/", include("zhenggai.exchange.urls")),

@@ -30,6 +30,9 @@ def test_records_against_the_furnaces_own_history_and_streaks(plant):
     # the plant-wide record is the same heat here: No. 8 is the only furnace running
     plant_best = Record.objects.filter(furnace__isnull=True, kind=RecordKind.FASTEST)
     assert min(plant_best.values_list("value", flat=True)) == 380
+    # … and its streak is the plant's streak too: the same furnace's consecutive heats
+    assert list(plant_best.order_by("heat__tap_at").values_list("value", "streak"))[-4:] == [
+        (530, 1), (480, 2), (430, 3), (380, 4)]
 
 
 def test_an_old_furnace_sets_records_while_a_newer_one_is_faster(plant):
@@ -156,3 +159,19 @@ def test_progress_and_rate_still_needed(plant):
     assert p.run_rate is not None and p.p10_t <= p.forecast_t <= p.p90_t
     with pytest.raises(NotFound):
         targets.progress(plant.org.pk, dt.date(1960, 1, 1))
+
+
+def test_the_plant_day_ledger_equals_the_heat_log(plant):
+    from zhenggai.production.models import PlantDay
+
+    hs = run(plant, plant.f8, T0, [560, 530, 500, 510])
+    run(plant, plant.f3, T0, [400, 380], tons=185)
+    heats.correct_heat(hs[1], actor=plant.verifier, reason="scale", changes={"good_tons": 120})
+    heats.correct_heat(hs[3], actor=plant.verifier, reason="clock",
+                       changes={"charge_at": hs[3].charge_at + dt.timedelta(days=1),
+                                "tap_at": hs[3].tap_at + dt.timedelta(days=1)})
+    kept = sorted((d, round(t, 6)) for d, t in PlantDay.objects.values_list("day", "good_tons")
+                  if t)
+    records.rebuild_plant_days(plant.org.pk)
+    assert kept == sorted((d, round(t, 6)) for d, t in
+                          PlantDay.objects.values_list("day", "good_tons"))

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from zhenggai.org.models import Organisation
+from zhenggai.production.board import production_summary
 
 from .queries import figures
 
@@ -24,7 +25,10 @@ def situation(request: HttpRequest) -> HttpResponse:
         except ValueError:
             error = "bad_date"
     result = figures(org.pk, day, by) if org else None
+    # M13: the production figures beside the rectification figures, on one board.
+    summary = production_summary(org, day) if org else None
     return render(request, "figures/situation.html", {
         "org": org, "result": result, "as_of": day, "by": by, "error": error,
+        "summary": summary,
         "bys": [("unit", "unit"), ("category", "category"), ("campaign", "campaign")],
     }, status=400 if error else 200)

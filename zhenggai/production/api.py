@@ -1,4 +1,235 @@
-"""The production part of the JSON API, mounted by zhenggai/api under /api/v1/production/."""
-from ninja import Router
+"""The production part of the JSON API, mounted under /api/v1/production/. The same
+actions and reads as the pages; request.auth is the calling member."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
+
+from zhenggai.errors import InvalidInput
+
+from . import competition, heats, targets
+from .models import Furnace, Heat, Record
 
 router = Router(tags=["production"])
+
+
+class FurnaceOut(Schema):
+    id: int
+    number: int
+    kind: str
+    capacity_t: float
+    hearth_m2: float
+    commissioned: int
+
+
+class Delay(Schema):
+    code: str
+    minutes: int
+
+
+class HeatIn(Schema):
+    furnace: int = Field(description="the furnace's number")
+    number: int
+    shift: Literal["A", "B", "C"]
+    crew: str = Field(max_length=50)
+    charge_at: dt.datetime
+    tap_at: dt.datetime
+    fettling_min: int = Field(ge=0)
+    charging_min: int = Field(ge=0)
+    hot_metal_min: int = Field(ge=0)
+    meltdown_min: int = Field(ge=0)
+    refining_min: int = Field(ge=0)
+    tapping_min: int = Field(ge=0)
+    tons: float
+    good_tons: float
+    grade: str = Field(max_length=30)
+    fuel_kg_t: float
+    delays: list[Delay] = []
+
+
+class HeatOut(Schema):
+    id: int
+    furnace: int
+    year: int
+    number: int
+    shift: str
+    crew: str
+    charge_at: dt.datetime
+    tap_at: dt.datetime
+    day: dt.date
+    heat_min: int
+    tap_to_tap_min: int | None
+    tons: float
+    good_tons: float
+    grade: str
+    fuel_kg_t: float
+    delays: list[Delay]
+    status: str
+    outlier: bool
+    outlier_score: float | None
+    version: int
+
+    @staticmethod
+    def resolve_furnace(obj) -> int:
+        return obj.furnace.number
+
+
+class VerifyIn(Schema):
+    version: int | None = None
+
+
+class CorrectionIn(Schema):
+    reason: str
+    changes: dict[str, str | int | float | list[Delay] | dt.datetime]
+    version: int | None = None
+
+
+class RecordOut(Schema):
+    furnace: int | None
+    kind: str
+    value: float
+    previous: float | None
+    heat: int | None = Field(None, alias="heat_id")
+    day: dt.date
+    streak: int
+    vs_norm: float | None
+
+    @staticmethod
+    def resolve_furnace(obj) -> int | None:
+        return obj.furnace.number if obj.furnace_id else None
+
+
+class LeaderOut(Schema):
+    rank: int
+    key: str
+    heats: int
+    good_tons: float
+    t_per_h: float | None
+    t_per_m2_day: float | None
+    vs_norm: float | None
+
+
+class LeaderboardOut(Schema):
+    start: dt.date
+    end: dt.date
+    by: str
+    rank: str
+    notes: dict[str, str]
+    rows: list[LeaderOut]
+
+
+class TargetOut(Schema):
+    year: int
+    day: dt.date
+    goal_t: float
+    plan_t: float
+    increase_t: float
+    done_t: float
+    remaining_t: float
+    remaining_furnace_days: int
+    needed_per_furnace_day: float | None
+    run_rate: float | None
+    forecast_t: float | None
+    p10_t: float | None
+    p90_t: float | None
+    probability: float | None
+
+
+def _furnace(request, number: int) -> Furnace:
+    f = Furnace.objects.filter(org_id=request.auth.org_id, number=number).first()
+    if f is None:
+        raise InvalidInput(_("No furnace No. %(n)s in this plant."), n=number)
+    return f
+
+
+def _heat(request, heat_id: int) -> Heat:
+    return get_object_or_404(Heat.objects.select_related("furnace"), pk=heat_id,
+                             org_id=request.auth.org_id)
+
+
+@router.get("/furnaces", response=list[FurnaceOut])
+def list_furnaces(request):
+    return list(Furnace.objects.filter(org_id=request.auth.org_id))
+
+
+@router.get("/heats", response=list[HeatOut])
+def list_heats(request, furnace: int | None = None,
+               status: Literal["recorded", "verified"] | None = None,
+               before: dt.datetime | None = None, limit: int = 50):
+    """Newest first, at most 500. Page backwards with `before` = the last item's tap_at."""
+    limit = min(max(limit, 1), 500)
+    qs = Heat.objects.filter(org_id=request.auth.org_id).select_related("furnace")
+    if furnace is not None:
+        qs = qs.filter(furnace__number=furnace)
+    if status:
+        qs = qs.filter(status=status)
+    if before:
+        qs = qs.filter(tap_at__lt=before)
+    return list(qs.order_by("-tap_at", "-pk")[:limit])
+
+
+@router.get("/heats/{heat_id}", response=HeatOut)
+def get_heat(request, heat_id: int):
+    return _heat(request, heat_id)
+
+
+@router.post("/heats", response={201: HeatOut})
+def record_heat(request, body: HeatIn):
+    data = body.dict()
+    furnace = _furnace(request, data.pop("furnace"))
+    heat = heats.record_heat(furnace, heats.HeatInput(**data), actor=request.auth)
+    return Status(201, heat)
+
+
+@router.post("/heats/{heat_id}/verify", response=HeatOut)
+def verify_heat(request, heat_id: int, body: VerifyIn):
+    return heats.verify_heat(_heat(request, heat_id), actor=request.auth,
+                             expected_version=body.version)
+
+
+@router.post("/heats/{heat_id}/corrections", response=HeatOut)
+def correct_heat(request, heat_id: int, body: CorrectionIn):
+    changes = body.dict()["changes"]
+    for k in ("charge_at", "tap_at"):
+        if isinstance(changes.get(k), str):
+            try:
+                changes[k] = dt.datetime.fromisoformat(changes[k])
+            except ValueError as e:
+                raise InvalidInput(_("“%(v)s” is not a valid value for this field."),
+                                   v=changes[k]) from e
+    return heats.correct_heat(_heat(request, heat_id), actor=request.auth, reason=body.reason,
+                              changes=changes, expected_version=body.version)
+
+
+@router.get("/records", response=list[RecordOut])
+def list_records(request, kind: Literal["fastest", "heaviest", "best_week"] | None = None,
+                 furnace: int | None = None, plant: bool = False):
+    qs = Record.objects.filter(org_id=request.auth.org_id).select_related("furnace")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if plant:
+        qs = qs.filter(furnace__isnull=True)
+    elif furnace is not None:
+        qs = qs.filter(furnace__number=furnace)
+    return list(qs.order_by("day", "pk"))
+
+
+@router.get("/leaderboard", response=LeaderboardOut)
+def leaderboard(request, start: dt.date, end: dt.date,
+                by: Literal["furnace", "shift", "crew"] = "furnace",
+                rank: Literal["t_per_h", "t_per_m2_day", "vs_norm"] = "vs_norm"):
+    rows = competition.leaderboard(request.auth.org_id, start, end, by=by, rank=rank)
+    for r in rows:
+        r["key"] = str(r["key"])
+    return {"start": start, "end": end, "by": by, "rank": rank,
+            "notes": {k: str(v) for k, v in competition.NOTES.items()}, "rows": rows}
+
+
+@router.get("/target", response=TargetOut)
+def target(request, day: dt.date):
+    return targets.progress(request.auth.org_id, day)

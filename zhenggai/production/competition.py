@@ -38,7 +38,7 @@ def leaderboard(org_id: int, start: dt.date, end: dt.date, by: str = "furnace",
         raise InvalidInput(_("The period ends before it starts."))
     days = (end - start).days + 1
     key = {"furnace": "furnace__number", "shift": "shift", "crew": "crew"}[by]
-    heats = Heat.objects.filter(furnace__org_id=org_id, status=Heat.Status.VERIFIED,
+    heats = Heat.objects.filter(org_id=org_id, status=Heat.Status.VERIFIED,
                                 day__gte=start, day__lte=end)
     rows = (heats.values(key, "furnace_id", "grade", "furnace__hearth_m2")
             .annotate(n=Count("id"), tons=Sum("good_tons"), minutes=Sum("heat_min"),

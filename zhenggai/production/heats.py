@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,7 +19,7 @@ from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
 from zhenggai.org.models import Member
 
 from . import records
-from .models import DelayCode, Furnace, Heat, HeatEvent, ProductionRole, Shift
+from .models import DelayCode, Furnace, Heat, HeatEvent, PlantDay, ProductionRole, Shift
 
 # Tons tapped outside this share of the nominal capacity cannot be one heat of this furnace.
 TONS_LOW, TONS_HIGH = 0.5, 1.3
@@ -198,7 +199,7 @@ def record_heat(furnace: Furnace, h: HeatInput, *, actor: Member) -> Heat:
         try:
             with transaction.atomic():
                 heat = Heat.objects.create(
-                    furnace=furnace, year=year, recorder=actor, **values,
+                    org_id=furnace.org_id, furnace=furnace, year=year, recorder=actor, **values,
                     tap_to_tap_min=_tap_to_tap(furnace, h.tap_at),
                     outlier_score=outlier_score(furnace.pk, values["grade"], values["heat_min"]),
                 )
@@ -227,7 +228,8 @@ def verify_heat(heat: Heat, *, actor: Member, expected_version: int | None = Non
         fresh.version += 1
         fresh.save(update_fields=["status", "verified_by", "version"])
         _event(fresh, "verified", actor)
-        records.recompute(fresh.furnace.org_id, furnace_ids=[fresh.furnace_id])
+        book_days(org_id, {fresh.day: fresh.good_tons})
+        records.recompute(org_id, furnace_ids=[fresh.furnace_id])
     heat.__dict__.update({k: getattr(fresh, k) for k in ("status", "verified_by_id", "version")})
     return fresh
 
@@ -262,7 +264,7 @@ def correct_heat(heat: Heat, *, actor: Member, reason: str, changes: dict,
                 if getattr(fresh, k) != v}
         if not diff:
             raise InvalidInput(_("Nothing would change."))
-        old_tap = fresh.tap_at
+        old_tap, old_day, old_tons = fresh.tap_at, fresh.day, fresh.good_tons
         for k, v in values.items():
             setattr(fresh, k, v)
         fresh.tap_to_tap_min = _tap_to_tap(fresh.furnace, fresh.tap_at, exclude=fresh.pk)
@@ -274,8 +276,27 @@ def correct_heat(heat: Heat, *, actor: Member, reason: str, changes: dict,
         _refresh_next(fresh.furnace, fresh.tap_at)
         _event(fresh, "corrected", actor, reason=reason, data=diff)
         if fresh.status == Heat.Status.VERIFIED:
+            deltas = {old_day: -old_tons}
+            deltas[fresh.day] = deltas.get(fresh.day, 0.0) + fresh.good_tons
+            book_days(org_id, deltas)
             records.recompute(org_id, furnace_ids=[fresh.furnace_id])
     return fresh
+
+
+def book_days(org_id: int, deltas: dict, bulk: bool = False) -> None:
+    """Add verified good tons to the plant's days (negative to take them back)."""
+    if not bulk:  # live actions: a racing verifier on the same new day is safe
+        for day, tons in deltas.items():
+            row, _created = PlantDay.objects.get_or_create(org_id=org_id, day=day)
+            PlantDay.objects.filter(pk=row.pk).update(good_tons=F("good_tons") + tons)
+        return
+    existing = dict(PlantDay.objects.filter(org_id=org_id, day__in=list(deltas))
+                    .values_list("day", "pk"))
+    for day, tons in deltas.items():
+        if day in existing:
+            PlantDay.objects.filter(pk=existing[day]).update(good_tons=F("good_tons") + tons)
+    PlantDay.objects.bulk_create([PlantDay(org_id=org_id, day=d, good_tons=tons)
+                                  for d, tons in deltas.items() if d not in existing])
 
 
 def _plain(v):
@@ -325,6 +346,11 @@ def load(furnace_inputs, *, recorder: Member, verifier: Member | None = None,
                         events.append(HeatEvent(heat_id=h.pk, seq=2, kind="verified",
                                                 actor=verifier, at=now))
                 HeatEvent.objects.bulk_create(events, batch_size=batch)
+                if verifier:
+                    days: dict = {}
+                    for h in pending:
+                        days[h.day] = days.get(h.day, 0.0) + h.good_tons
+                    book_days(org_id, days, bulk=True)
         except IntegrityError as e:
             raise InvalidInput(_("A heat number in this batch exists already.")) from e
         total += len(pending)
@@ -346,7 +372,7 @@ def load(furnace_inputs, *, recorder: Member, verifier: Member | None = None,
             raise InvalidInput(_("Heat number %(n)s already exists on this furnace in %(y)s."),
                                n=h.number, y=year)
         numbers.add((furnace.pk, year, h.number))
-        heat = Heat(furnace=furnace, year=year, recorder=recorder, status=status,
+        heat = Heat(org_id=org_id, furnace=furnace, year=year, recorder=recorder, status=status,
                     verified_by=verifier, version=2 if verifier else 1, **values,
                     tap_to_tap_min=_minutes(prev.tap_at, h.tap_at) if prev else None)
         last[furnace.pk] = heat

@@ -85,6 +85,9 @@ class Heat(models.Model):
         RECORDED = "recorded", _("recorded, awaiting verification")
         VERIFIED = "verified", _("verified")
 
+    # The furnace's organisation, kept on the heat so that a period's heats are one index
+    # range (org, status, day) at a million heats.
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
     furnace = models.ForeignKey(Furnace, on_delete=models.PROTECT, related_name="heats")
     year = models.PositiveIntegerField()
     number = models.PositiveIntegerField(_("heat number"))
@@ -122,7 +125,7 @@ class Heat(models.Model):
         ]
         indexes = [
             models.Index(fields=["furnace", "tap_at"], name="heat_furnace_tap"),
-            models.Index(fields=["day", "furnace"], name="heat_day"),
+            models.Index(fields=["org", "status", "day"], name="heat_org_day"),
         ]
 
     def __str__(self) -> str:
@@ -152,6 +155,18 @@ class HeatEvent(models.Model):
         if self.pk is not None:
             raise ValueError("heat events are immutable")
         super().save(*args, **kwargs)
+
+
+class PlantDay(models.Model):
+    """Verified good tons of the whole plant per day: a ledger kept with every verification
+    and correction, so that plant-wide weeks and targets never sum a million heats."""
+
+    org = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    good_tons = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["org", "day"], name="plant_day")]
 
 
 class RecordKind(models.TextChoices):

@@ -14,24 +14,28 @@ from __future__ import annotations
 import numpy as np
 from django.db import connection, transaction
 
-from .models import Furnace, GradeNorm, Heat, Record, RecordKind
+from .models import Furnace, GradeNorm, Heat, PlantDay, Record, RecordKind
 
 WEEK = 7
 
 
 def _load(org_id: int, furnace_ids=None) -> dict[str, np.ndarray]:
     """The verified heats in tap order, as columns."""
-    heat, furnace = Heat._meta.db_table, Furnace._meta.db_table
-    sql = (f"SELECT h.furnace_id, h.id, h.day, h.heat_min, h.good_tons FROM {heat} h "
-           f"JOIN {furnace} f ON f.id = h.furnace_id WHERE f.org_id = %s AND h.status = %s")
+    heat = Heat._meta.db_table
+    sql = (f"SELECT furnace_id, id, day, heat_min, good_tons FROM {heat} "
+           "WHERE org_id = %s AND status = %s")
     params: list = [org_id, Heat.Status.VERIFIED]
     if furnace_ids is not None:
-        sql += f" AND h.furnace_id IN ({', '.join(['%s'] * len(furnace_ids))})"
+        sql += f" AND furnace_id IN ({', '.join(['%s'] * len(furnace_ids))})"
         params += list(furnace_ids)
-    sql += " ORDER BY h.tap_at, h.id"
+    sql += " ORDER BY tap_at, id"
     with connection.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
+    return _columns(rows)
+
+
+def _columns(rows) -> dict[str, np.ndarray]:
     if not rows:
         empty = np.array([], dtype=np.int64)
         return {"furnace": empty, "id": empty, "day": empty, "minutes": empty.astype(float),
@@ -120,12 +124,71 @@ def _norms_of(heat_ids) -> dict[int, int]:
     return {pk: norms.get((pairs[pk], grades[pk])) for pk in pairs}
 
 
+def _plant_candidates(org_id: int, kind: str) -> dict[str, np.ndarray]:
+    """The heats that can hold a plant-wide single-heat record: each furnace's own records of
+    that kind and its first verified heat. The plant's best so far only ever changes at a
+    heat that is also the best so far of its own furnace, so nothing else need be read."""
+    ids = set(Record.objects.filter(org_id=org_id, furnace__isnull=False, kind=kind)
+              .values_list("heat_id", flat=True))
+    for fid in Furnace.objects.filter(org_id=org_id).values_list("pk", flat=True):
+        first = (Heat.objects.filter(furnace_id=fid, status=Heat.Status.VERIFIED)
+                 .order_by("tap_at", "id").values_list("pk", flat=True).first())
+        if first is not None:
+            ids.add(first)
+    rows = (Heat.objects.filter(pk__in=ids).order_by("tap_at", "id")
+            .values_list("furnace_id", "id", "day", "heat_min", "good_tons"))
+    return _columns(list(rows))
+
+
+def _plant_rows(org_id: int, hearth_m2: float) -> list[Record]:
+    out: list[Record] = []
+    furnace_streak = dict(Record.objects.filter(org_id=org_id, furnace__isnull=False)
+                          .values_list("heat_id", "streak"))
+    for kind, col, lower in ((RecordKind.FASTEST, "minutes", True),
+                             (RecordKind.HEAVIEST, "tons", False)):
+        c = _plant_candidates(org_id, kind)
+        hits, before = single_heat(c[col], lower)
+        norms = _norms_of(c["id"][hits]) if kind == RecordKind.FASTEST and len(hits) else {}
+        streak, prev = 0, None
+        for i, best in zip(hits, before, strict=True):
+            heat_id, furnace = int(c["id"][i]), int(c["furnace"][i])
+            # In a row: the same furnace's next heat, as its own streak tells.
+            mine = furnace_streak.get(heat_id, 1)
+            if prev is not None and prev[0] == furnace and mine == prev[1] + 1:
+                streak += 1
+            else:
+                streak = 1
+            prev = (furnace, mine)
+            norm = norms.get(heat_id)
+            out.append(Record(
+                org_id=org_id, furnace_id=None, kind=kind, value=float(c[col][i]),
+                previous=float(best), heat_id=heat_id,
+                day=np.datetime64(int(c["day"][i]), "D").item(), streak=streak,
+                vs_norm=round(norm / c[col][i] - 1, 4) if norm else None))
+    days = list(PlantDay.objects.filter(org_id=org_id).exclude(good_tons=0)
+                .values_list("day", "good_tons"))
+    if days:
+        d = np.array([str(x) for x, _ in days], dtype="datetime64[D]").astype(np.int64)
+        tons = np.array([y for _, y in days], dtype=float)
+        ends, values, before = weekly(d, tons, hearth_m2)
+        for end, value, prev_best, streak in zip(ends, values, before, _streaks(ends),
+                                                 strict=True):
+            out.append(Record(org_id=org_id, furnace_id=None, kind=RecordKind.BEST_WEEK,
+                              value=float(value), previous=float(prev_best),
+                              day=np.datetime64(int(end), "D").item(), streak=int(streak)))
+    return out
+
+
 def recompute(org_id: int, furnace_ids=None) -> int:
     """Rebuild the records of the given furnaces (all when None) and of the plant. Returns
-    how many records there are now in what was rebuilt."""
+    how many records there are now in what was rebuilt.
+
+    Only the given furnaces' heats are read; the plant's records come from the furnaces'
+    records and the plant's daily tons (PlantDay), so verifying one heat stays quick at a
+    million heats."""
     furnaces = {f.pk: f for f in Furnace.objects.filter(org_id=org_id)}
     targets = list(furnaces) if furnace_ids is None else [i for i in furnace_ids if i in furnaces]
-    cols = _load(org_id)
+    cols = _load(org_id, None if furnace_ids is None else targets)
     rows: list[Record] = []
     order = np.argsort(cols["furnace"], kind="stable")
     by_furnace = {k: v[order] for k, v in cols.items()}
@@ -136,12 +199,22 @@ def recompute(org_id: int, furnace_ids=None) -> int:
         fastest, _ = single_heat(part["minutes"], True)
         norms = _norms_of(part["id"][fastest]) if len(fastest) else {}
         rows += _rows(org_id, fid, part, furnaces[fid].hearth_m2, norms)
-    hearth = sum(f.hearth_m2 for f in furnaces.values())
-    fastest, _ = single_heat(cols["minutes"], True)
-    norms = _norms_of(cols["id"][fastest]) if len(fastest) else {}
-    rows += _rows(org_id, None, cols, hearth, norms)
     with transaction.atomic():
         Record.objects.filter(org_id=org_id, furnace_id__in=targets).delete()
-        Record.objects.filter(org_id=org_id, furnace__isnull=True).delete()
         Record.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+        plant = _plant_rows(org_id, sum(f.hearth_m2 for f in furnaces.values()))
+        Record.objects.filter(org_id=org_id, furnace__isnull=True).delete()
+        Record.objects.bulk_create(plant, batch_size=2000)
+    return len(rows) + len(plant)
+
+
+def rebuild_plant_days(org_id: int) -> None:
+    """Rebuild the plant's daily tons from the heat log (the ledger's audit)."""
+    from django.db.models import Sum
+
+    with transaction.atomic():
+        PlantDay.objects.filter(org_id=org_id).delete()
+        PlantDay.objects.bulk_create([
+            PlantDay(org_id=org_id, day=r["day"], good_tons=r["t"]) for r in
+            Heat.objects.filter(org_id=org_id, status=Heat.Status.VERIFIED)
+            .values("day").annotate(t=Sum("good_tons")).order_by()])

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhenggai.errors import NotFound
 
-from .models import Furnace, Heat, Repair, Target
+from .models import Furnace, Heat, PlantDay, Repair, Target
 
 RECENT_WEEKS = 8
 SIMULATIONS = 4000
@@ -60,21 +60,26 @@ def working_days(furnaces, start: dt.date, end: dt.date) -> np.ndarray:
     return np.maximum(counts, 0)
 
 
-def daily_tons(furnaces, start: dt.date, end: dt.date) -> np.ndarray:
+def daily_tons(furnaces, start: dt.date, end: dt.date, org_id: int | None = None) -> np.ndarray:
+    """Verified good tons per day; for the whole plant (org_id given) from its day ledger."""
     n = (end - start).days + 1
     out = np.zeros(max(n, 0))
-    rows = (Heat.objects.filter(furnace__in=furnaces, status=Heat.Status.VERIFIED,
-                                day__gte=start, day__lte=end)
-            .values("day").annotate(t=Sum("good_tons")).order_by())
-    for r in rows:
-        out[(r["day"] - start).days] = r["t"]
+    if org_id is not None:
+        rows = PlantDay.objects.filter(org_id=org_id, day__gte=start, day__lte=end) \
+            .values_list("day", "good_tons")
+    else:
+        rows = (Heat.objects.filter(furnace__in=furnaces, status=Heat.Status.VERIFIED,
+                                    day__gte=start, day__lte=end)
+                .values("day").annotate(t=Sum("good_tons")).order_by().values_list("day", "t"))
+    for day, tons in rows:
+        out[(day - start).days] = tons
     return out
 
 
-def weekly_rates(furnaces, day: dt.date, weeks: int = RECENT_WEEKS):
+def weekly_rates(furnaces, day: dt.date, weeks: int = RECENT_WEEKS, org_id: int | None = None):
     """Good tons per working furnace-day in each of the last full weeks up to `day`."""
     start = day - dt.timedelta(days=7 * weeks - 1)
-    tons = daily_tons(furnaces, start, day)
+    tons = daily_tons(furnaces, start, day, org_id)
     work = working_days(furnaces, start, day)
     out = []
     for w in range(weeks):
@@ -108,13 +113,12 @@ def progress(org_id: int, day: dt.date, furnace: Furnace | None = None) -> Progr
         raise NotFound(_("No target is set for %(y)s."), y=day.year)
     furnaces = [furnace] if furnace else list(Furnace.objects.filter(org_id=org_id))
     jan1 = dt.date(day.year, 1, 1)
-    done = (Heat.objects.filter(furnace__in=furnaces, status=Heat.Status.VERIFIED,
-                                day__gte=jan1, day__lte=day)
-            .aggregate(t=Sum("good_tons"))["t"] or 0.0)
+    plant = None if furnace else org_id
+    done = float(daily_tons(furnaces, jan1, day, plant).sum())
     rest = working_days(furnaces, day + dt.timedelta(days=1), dt.date(day.year, 12, 31))
     remaining_days = int(rest.sum())
     remaining = max(target.goal_t - done, 0.0)
-    weeks = weekly_rates(furnaces, day)
+    weeks = weekly_rates(furnaces, day, org_id=plant)
     point, p10, p90, totals = forecast(done, [r for _, r in weeks], rest)
     return Progress(
         year=day.year, day=day, goal_t=target.goal_t, plan_t=target.plan_t,

@@ -42,7 +42,7 @@ def _day(value: str | None, default: dt.date) -> dt.date:
 
 def _today(org_id: int) -> dt.date:
     """The day the pages show: today, or the last day with heats (the replay ends in 1958)."""
-    last = (Heat.objects.filter(furnace__org_id=org_id, status=Heat.Status.VERIFIED)
+    last = (Heat.objects.filter(org_id=org_id, status=Heat.Status.VERIFIED)
             .order_by("-day").values_list("day", flat=True).first())
     today = timezone.localdate()
     return min(today, last) if last else today
@@ -118,7 +118,7 @@ def heat_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def heat_list(request: HttpRequest) -> HttpResponse:
     member = _member(request)
-    qs = Heat.objects.filter(furnace__org_id=member.org_id).select_related("furnace")
+    qs = Heat.objects.filter(org_id=member.org_id).select_related("furnace")
     status = request.GET.get("status")
     if status in Heat.Status.values:
         qs = qs.filter(status=status)
@@ -136,7 +136,7 @@ def heat_list(request: HttpRequest) -> HttpResponse:
 def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
     member = _member(request)
     heat = get_object_or_404(Heat.objects.select_related("furnace", "recorder", "verified_by"),
-                             pk=pk, furnace__org_id=member.org_id)
+                             pk=pk, org_id=member.org_id)
     error = ""
     roles = _roles(member)
     if request.method == "POST":
@@ -223,11 +223,8 @@ def target(request: HttpRequest) -> HttpResponse:
         progress = targets.progress(member.org_id, day)
     except DomainError as e:
         progress, error = None, str(e)
-    chart = None
-    if progress:
-        chart = {"labels": [str(d) for d, _ in progress.weeks],
-                 "rates": [round(r, 1) for _, r in progress.weeks],
-                 "needed": progress.needed_per_furnace_day}
+    from .board import chart
+
     return render(request, "production/target.html", {
-        "p": progress, "day": day, "error": error, "chart": chart,
+        "p": progress, "day": day, "error": error, "chart": chart(progress),
     }, status=404 if error else 200)

@@ -1,0 +1,52 @@
+"""The JSON API under /api/v1/. One error shape for everything:
+{"error": {"code": "<machine code>", "message": "<in the caller's language>"}}."""
+
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from zhenggai.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from zhenggai.production.api import router as production
+
+from .auth import TokenAuth
+
+# The docs page would load Swagger UI from a CDN; plants are offline. The OpenAPI document
+# itself is served at /api/v1/openapi.json.
+api = NinjaAPI(title="zhenggai", version="1", urls_namespace="api", auth=TokenAuth(),
+               docs_url=None)
+
+
+def error(request, status: int, code: str, message: str, details=None):
+    body = {"error": {"code": code, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    return api.create_response(request, body, status=status)
+
+
+@api.exception_handler(DomainError)
+def domain_error(request, exc: DomainError):
+    status = {Forbidden: 403, InvalidInput: 422, Conflict: 409, NotFound: 404}
+    for cls, code in status.items():
+        if isinstance(exc, cls):
+            return error(request, code, exc.code, str(exc))
+    return error(request, 409, exc.code, str(exc))  # refused in this state
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):
+    details = [{"loc": [str(x) for x in e.get("loc", [])], "msg": str(e.get("msg", ""))}
+               for e in exc.errors]
+    return error(request, 422, "validation", _("The request is not valid."), details)
+
+
+@api.exception_handler(AuthenticationError)
+def auth_error(request, exc):
+    return error(request, 401, "unauthorized", _("A valid API token is needed."))
+
+
+@api.exception_handler(HttpError)
+def http_error(request, exc: HttpError):
+    return error(request, exc.status_code, f"http_{exc.status_code}", str(exc))
+
+
+api.add_router("/production/", production)

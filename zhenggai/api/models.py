@@ -1,0 +1,46 @@
+"""Per-member API tokens, stored only as a hash, and the results of idempotent writes."""
+
+import hashlib
+import secrets
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.org.models import Member
+
+PREFIX_LEN = 8
+
+
+def hash_token(token: str) -> str:
+    # A 256-bit random token needs no slow hash: nobody can guess one to brute-force.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LEN, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API token")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"
+
+    @classmethod
+    def issue(cls, member: Member, name: str = "") -> tuple["ApiToken", str]:
+        """A new token. The plain token is returned once and never stored."""
+        token = "zg_" + secrets.token_urlsafe(32)
+        row = cls.objects.create(member=member, name=name or "api", prefix=token[3:3 + PREFIX_LEN],
+                                 key_hash=hash_token(token))
+        return row, token
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
