@@ -70,6 +70,10 @@ def test_reads(plant, call):
     assert r.json()["rows"][0]["key"] == "甲班" and "t_per_h" in r.json()["notes"]
     r = call(plant.worker, "get", "/target?day=1958-01-06")
     assert r.json()["goal_t"] == 1000 and r.json()["done_t"] == 444
+    Target.objects.create(org=plant.org, furnace=plant.f8, year=1958, plan_t=500)
+    r = call(plant.worker, "get", "/target?day=1958-01-06&furnace=8")
+    assert r.json()["goal_t"] == 500 and r.json()["done_t"] == 444
+    assert call(plant.worker, "get", "/target?day=1958-01-06&furnace=77").status_code == 422
     r = call(plant.worker, "get", "/target?day=1960-01-06")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 

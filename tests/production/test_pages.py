@@ -37,7 +37,7 @@ def test_pages_render_with_the_figures(plant, logged):
     assert "2 records in a row" in r.content.decode()
     r = c.get("/production/target/?day=1958-01-06")
     body = r.content.decode()
-    assert "1000 t" in body and "chart.umd.min.js" in body and "444 t" in body  # done
+    assert "1,000 t" in body and "chart.umd.min.js" in body and "444 t" in body  # done
     r = c.get("/production/leaderboard/?start=1958-01-05&end=1958-01-06&by=crew")
     assert "甲班" in r.content.decode()
     r = c.get("/production/leaderboard/?start=1958-01-06&end=1958-01-05")

@@ -159,6 +159,11 @@ def test_progress_and_rate_still_needed(plant):
     assert p.run_rate is not None and p.p10_t <= p.forecast_t <= p.p90_t
     with pytest.raises(NotFound):
         targets.progress(plant.org.pk, dt.date(1960, 1, 1))
+    # a furnace's own target counts only its heats and its own furnace-days
+    Target.objects.create(org=plant.org, furnace=plant.f8, year=1958, plan_t=500)
+    p8 = targets.progress(plant.org.pk, day, plant.f8)
+    assert p8.done_t == 296 and p8.goal_t == 500
+    assert p8.remaining_furnace_days == rest_days
 
 
 def test_the_plant_day_ledger_equals_the_heat_log(plant):

@@ -37,7 +37,7 @@ GRADES = {"A3": 0, "20g": 20, "45": 30}  # extra minutes over the A3 norm
 # No. 8's four records in a row in the last two days before the report, in minutes.
 NO8_RECORDS = (520, 470, 425, 380)  # 8 h 40, 7 h 50, 7 h 05, 6 h 20
 NO8_HISTORY_BEST = 545  # nothing before the streak was faster than 9 h 05
-PLAN_1958 = 1_330_000
+PLAN_1958 = 1_360_000
 INCREASE_1958 = 50_000
 PRODUCTION_USERS = {
     # username: (name, roles)

@@ -231,5 +231,7 @@ def leaderboard(request, start: dt.date, end: dt.date,
 
 
 @router.get("/target", response=TargetOut)
-def target(request, day: dt.date):
-    return targets.progress(request.auth.org_id, day)
+def target(request, day: dt.date, furnace: int | None = None):
+    """The plant's target, or one furnace's with `furnace` (its number)."""
+    f = _furnace(request, furnace) if furnace is not None else None
+    return targets.progress(request.auth.org_id, day, f)

@@ -218,13 +218,17 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
 def target(request: HttpRequest) -> HttpResponse:
     member = _member(request)
     day = _day(request.GET.get("day"), _today(member.org_id))
+    number = request.GET.get("furnace", "")
+    furnace = (Furnace.objects.filter(org_id=member.org_id, number=int(number)).first()
+               if number.isdigit() else None)
     error = ""
     try:
-        progress = targets.progress(member.org_id, day)
+        progress = targets.progress(member.org_id, day, furnace)
     except DomainError as e:
         progress, error = None, str(e)
     from .board import chart
 
     return render(request, "production/target.html", {
         "p": progress, "day": day, "error": error, "chart": chart(progress),
+        "furnace": furnace, "furnaces": Furnace.objects.filter(org_id=member.org_id),
     }, status=404 if error else 200)
