@@ -6,6 +6,8 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from zhenggai.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from zhenggai.opinions.api import router as opinions
+from zhenggai.problems.api import router as problems
 from zhenggai.production.api import router as production
 
 from .auth import TokenAuth
@@ -49,4 +51,6 @@ def http_error(request, exc: HttpError):
     return error(request, exc.status_code, f"http_{exc.status_code}", str(exc))
 
 
+api.add_router("/", opinions)
+api.add_router("/", problems)
 api.add_router("/production/", production)

@@ -44,3 +44,18 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class IdempotencyKey(models.Model):
+    """The first response to a write sent with an Idempotency-Key, replayed for repeats."""
+
+    scope = models.CharField(max_length=64)  # the caller: their token's hash, or "anonymous"
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)  # method, path and body
+    status = models.PositiveSmallIntegerField()
+    body = models.BinaryField()
+    content_type = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key")]

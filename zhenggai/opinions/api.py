@@ -1,0 +1,164 @@
+"""Opinions over the JSON API: submit (named with a token, or anonymous without one), and
+an anonymous proposer's case by receipt. The receipt travels in the body, never in a URL."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
+
+from zhenggai.campaigns.access import may_view
+from zhenggai.campaigns.models import Campaign
+from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.org.models import Category, Unit
+from zhenggai.problems import actions as problem_actions
+
+from . import actions, receipts
+from .models import Opinion
+
+router = Router(tags=["opinions"])
+
+
+class OpinionIn(Schema):
+    campaign: int
+    text: str
+    anonymous: bool = False
+    unit: int | None = None
+    category: int | None = None
+
+
+class OpinionOut(Schema):
+    id: int
+    campaign: int = Field(alias="campaign_id")
+    text: str
+    anonymous: bool
+    received_on: dt.date
+    unit: int | None = Field(None, alias="unit_id")
+    category: int | None = Field(None, alias="category_id")
+    problem: int | None = Field(None, alias="problem_id")
+
+
+class Submitted(Schema):
+    opinion: OpinionOut
+    receipt: str | None = Field(
+        None, description="anonymous only: shown this once, never stored; a lost receipt "
+                          "cannot be recovered")
+
+
+class ReceiptIn(Schema):
+    receipt: str
+
+
+class CaseEvent(Schema):
+    day: dt.date
+    kind: str
+    from_state: str
+    to_state: str
+    reason: str
+
+
+class Case(Schema):
+    opinion: OpinionOut
+    state: str | None
+    summary: str | None
+    deadline: dt.date | None
+    events: list[CaseEvent]
+
+
+class AnswerIn(ReceiptIn):
+    outcome: str = Field(description="satisfied, not_satisfied or no_answer")
+
+
+class TextIn(ReceiptIn):
+    text: str
+
+
+def _ref(model, pk, campaign):
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk, org_id=campaign.org_id).first()
+    if obj is None:
+        raise InvalidInput(_("No %(what)s %(id)s in this organisation."),
+                           what=model._meta.verbose_name, id=pk)
+    return obj
+
+
+@router.post("/opinions", response={201: Submitted}, auth=None)
+def submit(request, body: OpinionIn):
+    """Named opinions need a member's token; anonymous ones need none and keep no link to
+    whoever sent them."""
+    from zhenggai.api.auth import TokenAuth
+
+    member = TokenAuth()(request)
+    campaign = get_object_or_404(Campaign, pk=body.campaign)
+    if not body.anonymous:
+        if member is None:
+            raise Forbidden(_("A named opinion needs a member's API token."))
+        if member.org_id != campaign.org_id:
+            raise Forbidden(_("This campaign belongs to another organisation."))
+    s = actions.submit_opinion(
+        campaign, text=body.text, channel="api", author=None if body.anonymous else member,
+        anonymous=body.anonymous, unit=_ref(Unit, body.unit, campaign),
+        category=_ref(Category, body.category, campaign))
+    return Status(201, {"opinion": s.opinion, "receipt": s.receipt})
+
+
+@router.get("/opinions", response=list[OpinionOut])
+def list_opinions(request, campaign: int, unsummarised: bool = False, limit: int = 100,
+                  after: int | None = None):
+    """For clerks: the opinions of a campaign, by id; `after` continues from an id."""
+    c = get_object_or_404(Campaign, pk=campaign, org_id=request.auth.org_id)
+    if not may_view(request.auth, c, "summarising_desk"):
+        raise Forbidden(_("Only a clerk of this campaign may list its opinions."))
+    qs = Opinion.objects.filter(campaign=c)
+    if unsummarised:
+        qs = qs.filter(problem__isnull=True)
+    if after is not None:
+        qs = qs.filter(pk__gt=after)
+    return list(qs.order_by("pk")[:min(max(limit, 1), 500)])
+
+
+def _case(holder) -> dict:
+    o = Opinion.objects.get(pk=holder.opinion.pk)
+    p = o.problem
+    events = list(p.events.order_by("seq")) if p else []
+    return {"opinion": o, "state": p.state if p else None, "summary": p.summary if p else None,
+            "deadline": p.deadline if p else None, "events": events}
+
+
+@router.post("/receipts/case", response=Case, auth=None)
+def case(request, body: ReceiptIn):
+    """An anonymous proposer's case: their opinion, its problem and what happened to it."""
+    return _case(receipts.redeem(body.receipt))
+
+
+@router.post("/receipts/answer", response=Case, auth=None)
+def answer(request, body: AnswerIn):
+    """“Is it fixed to your satisfaction?”, answered with the receipt."""
+    holder = receipts.redeem(body.receipt)
+    problem_actions.record_followup(holder.opinion, actor=holder, channel="receipt",
+                                    outcome=body.outcome)
+    return _case(holder)
+
+
+@router.post("/receipts/contest", response=Case, auth=None)
+def contest(request, body: TextIn):
+    holder = receipts.redeem(body.receipt)
+    o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
+    if o.problem is None:
+        raise InvalidInput(_("This opinion is not yet part of a problem."))
+    problem_actions.contest(o.problem, actor=holder, reason=body.text)
+    return _case(holder)
+
+
+@router.post("/receipts/poster", response=Case, auth=None)
+def poster(request, body: TextIn):
+    holder = receipts.redeem(body.receipt)
+    o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
+    if o.problem is None:
+        raise InvalidInput(_("This opinion is not yet part of a problem."))
+    problem_actions.post_poster(o.problem, actor=holder, text=body.text, signed=False)
+    return _case(holder)
+

@@ -1,0 +1,389 @@
+"""Problems, their events and every action on them over the JSON API (mounted under
+/api/v1/). Each endpoint calls one domain action; the rules are the domain's."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Literal
+
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Router, Schema, Status
+
+from zhenggai.campaigns.access import may_view
+from zhenggai.campaigns.models import Campaign
+from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.figures.queries import figures
+from zhenggai.opinions.models import Opinion
+from zhenggai.org.models import Category, Member, Unit
+
+from . import actions, lifecycle
+from .models import Event, Problem
+
+router = Router(tags=["problems"])
+
+
+# -- shapes -------------------------------------------------------------------------------
+class ProblemOut(Schema):
+    id: int
+    campaign: int = Field(alias="campaign_id")
+    summary: str
+    scope: str
+    state: str
+    category: int | None = Field(None, alias="category_id")
+    unit: int | None = Field(None, alias="unit_id")
+    owner: int | None = Field(None, alias="owner_id")
+    measures: str
+    deadline: dt.date | None
+    first_raised: dt.date | None
+    opinions: int = Field(alias="n_opinions")
+    overdue: bool
+    version: int
+    updated_at: dt.datetime
+
+    @staticmethod
+    def resolve_overdue(obj) -> bool:
+        return bool(obj.deadline and obj.state in lifecycle.UNCLAIMED
+                    and obj.deadline < timezone.localdate())
+
+
+class ProblemPage(Schema):
+    items: list[ProblemOut]
+    next: str | None = Field(description="pass as `cursor` for the next page; null at the end")
+
+
+class EventOut(Schema):
+    seq: int
+    kind: str
+    at: dt.datetime
+    day: dt.date
+    from_state: str
+    to_state: str
+    reason: str
+    note: str
+    actor: int | None = Field(None, alias="actor_id")
+
+
+class CreateIn(Schema):
+    campaign: int
+    opinions: list[int] = Field(min_length=1)
+    summary: str
+    scope: Literal["individual", "common"] = "common"
+    category: int | None = None
+    owner: int | None = None
+    unit: int | None = None
+    measures: str = ""
+    deadline: dt.date | None = None
+
+
+class AssignIn(Schema):
+    owner: int | None = None
+    unit: int | None = None
+    measures: str = ""
+    deadline: dt.date | None = None
+    scope: Literal["individual", "common"] | None = None
+    version: int | None = None
+
+
+class UpdateIn(Schema):
+    summary: str | None = None
+    scope: Literal["individual", "common"] | None = None
+    category: int | None = None
+    version: int | None = None
+
+
+class OpinionsIn(Schema):
+    opinions: list[int] = Field(min_length=1)
+    version: int | None = None
+
+
+class ClaimIn(Schema):
+    done: str
+    evidence: str = ""
+    version: int | None = None
+
+
+class VerifyIn(Schema):
+    passed: bool
+    findings: str = ""
+    version: int | None = None
+
+
+class CheckIn(Schema):
+    holds: bool
+    findings: str = ""
+    version: int | None = None
+
+
+class FollowUpIn(Schema):
+    opinion: int
+    channel: Literal["conversation", "home_visit", "questionnaire"]
+    outcome: Literal["satisfied", "not_satisfied", "no_answer"]
+    note: str = ""
+
+
+class PosterIn(Schema):
+    text: str
+    signed: bool = True
+
+
+class ReasonIn(Schema):
+    reason: str
+    version: int | None = None
+
+
+class NoteIn(Schema):
+    note: str = ""
+    version: int | None = None
+
+
+class RoundIn(Schema):
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class RoundOut(Schema):
+    id: int
+    name: str
+    starts_on: dt.date
+    ends_on: dt.date
+    items: int
+
+    @staticmethod
+    def resolve_items(obj) -> int:
+        return obj.items.count()
+
+
+class Done(Schema):
+    problem: ProblemOut
+    event: EventOut
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _org(request) -> int:
+    return request.auth.org_id
+
+
+def _problem(request, problem_id: int) -> Problem:
+    return get_object_or_404(Problem, pk=problem_id, org_id=_org(request))
+
+
+def _ref(model, pk, request):
+    if pk is None:
+        return None
+    obj = model.objects.filter(pk=pk, org_id=_org(request)).first()
+    if obj is None:
+        raise InvalidInput(_("No %(what)s %(id)s in this organisation."),
+                           what=model._meta.verbose_name, id=pk)
+    return obj
+
+
+def _opinions(request, ids: list[int]) -> list[Opinion]:
+    found = list(Opinion.objects.filter(pk__in=ids, org_id=_org(request)))
+    if len(found) != len(set(ids)):
+        raise InvalidInput(_("Some of these opinions do not exist in this organisation."))
+    return found
+
+
+def _done(problem: Problem, event: Event | None = None) -> dict:
+    problem.refresh_from_db()
+    return {"problem": problem, "event": event or problem.events.order_by("-seq").first()}
+
+
+def _cursor(value: str | None) -> tuple[dt.datetime, int] | None:
+    if not value:
+        return None
+    try:
+        at, pk = json.loads(base64.urlsafe_b64decode(value.encode()))
+        return dt.datetime.fromisoformat(at), int(pk)
+    except (ValueError, TypeError, json.JSONDecodeError) as e:
+        raise InvalidInput(_("This cursor is not valid.")) from e
+
+
+def _next(p: Problem) -> str:
+    raw = json.dumps([p.updated_at.isoformat(), p.pk])
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+# -- reads --------------------------------------------------------------------------------
+@router.get("/problems", response=ProblemPage)
+def list_problems(request, campaign: int | None = None, status: str | None = None,
+                  unit: int | None = None, category: int | None = None,
+                  owner: int | None = None, overdue: bool | None = None,
+                  updated_since: dt.datetime | None = None, cursor: str | None = None,
+                  limit: int = 50):
+    """Newest change first. Filters combine; `cursor` continues where the last page ended."""
+    limit = min(max(limit, 1), 200)
+    qs = Problem.objects.filter(org_id=_org(request))
+    if campaign is not None:
+        qs = qs.filter(campaign_id=campaign)
+    if status:
+        if status not in lifecycle.STATES:
+            raise InvalidInput(_("Unknown state “%(s)s”."), s=status)
+        qs = qs.filter(state=status)
+    for field, value in (("unit_id", unit), ("category_id", category), ("owner_id", owner)):
+        if value is not None:
+            qs = qs.filter(**{field: value})
+    if overdue is not None:
+        late = Q(deadline__lt=timezone.localdate(), state__in=lifecycle.UNCLAIMED)
+        qs = qs.filter(late) if overdue else qs.exclude(late)
+    if updated_since is not None:
+        qs = qs.filter(updated_at__gte=updated_since)
+    after = _cursor(cursor)
+    if after:
+        at, pk = after
+        qs = qs.filter(Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=pk))
+    rows = list(qs.order_by("-updated_at", "-pk")[:limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"items": rows, "next": _next(rows[-1]) if more else None}
+
+
+@router.get("/problems/{problem_id}", response=ProblemOut)
+def get_problem(request, problem_id: int):
+    return _problem(request, problem_id)
+
+
+@router.get("/problems/{problem_id}/events", response=list[EventOut])
+def problem_events(request, problem_id: int):
+    return list(_problem(request, problem_id).events.order_by("seq"))
+
+
+@router.get("/figures")
+def get_figures(request, as_of: dt.date | None = None,
+                by: Literal["unit", "category", "owner", "campaign"] | None = None):
+    """The same object as `zhenggai figures --format json`."""
+    return figures(_org(request), as_of, by)
+
+
+# -- actions ------------------------------------------------------------------------------
+@router.post("/problems", response={201: Done})
+def create_problem(request, body: CreateIn):
+    campaign = get_object_or_404(Campaign, pk=body.campaign, org_id=_org(request))
+    p = actions.create_problem(
+        campaign, _opinions(request, body.opinions), actor=request.auth, summary=body.summary,
+        scope=body.scope, category=_ref(Category, body.category, request),
+        owner=_ref(Member, body.owner, request), unit=_ref(Unit, body.unit, request),
+        measures=body.measures, deadline=body.deadline)
+    return Status(201, _done(p))
+
+
+@router.post("/problems/{problem_id}/assign", response=Done)
+def assign(request, problem_id: int, body: AssignIn):
+    p = _problem(request, problem_id)
+    actions.assign(p, actor=request.auth, owner=_ref(Member, body.owner, request),
+                   unit=_ref(Unit, body.unit, request), measures=body.measures,
+                   deadline=body.deadline, scope=body.scope, expected_version=body.version)
+    return _done(p)
+
+
+@router.post("/problems/{problem_id}/update", response=Done)
+def update(request, problem_id: int, body: UpdateIn):
+    p = _problem(request, problem_id)
+    actions.update_problem(p, actor=request.auth, summary=body.summary, scope=body.scope,
+                           category=_ref(Category, body.category, request),
+                           expected_version=body.version)
+    return _done(p)
+
+
+@router.post("/problems/{problem_id}/opinions", response=Done)
+def add_opinions(request, problem_id: int, body: OpinionsIn):
+    p = _problem(request, problem_id)
+    actions.add_opinions(p, _opinions(request, body.opinions), actor=request.auth,
+                         expected_version=body.version)
+    return _done(p)
+
+
+@router.post("/opinions/{opinion_id}/split", response=Done)
+def split_opinion(request, opinion_id: int):
+    (opinion,) = _opinions(request, [opinion_id])
+    p = actions.remove_opinion(opinion, actor=request.auth)
+    return _done(p)
+
+
+@router.post("/problems/{problem_id}/claims", response=Done)
+def claim(request, problem_id: int, body: ClaimIn):
+    p = _problem(request, problem_id)
+    c = actions.claim(p, actor=request.auth, done=body.done, evidence=body.evidence,
+                      expected_version=body.version)
+    return _done(p, c.event)
+
+
+@router.post("/problems/{problem_id}/verifications", response=Done)
+def verify(request, problem_id: int, body: VerifyIn):
+    p = _problem(request, problem_id)
+    e = actions.verify(p, actor=request.auth, passed=body.passed, findings=body.findings,
+                       expected_version=body.version)
+    return _done(p, e)
+
+
+@router.post("/problems/{problem_id}/checks", response=Done)
+def check(request, problem_id: int, body: CheckIn):
+    p = _problem(request, problem_id)
+    e = actions.consolidation_check(p, actor=request.auth, holds=body.holds,
+                                    findings=body.findings, expected_version=body.version)
+    return _done(p, e)
+
+
+@router.post("/problems/{problem_id}/followups", response=Done)
+def followup(request, problem_id: int, body: FollowUpIn):
+    p = _problem(request, problem_id)
+    (opinion,) = _opinions(request, [body.opinion])
+    if opinion.problem_id != p.pk:
+        raise InvalidInput(_("This opinion is not part of this problem."))
+    f = actions.record_followup(opinion, actor=request.auth, channel=body.channel,
+                                outcome=body.outcome, note=body.note)
+    return _done(p, f.event)
+
+
+@router.post("/problems/{problem_id}/posters", response=Done)
+def poster(request, problem_id: int, body: PosterIn):
+    p = _problem(request, problem_id)
+    x = actions.post_poster(p, actor=request.auth, text=body.text, signed=body.signed)
+    return _done(p, x.event)
+
+
+@router.post("/problems/{problem_id}/decline-proposals", response=Done)
+def propose_decline(request, problem_id: int, body: ReasonIn):
+    p = _problem(request, problem_id)
+    e = actions.propose_decline(p, actor=request.auth, reason=body.reason,
+                                expected_version=body.version)
+    return _done(p, e)
+
+
+@router.post("/problems/{problem_id}/declines", response=Done)
+def decline(request, problem_id: int, body: ReasonIn):
+    p = _problem(request, problem_id)
+    e = actions.decline(p, actor=request.auth, reason=body.reason,
+                        expected_version=body.version)
+    return _done(p, e)
+
+
+@router.post("/problems/{problem_id}/decline-rejections", response=Done)
+def reject_decline(request, problem_id: int, body: NoteIn):
+    p = _problem(request, problem_id)
+    e = actions.reject_decline(p, actor=request.auth, note=body.note,
+                               expected_version=body.version)
+    return _done(p, e)
+
+
+@router.post("/problems/{problem_id}/contests", response=Done)
+def contest(request, problem_id: int, body: ReasonIn):
+    p = _problem(request, problem_id)
+    e = actions.contest(p, actor=request.auth, reason=body.reason)
+    return _done(p, e)
+
+
+@router.post("/campaigns/{campaign_id}/review-rounds", response={201: RoundOut})
+def review_round(request, campaign_id: int, body: RoundIn):
+    campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
+    if not may_view(request.auth, campaign, "review_rounds"):
+        raise Forbidden(_("Only a leader starts a review round."))
+    r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
+                                   starts_on=body.starts_on, ends_on=body.ends_on)
+    return Status(201, r)
