@@ -97,7 +97,7 @@ def test_one_error_shape_in_the_callers_language(story, api):
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid" and "Findings" in r.json()["error"]["message"]
     r = api(story.rep, "zh-hans").post(f"/problems/{p.pk}/verifications", {"passed": False})
-    assert r.json()["error"]["code"] == "invalid" and "核查" in r.json()["error"]["message"] \
+    assert (r.json()["error"]["code"] == "invalid" and "核查" in r.json()["error"]["message"]) \
         or "不能为空" in r.json()["error"]["message"]
     r = api(story.rep).post(f"/problems/{p.pk}/verifications", {"passed": "maybe"})
     assert r.status_code == 422 and r.json()["error"]["code"] == "validation"
