@@ -81,6 +81,91 @@ def createadmin(username: str, password: str, name: str, org_id: int | None) -> 
     click.echo(f"Created administrator {username} in {org.name}.")
 
 
+@main.group("import")
+def import_() -> None:
+    """Import opinions from paper forms, or an events export."""
+
+
+@import_.command("opinions")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--campaign", "campaign_id", type=int, required=True)
+@click.option("--as", "username", required=True, help="The clerk doing the import.")
+@click.option("--dry-run", is_flag=True, help="Report row by row; write nothing.")
+def import_opinions(path: str, campaign_id: int, username: str, dry_run: bool) -> None:
+    """Import opinions from an .xlsx or .csv file (headers in Chinese or English).
+
+    Safe to run again, or after it was interrupted: each row goes in exactly once."""
+    _setup()
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.errors import DomainError
+    from zhenggai.exchange.importer import import_opinions as run
+    from zhenggai.org.models import Member
+
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    actor = Member.objects.filter(user__username=username).first()
+    if campaign is None or actor is None:
+        raise click.ClickException("No such campaign or user.")
+    try:
+        report = run(path, campaign=campaign, actor=actor, dry_run=dry_run,
+                     progress=lambda r: click.echo(f"  {r.imported:,} imported…", err=True))
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    for r in report.results if dry_run else report.errors:
+        label = {"import": "would import", "exists": "already in", "error": "ERROR"}[r.status]
+        click.echo(f"row {r.row}: {label}: {r.reason or r.text}")
+    verb = "would import" if dry_run else "imported"
+    n = sum(1 for r in report.results if r.status == "import") if dry_run else report.imported
+    click.echo(f"{report.rows} rows: {verb} {n}, already in {report.existing}, "
+               f"bad {len(report.errors)}")
+
+
+@import_.command("events")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def import_events(path: str) -> None:
+    """Load an events export (with its .org.json) into an empty instance."""
+    _setup()
+    _migrate()
+    from zhenggai.errors import DomainError
+    from zhenggai.exchange.reimport import import_events as run
+
+    try:
+        info = run(path)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"loaded {info['opinions']:,} opinions, {info['problems']:,} problems, "
+               f"{info['events']:,} events into organisation {info['org']}")
+
+
+@main.group()
+def export() -> None:
+    """Export the ledger (整改台账) or the event log."""
+
+
+@export.command("ledger")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--english", is_flag=True, help="English headers and words.")
+@click.option("--org", "org_id", type=int, default=None)
+def export_ledger(path: str, english: bool, org_id: int | None) -> None:
+    """The ledger as .xlsx or .csv, with the columns a plant's 整改台账 uses."""
+    _setup()
+    from zhenggai.exchange.exporter import export_ledger as run
+
+    n = run(_org(org_id), path, english)
+    click.echo(f"{n:,} problems written to {path}")
+
+
+@export.command("events")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--org", "org_id", type=int, default=None)
+def export_events(path: str, org_id: int | None) -> None:
+    """Every event as a JSON line (and FILE.org.json beside it)."""
+    _setup()
+    from zhenggai.exchange.exporter import export_events as run
+
+    n = run(_org(org_id), path)
+    click.echo(f"{n:,} events written to {path}")
+
+
 @main.group()
 def token() -> None:
     """Per-member API tokens: shown once, stored hashed, revocable."""

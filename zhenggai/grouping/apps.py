@@ -6,3 +6,6 @@ from django.apps import AppConfig
 class GroupingConfig(AppConfig):
     name = "zhenggai.grouping"
     label = "grouping"
+
+    def ready(self) -> None:
+        from . import service  # noqa: F401  (connects the post_save receiver)

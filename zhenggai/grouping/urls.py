@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "grouping"
-urlpatterns: list = []
+urlpatterns = [
+    path("<int:pk>/suggest/", views.suggest, name="suggest"),
+    path("<int:pk>/proposals/", views.proposals, name="proposals"),
+]

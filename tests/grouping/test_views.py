@@ -1,0 +1,98 @@
+"""The grouping pages over HTTP: the intake partial and the clerk's proposals, with their
+permissions; accept, move and split are events and keep every opinion."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from tests import factories as f
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems import actions as A
+from zhenggai.problems.models import Event, Problem
+
+TEXTS = ["8号炉漏水严重，请尽快维修", "八號爐漏水嚴重，請儘快維修", "8号炉漏水，维修太慢",
+         "The canteen food is far too expensive", "Canteen food too expensive, lower prices"]
+
+
+def login(client, member):
+    user = get_user_model().objects.create_user(f"u{member.pk}", password="pw")
+    member.user = user
+    member.save()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def ops(story):
+    return [f.opinion(story.campaign, t).opinion for t in TEXTS]
+
+
+def all_opinions(story):
+    return set(Opinion.objects.filter(campaign=story.campaign).values_list("pk", flat=True))
+
+
+def test_suggest_partial(story, ops, client):
+    p = A.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
+    url = reverse("grouping:suggest", args=[story.campaign.pk])
+    assert "炉子漏水" not in client.get(url, {"text": "8号炉漏水"}).content.decode()  # no login
+    login(client, story.worker)
+    html = client.get(url, {"text": "８号炉又漏水"}).content.decode()
+    assert "炉子漏水" in html and f'data-problem="{p.pk}"' in html
+    assert "data-problem" not in client.get(url, {"text": "library hours"}).content.decode()
+
+
+@pytest.mark.parametrize("who", ["worker", "owner", "leader", None])
+def test_proposals_are_for_clerks_only(story, ops, client, who):
+    url = reverse("grouping:proposals", args=[story.campaign.pk])
+    if who:
+        login(client, getattr(story, who))
+    r = client.get(url)
+    assert r.status_code in (302, 403)
+    r = client.post(url, {"action": "accept", "opinion": [ops[0].pk], "summary": "x"})
+    assert r.status_code in (302, 403)
+    assert not Problem.objects.exists()
+
+
+def test_accept_move_split(story, ops, client):
+    login(client, story.clerk)
+    url = reverse("grouping:proposals", args=[story.campaign.pk])
+    before = all_opinions(story)
+    html = client.get(url).content.decode()
+    assert "<mark>漏水</mark>" in html  # shared words highlighted
+    # accept a whole group
+    r = client.post(url, {"action": "accept", "opinion": [o.pk for o in ops[3:]],
+                          "group": [o.pk for o in ops[3:]], "summary": "canteen prices"})
+    assert r.status_code == 200
+    canteen = Problem.objects.get(summary="canteen prices")
+    assert set(canteen.opinions.values_list("pk", flat=True)) == {ops[3].pk, ops[4].pk}
+    # split a group: the ticked ones and the rest become two problems
+    group = [o.pk for o in ops[:3]]
+    r = client.post(url, {"action": "split", "opinion": group[:2], "group": group,
+                          "summary": "8号炉漏水", "summary_rest": "维修太慢"})
+    assert r.status_code == 200
+    leak, slow = Problem.objects.get(summary="8号炉漏水"), Problem.objects.get(summary="维修太慢")
+    assert leak.opinions.count() == 2 and slow.opinions.count() == 1
+    # move an opinion from one problem to another
+    r = client.post(url, {"action": "move", "opinion": [ops[2].pk], "problem": leak.pk})
+    assert r.status_code == 200
+    assert Opinion.objects.get(pk=ops[2].pk).problem_id == leak.pk
+    kinds = list(Event.objects.order_by("pk").values_list("kind", flat=True))
+    assert kinds.count("create") == 3
+    assert "remove_opinion" in kinds and "add_opinions" in kinds
+    assert all_opinions(story) == before  # nothing destroyed
+
+
+def test_bad_decisions_write_nothing(story, ops, client):
+    login(client, story.clerk)
+    url = reverse("grouping:proposals", args=[story.campaign.pk])
+    n = Event.objects.count()
+    for data in ({"action": "accept", "summary": "x"},
+                 {"action": "accept", "opinion": [ops[0].pk], "summary": ""},
+                 {"action": "split", "opinion": [ops[0].pk], "group": [ops[0].pk],
+                  "summary": "x"},
+                 {"action": "move", "opinion": [ops[0].pk], "problem": ""},
+                 {"action": "nonsense"}):
+        r = client.post(url, data)
+        assert r.status_code == 400, data
+        assert 'role="alert"' in r.content.decode()
+    assert Event.objects.count() == n and not Problem.objects.exists()

@@ -1,0 +1,265 @@
+"""Importing opinions typed in from paper forms, from an XLSX or CSV file.
+
+Columns are found by their header, in Chinese or English. Every row is keyed by the file's
+content and its row (or its own number column), stored as the opinion's source_ref, so an
+import run twice, or killed half-way and run again, has each row exactly once. Bad rows are
+reported with their row number and reason; the good rows still go in. Rows are written in
+batches, with their figures, each batch in one transaction.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from zhenggai.campaigns.models import Campaign, Phase
+from zhenggai.campaigns.roles import has_role
+from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.figures.ledger import Book
+from zhenggai.opinions.actions import MAX_TEXT
+from zhenggai.opinions.models import Channel, Opinion
+from zhenggai.org.models import Category, Member, Unit
+from zhenggai.problems.state import OpinionRef
+
+# Header → field. Compared after stripping spaces and lower-casing.
+HEADERS = {
+    "text": ("text", "opinion", "意见", "意见内容", "内容", "意见建议"),
+    "anonymous": ("anonymous", "匿名", "是否匿名"),
+    "author": ("author", "proposer", "name", "提出人", "姓名", "提议人"),
+    "unit": ("unit", "department", "单位", "部门", "所在单位"),
+    "category": ("category", "类别", "分类"),
+    "date": ("date", "received", "received on", "日期", "收到日期", "提出日期"),
+    "ref": ("ref", "no", "no.", "number", "编号", "序号", "表号"),
+}
+YES = {"1", "yes", "y", "true", "是", "匿名", "√", "x"}
+NO = {"", "0", "no", "n", "false", "否", "实名"}
+
+
+@dataclass
+class RowResult:
+    row: int
+    status: str  # "import", "exists" or "error"
+    reason: str = ""
+    text: str = ""
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    imported: int = 0
+    existing: int = 0
+    errors: list[RowResult] = field(default_factory=list)
+    results: list[RowResult] = field(default_factory=list)  # every row, for a dry run
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _cells(path: Path) -> Iterator[list]:
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        for row in wb.worksheets[0].iter_rows(values_only=True):
+            yield list(row)
+        wb.close()
+    elif path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            yield from csv.reader(fh)
+    else:
+        raise InvalidInput(_("Import an .xlsx or a .csv file."))
+
+
+def _columns(header: list) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for i, name in enumerate(header):
+        key = str(name or "").strip().lower().replace(" ", "")
+        for fld, names in HEADERS.items():
+            if key in {n.replace(" ", "") for n in names} and fld not in found:
+                found[fld] = i
+    if "text" not in found:
+        raise InvalidInput(_("No column of opinion text: name one “意见内容” or “text”."))
+    return found
+
+
+def _file_id(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()[:16]
+
+
+class _Lookup:
+    """Units, categories and authors by code or name, loaded once."""
+
+    def __init__(self, campaign: Campaign) -> None:
+        org = campaign.org_id
+        self.units: dict[str, int] = {}
+        for pk, code, name, name_en in Unit.objects.filter(org_id=org).values_list(
+                "pk", "code", "name", "name_en"):
+            for k in (code, name, name_en):
+                if k:
+                    self.units[k.strip().lower()] = pk
+        self.cats: dict[str, int] = {}
+        for pk, code, name, name_en in Category.objects.filter(org_id=org).values_list(
+                "pk", "code", "name", "name_en"):
+            for k in (code, name, name_en):
+                if k:
+                    self.cats[k.strip().lower()] = pk
+        self.people: dict[str, list[int]] = {}
+        for pk, name, username in Member.objects.filter(org_id=org).values_list(
+                "pk", "name", "user__username"):
+            for k in {name, username} - {None, ""}:
+                self.people.setdefault(k.strip().lower(), []).append(pk)
+
+
+def _day(value, today: dt.date) -> dt.date:
+    if value in (None, ""):
+        return today
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip().replace("/", "-").replace(".", "-")
+    for fmt in ("%Y-%m-%d", "%Y年%m月%d日"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise ValueError(text)
+
+
+def _check_row(cells: list, cols: dict, look: _Lookup, campaign: Campaign, today: dt.date):
+    """The opinion a row makes, or the reason it cannot be one."""
+
+    def get(f):
+        i = cols.get(f)
+        v = cells[i] if i is not None and i < len(cells) else None
+        return "" if v is None else v
+
+    text = str(get("text")).strip()
+    if not text:
+        raise InvalidInput(_("The opinion text is empty."))
+    if len(text) > MAX_TEXT:
+        raise InvalidInput(_("An opinion is at most %(n)s characters."), n=MAX_TEXT)
+    flag = str(get("anonymous")).strip().lower()
+    if flag not in YES | NO:
+        raise InvalidInput(_("“%(v)s” is neither yes nor no for anonymous."), v=flag)
+    author_name = str(get("author")).strip()
+    anonymous = flag in YES or not author_name
+    author = None
+    if not anonymous:
+        found = look.people.get(author_name.lower(), [])
+        if len(found) != 1:
+            raise InvalidInput(_("No single member is called “%(n)s”.") if not found else
+                               _("Several members are called “%(n)s”; use their username."),
+                               n=author_name)
+        author = found[0]
+    unit = category = None
+    if str(get("unit")).strip():
+        unit = look.units.get(str(get("unit")).strip().lower())
+        if unit is None:
+            raise InvalidInput(_("Unknown unit “%(u)s”."), u=get("unit"))
+    if str(get("category")).strip():
+        category = look.cats.get(str(get("category")).strip().lower())
+        if category is None:
+            raise InvalidInput(_("Unknown category “%(c)s”."), c=get("category"))
+    try:
+        day = _day(get("date"), today)
+    except ValueError:
+        raise InvalidInput(_("“%(d)s” is not a date like 1957-07-01."), d=get("date")) from None
+    if day > today:
+        raise InvalidInput(_("An opinion cannot be dated in the future."))
+    if campaign.phase_on(day) == Phase.ENDED:
+        raise InvalidInput(_("The campaign had ended on that day."))
+    ref = str(get("ref")).strip()
+    return text, anonymous, author, unit, category, day, ref
+
+
+def import_opinions(path, *, campaign: Campaign, actor: Member, dry_run: bool = False,
+                    progress=None, batch: int = 5000, stop_after: int | None = None
+                    ) -> ImportReport:
+    """Import the opinions of `path` into `campaign` as clerk `actor`.
+
+    `stop_after` stops after that many batches (a test's way of killing it half-way)."""
+    if not has_role(actor, campaign, "clerk"):
+        raise Forbidden(_("Only a clerk of this campaign may import opinions."))
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(_("No file %(p)s."), p=str(path))
+    cells = _cells(path)
+    try:
+        cols = _columns(next(cells))
+    except StopIteration:
+        raise InvalidInput(_("The file is empty.")) from None
+    prefix = f"import:{_file_id(path)}:"
+    done = set(Opinion.objects.filter(org_id=campaign.org_id, source_ref__startswith=prefix)
+               .values_list("source_ref", flat=True))
+    look = _Lookup(campaign)
+    today = timezone.localdate()
+    report = ImportReport()
+    pending: list[Opinion] = []
+    batches = 0
+    seen: set[str] = set()
+
+    def flush() -> None:
+        nonlocal batches
+        if not pending or dry_run:
+            pending.clear()
+            return
+        with transaction.atomic():
+            Opinion.objects.bulk_create(pending)
+            book = Book()
+            for o in pending:
+                book.opinion_received(campaign.org_id, OpinionRef(
+                    o.pk, o.received_on, o.anonymous, campaign.pk, o.unit_id, o.category_id))
+            book.flush()
+        report.imported += len(pending)
+        pending.clear()
+        batches += 1
+        if progress:
+            progress(report)
+
+    for n, row in enumerate(cells, start=2):  # row 1 is the header
+        if not any(c not in (None, "") for c in row):
+            continue
+        report.rows += 1
+        try:
+            text, anonymous, author, unit, category, day, ref = _check_row(
+                row, cols, look, campaign, today)
+        except InvalidInput as e:
+            result = RowResult(n, "error", str(e))
+            report.errors.append(result)
+            if dry_run:
+                report.results.append(result)
+            continue
+        source = prefix + (f"ref:{ref}" if ref else f"row:{n}")
+        if source in done or source in seen:
+            report.existing += 1
+            if dry_run:
+                report.results.append(RowResult(n, "exists", "", text[:60]))
+            continue
+        seen.add(source)
+        if dry_run:
+            report.results.append(RowResult(n, "import", "", text[:60]))
+            continue
+        pending.append(Opinion(
+            org_id=campaign.org_id, campaign=campaign, text=text, channel=Channel.PAPER,
+            received_on=day, received_at=None, anonymous=anonymous, author_id=author,
+            unit_id=unit, category_id=category, source_ref=source))
+        if len(pending) >= batch:
+            flush()
+            if stop_after is not None and batches >= stop_after:
+                return report
+    flush()
+    return report

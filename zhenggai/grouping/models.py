@@ -1,0 +1,23 @@
+"""The index log: one row per opinion to index, written after the opinion's commit.
+
+Every process keeps its own in-memory engine per campaign and catches up by reading the
+rows with ``seq`` above the last one it has seen. ``seq`` is an internal counter: it is never
+shown, never leaves the server, and rows are pruned (``service.prune_log``) once every
+process can rebuild from the opinions table, so that the log does not keep, for long, the
+order in which anonymous opinions arrived.
+"""
+from django.db import models
+
+
+class IndexLog(models.Model):
+    seq = models.BigAutoField(primary_key=True)
+    opinion_id = models.BigIntegerField()
+    campaign_id = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["campaign_id", "seq"])]
+
+
+class LogHorizon(models.Model):
+    """A single row: log rows with ``seq <= pruned_to`` have been deleted."""
+    pruned_to = models.BigIntegerField(default=0)

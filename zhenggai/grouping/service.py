@@ -1,0 +1,218 @@
+"""Keeping a grouping index per campaign up to date, and answering from it.
+
+Each process (gunicorn worker) holds one :class:`~zhenggai.grouping.engine.GroupingEngine`
+per campaign, built lazily from the opinions table. After an opinion's transaction commits,
+a receiver writes an :class:`~zhenggai.grouping.models.IndexLog` row; before answering, a
+process reads the log rows above the last ``seq`` it saw (plus a small overlap, because two
+transactions may commit their rows out of ``seq`` order) and indexes the new opinions. So an
+opinion committed by any process is found by every process on its next question.
+
+Only texts and ids are indexed; membership of problems is read from the database at answer
+time, so accepting, moving and splitting groups need no index update.
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Max
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems.models import Problem
+
+from .engine import GroupingEngine
+from .models import IndexLog, LogHorizon
+
+#: Re-read this many log rows below the last seen seq (out-of-order commits).
+OVERLAP = 200
+#: A suggestion below this lexical similarity is not shown (unrelated texts score ~0).
+MIN_SIMILARITY = 0.15
+#: Opinions are proposed as a group when at least this similar (engine.cluster threshold).
+GROUP_THRESHOLD = 0.45
+
+
+@dataclass
+class _Index:
+    engine: GroupingEngine
+    last_seq: int
+    horizon: int
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass
+class ProblemSuggestion:
+    problem: Problem
+    score: float
+    opinions: int  # how many of its opinions matched
+
+
+@dataclass
+class OpinionSuggestion:
+    opinion_id: int
+    text: str
+    problem_id: int | None
+    score: float
+
+
+@dataclass
+class Suggestions:
+    problems: list[ProblemSuggestion]
+    opinions: list[OpinionSuggestion]
+
+
+@dataclass
+class Group:
+    opinions: list[Opinion]
+    shared: list[str]  # words the group's opinions share, to highlight
+
+
+class Service:
+    """The indexes of one process. Tests make a second one to stand for another process."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[int, _Index] = {}
+        self._lock = threading.Lock()
+
+    def _horizon(self) -> int:
+        return LogHorizon.objects.aggregate(m=Max("pruned_to"))["m"] or 0
+
+    def _build(self, campaign_id: int) -> _Index:
+        # Read the log position first: anything logged later is caught up afterwards.
+        last = IndexLog.objects.aggregate(m=Max("seq"))["m"] or 0
+        horizon = self._horizon()
+        eng = GroupingEngine()
+        rows = Opinion.objects.filter(campaign_id=campaign_id).values_list("id", "text")
+        eng.add_many(rows.iterator(chunk_size=20_000))
+        eng.optimize()
+        return _Index(eng, last, horizon)
+
+    def index(self, campaign_id: int) -> GroupingEngine:
+        """The up-to-date engine for a campaign (built on first use, then caught up)."""
+        with self._lock:
+            ix = self._indexes.get(campaign_id)
+            if ix is None:
+                ix = self._indexes[campaign_id] = self._build(campaign_id)
+                return ix.engine
+        with ix.lock:
+            self._catch_up(campaign_id, ix)
+        return ix.engine
+
+    def _catch_up(self, campaign_id: int, ix: _Index) -> None:
+        horizon = self._horizon()
+        if horizon > ix.horizon and ix.last_seq - OVERLAP < horizon:
+            # log rows we may still need (our overlap window) are gone: rebuild
+            fresh = self._build(campaign_id)
+            ix.engine, ix.last_seq, ix.horizon = fresh.engine, fresh.last_seq, fresh.horizon
+            return
+        ix.horizon = horizon
+        log = list(IndexLog.objects.filter(campaign_id=campaign_id,
+                                           seq__gt=max(0, ix.last_seq - OVERLAP))
+                   .values_list("seq", "opinion_id"))
+        new = [oid for _s, oid in log if oid not in ix.engine]
+        if new:
+            texts = dict(Opinion.objects.filter(pk__in=new).values_list("id", "text"))
+            for oid in new:
+                if oid in texts:
+                    ix.engine.add(oid, texts[oid])
+        if log:
+            ix.last_seq = max(ix.last_seq, max(s for s, _o in log))
+
+    def forget(self, campaign_id: int | None = None) -> None:
+        with self._lock:
+            if campaign_id is None:
+                self._indexes.clear()
+            else:
+                self._indexes.pop(campaign_id, None)
+
+    # -- questions -----------------------------------------------------------------------
+
+    def suggest(self, campaign, text: str, k: int = 5) -> Suggestions:
+        """Likely existing problems (best opinion score over their opinions) and similar
+        opinions for a text being written, best first. Unrelated texts give nothing."""
+        text = (text or "").strip()
+        if not text:
+            return Suggestions([], [])
+        eng = self.index(campaign.pk)
+        hits = [h for h in eng.query(text, k=max(50, 5 * k)) if h.similarity >= MIN_SIMILARITY]
+        if not hits:
+            return Suggestions([], [])
+        rows = {o["id"]: o for o in Opinion.objects.filter(pk__in=[h.id for h in hits])
+                .values("id", "text", "problem_id")}
+        opinions: list[OpinionSuggestion] = []
+        best: dict[int, list] = {}
+        for h in hits:
+            row = rows.get(h.id)
+            if row is None:
+                continue
+            score = round(float(h.similarity), 4)
+            opinions.append(OpinionSuggestion(h.id, row["text"], row["problem_id"], score))
+            pid = row["problem_id"]
+            if pid is not None:
+                b = best.setdefault(pid, [score, 0])
+                b[0] = max(b[0], score)
+                b[1] += 1
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:k]
+        problems = Problem.objects.in_bulk([pid for pid, _b in ranked])
+        return Suggestions(
+            [ProblemSuggestion(problems[pid], b[0], b[1]) for pid, b in ranked if pid in problems],
+            opinions[:k])
+
+    def propose_groups(self, campaign, *, threshold: float = GROUP_THRESHOLD,
+                       min_size: int = 2) -> list[Group]:
+        """Groups of the campaign's unsummarised opinions that share words, largest first.
+        Every unsummarised opinion is in at most one group; nothing is written."""
+        eng = self.index(campaign.pk)
+        loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True)
+                     .values_list("id", "text"))
+        ids = [i for i in loose if i in eng]
+        clusters = [c for c in eng.cluster(ids, threshold=threshold) if len(c) >= min_size]
+        if not clusters:
+            return []
+        objs = Opinion.objects.in_bulk([i for c in clusters for i in c])
+        groups = []
+        for c in clusters:
+            lead = c[0]
+            shared: list[str] = []
+            for other in c[1:]:
+                for w in eng.shared_terms(loose[lead], other):
+                    if w not in shared:
+                        shared.append(w)
+            groups.append(Group([objs[i] for i in c if i in objs], shared[:12]))
+        return groups
+
+
+service = Service()
+
+
+def suggest(campaign, text: str, k: int = 5) -> Suggestions:
+    return service.suggest(campaign, text, k)
+
+
+def propose_groups(campaign, **kw) -> list[Group]:
+    return service.propose_groups(campaign, **kw)
+
+
+@transaction.atomic
+def prune_log(keep: int = 10_000) -> int:
+    """Delete all but the last ``keep`` log rows (processes further behind rebuild).
+    Run it from time to time so the log keeps no long record of arrival order."""
+    last = IndexLog.objects.aggregate(m=Max("seq"))["m"] or 0
+    upto = last - keep
+    if upto <= 0:
+        return 0
+    n, _ = IndexLog.objects.filter(seq__lte=upto).delete()
+    h = LogHorizon.objects.first() or LogHorizon()
+    h.pruned_to = max(h.pruned_to, upto)
+    h.save()
+    return n
+
+
+@receiver(post_save, sender=Opinion, dispatch_uid="grouping-index-opinion")
+def _opinion_saved(sender, instance: Opinion, created: bool, raw: bool = False, **kw) -> None:
+    if not created or raw:
+        return
+    oid, cid = instance.pk, instance.campaign_id
+    transaction.on_commit(lambda: IndexLog.objects.create(opinion_id=oid, campaign_id=cid))

@@ -1,0 +1,114 @@
+"""Pages of grouping: the intake suggestion partial and the clerk's proposed groups.
+
+Both are htmx partials: the submit form loads ``grouping:suggest`` into ``#similar`` and the
+clerk desk loads ``grouping:proposals``. Every decision goes through problems.actions, so it
+is an event; no opinion is ever destroyed.
+"""
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from zhenggai.campaigns.access import may_view, member_of
+from zhenggai.campaigns.models import Campaign
+from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems import actions as A
+from zhenggai.problems.models import Problem
+
+from . import service
+
+
+@require_GET
+def suggest(request, pk: int):
+    """Likely existing problems for the text being typed (GET ?text=...)."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    member = member_of(request.user) if request.user.is_authenticated else None
+    found = None
+    if member is not None and may_view(member, campaign, "submit"):
+        found = service.suggest(campaign, request.GET.get("text", "")[:2000], k=5)
+    return render(request, "grouping/suggest.html", {"campaign": campaign, "found": found})
+
+
+def _clerk(request, campaign):
+    member = member_of(request.user)
+    if member is None or not may_view(member, campaign, "summarising_desk"):
+        raise PermissionDenied
+    return member
+
+
+def _ids(request) -> list[int]:
+    out = []
+    for v in request.POST.getlist("opinion"):
+        try:
+            out.append(int(v))
+        except ValueError:
+            continue
+    return out
+
+
+def _opinions(campaign, ids) -> list[Opinion]:
+    return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def proposals(request, pk: int):
+    """Proposed groups; POST action=accept|split|move."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    clerk = _clerk(request, campaign)
+    error = done = None
+    if request.method == "POST":
+        try:
+            done = _decide(request, campaign, clerk)
+        except DomainError as e:
+            error = str(e)
+    groups = service.propose_groups(campaign)
+    problems = Problem.objects.filter(campaign=campaign).order_by("-pk")[:200]
+    status = 400 if error else 200
+    return render(request, "grouping/proposals.html",
+                  {"campaign": campaign, "groups": groups, "problems": problems,
+                   "error": error, "done": done}, status=status)
+
+
+@transaction.atomic
+def _decide(request, campaign, clerk) -> str:
+    action = request.POST.get("action")
+    summary = request.POST.get("summary", "")
+    if action == "accept":
+        ops = _opinions(campaign, _ids(request))
+        if not ops:
+            raise InvalidInput(_("Choose at least one opinion."))
+        A.create_problem(campaign, ops, actor=clerk, summary=summary)
+        return _("The group is now a problem.")
+    if action == "split":
+        chosen = set(_ids(request))
+        group = _opinions(campaign, [int(v) for v in request.POST.getlist("group")
+                                     if v.isdigit()])
+        part = [o for o in group if o.pk in chosen]
+        rest = [o for o in group if o.pk not in chosen]
+        if not part or not rest:
+            raise InvalidInput(_("Choose some, but not all, opinions of the group."))
+        A.create_problem(campaign, part, actor=clerk, summary=summary)
+        A.create_problem(campaign, rest, actor=clerk,
+                         summary=request.POST.get("summary_rest", "") or summary)
+        return _("The group is split into two problems.")
+    if action == "move":
+        ops = _opinions(campaign, _ids(request))
+        target = request.POST.get("problem", "")
+        if not ops or not target.isdigit():
+            raise InvalidInput(_("Choose an opinion and a problem."))
+        problem = get_object_or_404(Problem, pk=int(target), campaign=campaign)
+        for o in ops:
+            if o.problem_id == problem.pk:
+                continue
+            if o.problem_id is not None:
+                A.remove_opinion(o, actor=clerk)
+            problem = Problem.objects.get(pk=problem.pk)
+            A.add_opinions(problem, [o], actor=clerk)
+        return _("The opinion is moved.")
+    raise InvalidInput(_("Unknown action."))
