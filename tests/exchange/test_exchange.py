@@ -30,7 +30,7 @@ def rows(story, n=6):
     for i in range(1, n + 1):
         named = i % 2 == 0
         out.append([i, f"第{i}条：炉前温度太高", "王秀英" if named else "", "否" if named else "是",
-                    "furnace8", "safety", "1957-07-0%d" % (1 + i % 9)])
+                    "furnace8", "safety", f"1957-07-0{1 + i % 9}"])
     return out
 
 
@@ -107,7 +107,7 @@ def test_import_refusals(story, tmp_path):
     with pytest.raises(Forbidden):
         importer.import_opinions(path, campaign=story.campaign, actor=story.worker)
     (tmp_path / "p.txt").write_text("text\nx\n")
-    with pytest.raises(InvalidInput, match="xlsx or a .csv"):
+    with pytest.raises(InvalidInput, match=r"xlsx or a \.csv"):
         importer.import_opinions(tmp_path / "p.txt", campaign=story.campaign, actor=story.clerk)
     with pytest.raises(InvalidInput, match="No file"):
         importer.import_opinions(tmp_path / "gone.csv", campaign=story.campaign,

@@ -167,7 +167,10 @@ class Service:
         eng = self.index(campaign.pk)
         loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True)
                      .values_list("id", "text"))
-        ids = [i for i in loose if i in eng]
+        for i, t in loose.items():  # e.g. bulk-created without a signal: index them now
+            if i not in eng:
+                eng.add(i, t)
+        ids = list(loose)
         clusters = [c for c in eng.cluster(ids, threshold=threshold) if len(c) >= min_size]
         if not clusters:
             return []
