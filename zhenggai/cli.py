@@ -81,6 +81,19 @@ def createadmin(username: str, password: str, name: str, org_id: int | None) -> 
     click.echo(f"Created administrator {username} in {org.name}.")
 
 
+@main.command()
+@click.option("--once", is_flag=True, help="Enqueue today's sweep if needed, run what is "
+                                           "queued, and stop.")
+def worker(once: bool) -> None:
+    """Run the background work: deadline reminders, overdue problems to the board,
+    consolidation re-checks and follow-up questionnaires, once a day. No broker needed."""
+    _setup()
+    _migrate()
+    from zhenggai.notifications.worker import run
+
+    run(once=once)
+
+
 @main.group("import")
 def import_() -> None:
     """Import opinions from paper forms, or an events export."""

@@ -6,6 +6,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from zhenggai.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from zhenggai.grouping.api import router as grouping
 from zhenggai.opinions.api import router as opinions
 from zhenggai.problems.api import router as problems
 from zhenggai.production.api import router as production
@@ -54,3 +55,4 @@ def http_error(request, exc: HttpError):
 api.add_router("/", opinions)
 api.add_router("/", problems)
 api.add_router("/production/", production)
+api.add_router("/grouping/", grouping)

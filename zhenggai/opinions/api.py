@@ -65,6 +65,7 @@ class Case(Schema):
     summary: str | None
     deadline: dt.date | None
     events: list[CaseEvent]
+    questionnaire: bool = Field(description="the problem was verified: are you satisfied?")
 
 
 class AnswerIn(ReceiptIn):
@@ -124,8 +125,11 @@ def _case(holder) -> dict:
     o = Opinion.objects.get(pk=holder.opinion.pk)
     p = o.problem
     events = list(p.events.order_by("seq")) if p else []
+    from zhenggai.notifications.schedules import pending_questionnaire
+
     return {"opinion": o, "state": p.state if p else None, "summary": p.summary if p else None,
-            "deadline": p.deadline if p else None, "events": events}
+            "deadline": p.deadline if p else None, "events": events,
+            "questionnaire": pending_questionnaire(o)}
 
 
 @router.post("/receipts/case", response=Case, auth=None)

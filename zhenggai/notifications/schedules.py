@@ -1,0 +1,166 @@
+"""The scheduled work, as plain functions of the day (tests pass `today`, the worker passes
+the real one). Each schedule is idempotent: what it did for a day is keyed, so a second run
+of the same day's sweep does nothing.
+
+- deadline reminders to owners, three days before and on the day;
+- overdue problems put on the public board, once per overdue spell;
+- consolidation re-checks handed to a representative N days after verification (N per
+  campaign), never to the problem's owner or to whoever verified it;
+- follow-up questionnaires to named proposers after verification; anonymous proposers get
+  theirs at their next receipt check-in (`pending_questionnaire`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from zhenggai.campaigns.models import CampaignRole, Role
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems.models import Event, FollowUp, Problem
+
+from .models import BoardEntry, Notification, Recheck
+
+# A verification older than this is not asked about any more (a worker that was down for a
+# while catches up within it).
+QUESTIONNAIRE_WINDOW = 30
+
+
+def notify(member, kind: str, key: str, problem: Problem | None, subject, body) -> bool:
+    """One notification, in the member's language, in the app and by mail if they have an
+    address. False if this key was sent before."""
+    lang = member.language or settings.LANGUAGE_CODE
+    with translation.override(lang):
+        subject, body = str(subject()), str(body())
+    try:
+        with transaction.atomic():
+            n = Notification.objects.create(member=member, kind=kind, key=key, problem=problem,
+                                            subject=subject, body=body)
+    except IntegrityError:
+        return False
+    email = getattr(member.user, "email", "") if member.user_id else ""
+    if email:
+        send_mail(subject, body, None, [email], fail_silently=False)
+        Notification.objects.filter(pk=n.pk).update(emailed_at=timezone.now())
+    return True
+
+
+def deadline_reminders(today: dt.date) -> int:
+    sent = 0
+    for days_left in (3, 0):
+        due = today + dt.timedelta(days=days_left)
+        for p in Problem.objects.filter(deadline=due, state__in=lc.UNCLAIMED,
+                                        owner__isnull=False).select_related("owner__user"):
+            def subject(p=p, d=days_left):
+                return (_("Due today: %(s)s") if d == 0 else
+                        _("Due in 3 days: %(s)s")) % {"s": p.summary[:80]}
+
+            def body(p=p):
+                return _("Problem %(id)s is due on %(d)s and is not yet claimed as rectified."
+                         ) % {"id": p.pk, "d": p.deadline.isoformat()}
+
+            sent += notify(p.owner, Notification.Kind.DEADLINE,
+                           f"deadline:{p.pk}:{due}:{days_left}", p, subject, body)
+    return sent
+
+
+def post_overdue(today: dt.date) -> int:
+    """Put each newly overdue problem on the public board, once per deadline missed."""
+    posted = 0
+    for p in Problem.objects.filter(deadline__lt=today, state__in=lc.UNCLAIMED):
+        try:
+            with transaction.atomic():
+                BoardEntry.objects.create(problem=p, key=f"overdue:{p.pk}:{p.deadline}",
+                                          day=today, deadline=p.deadline)
+                posted += 1
+        except IntegrityError:
+            pass
+    return posted
+
+
+def _verifier(p: Problem) -> int | None:
+    e = (Event.objects.filter(problem=p, kind="verify_passed").order_by("-seq")
+         .values_list("actor_id", flat=True).first())
+    return e
+
+
+def consolidation_rechecks(today: dt.date) -> int:
+    made = 0
+    for p in Problem.objects.filter(state=lc.VERIFIED, recheck_due__lte=today) \
+            .select_related("campaign"):
+        if Recheck.objects.filter(problem=p, due=p.recheck_due).exists():
+            continue
+        avoid = {p.owner_id, _verifier(p), p.last_claim_by_id} - {None}
+        reps = (CampaignRole.objects.filter(campaign=p.campaign, role=Role.REPRESENTATIVE)
+                .exclude(member_id__in=avoid).values_list("member_id", flat=True))
+        if not reps:
+            continue
+        load = dict(Recheck.objects.filter(assignee_id__in=list(reps))
+                    .values("assignee_id").annotate(n=Count("id"))
+                    .values_list("assignee_id", "n"))
+        rep_id = min(reps, key=lambda m: (load.get(m, 0), m))  # the least loaded
+        try:
+            with transaction.atomic():
+                r = Recheck.objects.create(problem=p, due=p.recheck_due, assignee_id=rep_id)
+        except IntegrityError:
+            continue
+        made += 1
+
+        def subject(p=p):
+            return _("Re-check due: %(s)s") % {"s": p.summary[:80]}
+
+        def body(p=p):
+            return _("Problem %(id)s was verified on %(v)s. Check that the fix still holds."
+                     ) % {"id": p.pk, "v": p.verified_on.isoformat() if p.verified_on else "?"}
+
+        notify(r.assignee, Notification.Kind.RECHECK, f"recheck:{p.pk}:{p.recheck_due}", p,
+               subject, body)
+    return made
+
+
+def questionnaires(today: dt.date) -> int:
+    """Named proposers of problems verified up to today are asked whether they are
+    satisfied, once per verification."""
+    sent = 0
+    recent = today - dt.timedelta(days=QUESTIONNAIRE_WINDOW)
+    for p in Problem.objects.filter(state__in=lc.VERIFIED_RESOLVED, verified_on__lte=today,
+                                    verified_on__gte=recent):
+        for o in Opinion.objects.filter(problem=p, anonymous=False, author__isnull=False) \
+                .select_related("author__user"):
+            def subject(p=p):
+                return _("Is it fixed to your satisfaction? %(s)s") % {"s": p.summary[:80]}
+
+            def body(p=p):
+                return _("Your opinion was summarised into problem %(id)s, which representatives "
+                         "verified as rectified on %(v)s. Tell us if you are satisfied."
+                         ) % {"id": p.pk, "v": p.verified_on.isoformat()}
+
+            sent += notify(o.author, Notification.Kind.QUESTIONNAIRE,
+                           f"questionnaire:{p.pk}:{p.verified_on}:{o.pk}", p, subject, body)
+    return sent
+
+
+def pending_questionnaire(opinion: Opinion) -> bool:
+    """Whether an anonymous proposer should be asked, at their receipt check-in, if they are
+    satisfied: their problem was verified and they have not answered since."""
+    p = opinion.problem
+    if p is None or p.state not in lc.VERIFIED_RESOLVED or p.verified_on is None:
+        return False
+    return not FollowUp.objects.filter(opinion=opinion, event__day__gte=p.verified_on).exists()
+
+
+def sweep(today: dt.date | None = None) -> dict:
+    today = today or timezone.localdate()
+    return {
+        "deadline_reminders": deadline_reminders(today),
+        "overdue_posted": post_overdue(today),
+        "rechecks": consolidation_rechecks(today),
+        "questionnaires": questionnaires(today),
+    }

@@ -1,0 +1,48 @@
+"""`zhenggai worker`: the django-tasks database worker, and beside it a small scheduler
+that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from django.core.management import call_command
+from django.db import IntegrityError, close_old_connections, transaction
+from django.utils import timezone
+
+from .models import SweepRun
+from .tasks import daily_sweep
+
+
+def enqueue_today() -> bool:
+    """Enqueue today's sweep unless it was; True if this call did."""
+    today = timezone.localdate()
+    try:
+        with transaction.atomic():
+            SweepRun.objects.create(day=today)
+            daily_sweep.enqueue(today.isoformat())
+    except IntegrityError:
+        return False
+    return True
+
+
+def _scheduler(stop: threading.Event, every: float) -> None:
+    while not stop.is_set():
+        enqueue_today()
+        close_old_connections()
+        stop.wait(every)
+
+
+def run(once: bool = False, every: float = 60.0) -> None:
+    if once:
+        enqueue_today()
+        call_command("db_worker", "--batch", "--no-startup-delay")
+        return
+    stop = threading.Event()
+    t = threading.Thread(target=_scheduler, args=(stop, every), daemon=True)
+    t.start()
+    try:
+        call_command("db_worker")
+    finally:
+        stop.set()
+        time.sleep(0)
