@@ -184,3 +184,28 @@ def test_events_export_reimported_into_an_empty_instance_gives_the_same_figures(
     assert after == before
     with pytest.raises(InvalidInput, match="exists already"):
         reimport.import_events(path)
+
+
+def test_upload_page_for_clerks(story, client, tmp_path):
+    from django.contrib.auth import get_user_model
+
+    def login(member, name):
+        member.user = get_user_model().objects.create_user(name, password="pw")
+        member.save()
+        client.force_login(member.user)
+
+    login(story.worker, "w")
+    assert client.get("/exchange/import/").status_code == 403
+    login(story.clerk, "c")
+    path = write_csv(tmp_path / "p.csv", ZH, rows(story, 3))
+    with path.open("rb") as fh:
+        r = client.post("/exchange/import/", {"campaign": story.campaign.pk, "file": fh,
+                                              "dry_run": "1"}, HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 200 and "3 rows: 0 imported" in r.content.decode()
+    with path.open("rb") as fh:
+        r = client.post("/exchange/import/", {"campaign": story.campaign.pk, "file": fh},
+                        HTTP_ACCEPT_LANGUAGE="en")
+    assert "3 rows: 3 imported" in r.content.decode()
+    r = client.get("/exchange/ledger/?format=csv")
+    assert r.status_code == 200 and b"".join(r.streaming_content).decode("utf-8-sig") \
+        .startswith("序号,问题描述")
