@@ -9,7 +9,7 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from zhenggai.campaigns.access import member_of, may_view
+from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError
 
