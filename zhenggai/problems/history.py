@@ -52,7 +52,8 @@ class HistoryOpinion:
     category: int | None
 
 
-def _rows(table: str, cols: list[str], rows: list[tuple]) -> None:
+def insert_rows(table: str, cols: list[str], rows: list[tuple]) -> None:
+    """Plain rows into a table: COPY on PostgreSQL, executemany on SQLite."""
     if not rows:
         return
     if connection.vendor == "postgresql":
@@ -186,11 +187,11 @@ def write(payload: dict, *, buckets: bool = True) -> None:
             # one anti-join per key (below) does the same check many times faster.
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL session_replication_role = replica")
-        _rows("problems_problem", PROBLEM_COLS, payload["problems"])
-        _rows("opinions_opinion", OPINION_COLS, payload["opinions"])
+        insert_rows("problems_problem", PROBLEM_COLS, payload["problems"])
+        insert_rows("opinions_opinion", OPINION_COLS, payload["opinions"])
         for oid, pid in payload["late_links"].items():
             Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
-        _rows("problems_event", EVENT_COLS, payload["events"])
+        insert_rows("problems_event", EVENT_COLS, payload["events"])
         if buckets:
             write_figures(payload["buckets"])
         if bulk_checks:

@@ -1,0 +1,216 @@
+"""Benchmark: taking opinions in.
+
+(a) Opinions per second POSTed over HTTP to gunicorn (2 workers) by 8 concurrent clients,
+    against a bare Django JSON view on the same server. Target: at least half its rate.
+(b) A 1,000,000-row CSV import (`zhenggai import opinions`' importer) against raw sqlite3
+    executemany of the same rows into a table of the same shape. Target: within 3×.
+
+    .venv/bin/python bench/intake.py                  # both, full size
+    .venv/bin/python bench/intake.py --rows 100000    # a smaller import
+    .venv/bin/python bench/intake.py --only http      # or --only import
+
+Runs on the embedded SQLite, in a temporary data folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import http.client
+import json
+import os
+import random
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLIENTS = 8
+
+
+def _django(data: str) -> None:
+    os.environ["ZHENGGAI_DATA"] = data
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def _setup_org():
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+
+    from zhenggai.api.models import ApiToken
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.campaigns.roles import grant
+    from zhenggai.org.models import Member, Organisation, Unit
+
+    org = Organisation.objects.create(name="基准", name_en="Bench")
+    unit = Unit(org=org, code="u1", name="一车间")
+    unit.save()
+    camp = Campaign.objects.create(org=org, name="bench", airing_from=dt.date(2020, 1, 1),
+                                   rectification_from=dt.date(2020, 3, 1),
+                                   review_from=dt.date(2031, 1, 1))
+    user = get_user_model().objects.create_user("bench", password="pw")
+    m = Member.objects.create(org=org, name="bench", user=user, unit=unit)
+    grant(m, camp, "clerk", "worker")
+    _, token = ApiToken.issue(m)
+    return camp, m, token
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _hammer(port: int, path: str, body: bytes, headers: dict, n: int) -> float:
+    """n POSTs from CLIENTS threads with keep-alive; returns requests per second."""
+    per = n // CLIENTS
+    errors: list = []
+
+    def client():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for _ in range(per):
+            conn.request("POST", path, body=body, headers=headers)
+            r = conn.getresponse()
+            r.read()
+            if r.status != 201:
+                errors.append(r.status)
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    took = time.perf_counter() - t
+    if errors:
+        raise SystemExit(f"{len(errors)} requests to {path} failed, e.g. {errors[:3]}")
+    return per * CLIENTS / took
+
+
+def http_bench(n: int) -> None:
+    data = tempfile.mkdtemp(prefix="zg-intake-")
+    _django(data)
+    camp, _m, token = _setup_org()
+    port = _free_port()
+    env = dict(os.environ, ZHENGGAI_DATA=data, ZHENGGAI_BENCH_BARE="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", "2", "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning"], env=env, cwd=ROOT)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        body = json.dumps({"campaign": camp.pk, "text": "炉前温度太高，需要加装风扇和挡热板。"
+                           "The heat in front of No. 8 furnace is too much.",
+                           "anonymous": False}).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        _hammer(port, "/api/v1/bench/bare", body, headers, 400)  # warm both workers
+        _hammer(port, "/api/v1/opinions", body, headers, 400)
+        bare = _hammer(port, "/api/v1/bench/bare", body, headers, n)
+        ours = _hammer(port, "/api/v1/opinions", body, headers, n)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"(a) HTTP, gunicorn 2 workers, {CLIENTS} clients, {n:,} requests each")
+    print(f"    bare Django JSON view      {bare:8.0f} req/s")
+    print(f"    POST /api/v1/opinions      {ours:8.0f} opinions/s  (named, with a token: "
+          "validated, stored, figures booked)")
+    print(f"    ratio {ours / bare:.2f}  (target ≥ 0.5)", flush=True)
+
+
+def _write_csv(path: Path, rows: int) -> list[tuple]:
+    rng = random.Random(7)
+    words = ["炉前温度太高", "食堂饭菜太凉", "吊车经常出故障", "宿舍漏雨", "安全帽不够",
+             "The crane breaks down", "Night shift has no hot water", "钢包烤得不透"]
+    out = []
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["编号", "意见内容", "匿名", "单位", "日期"])
+        for i in range(1, rows + 1):
+            text = f"{rng.choice(words)}，{rng.choice(words)}（第{i}条）"
+            day = f"2024-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+            w.writerow([i, text, "是", "u1", day])
+            out.append((i, text, day))
+    return out
+
+
+def import_bench(rows: int) -> None:
+    data = tempfile.mkdtemp(prefix="zg-import-")
+    path = Path(data) / "opinions.csv"
+    raw_rows = _write_csv(path, rows)
+    _django(data)
+    camp, clerk, _token = _setup_org()
+    from zhenggai.exchange.importer import import_opinions
+
+    t = time.perf_counter()
+    report = import_opinions(path, campaign=camp, actor=clerk, batch=20_000)
+    ours = time.perf_counter() - t
+    assert report.imported == rows and not report.errors, (report.imported, report.errors[:3])
+
+    # The yardstick: the same rows, read from the same CSV, into a table of the same shape.
+    db = sqlite3.connect(Path(data) / "raw.sqlite3")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute(
+        "CREATE TABLE opinion (id INTEGER PRIMARY KEY, org_id INT, campaign_id INT, "
+        "text TEXT, channel TEXT, received_on DATE, received_at DATETIME, anonymous BOOL, "
+        "author_id INT, unit_id INT, category_id INT, source_ref TEXT, problem_id INT)")
+    db.execute("CREATE UNIQUE INDEX opinion_ref ON opinion (org_id, source_ref)")
+    db.execute("CREATE INDEX opinion_cp ON opinion (campaign_id, problem_id)")
+    db.execute("CREATE INDEX opinion_pc ON opinion (problem_id, campaign_id)")
+    t = time.perf_counter()
+    with path.open(newline="", encoding="utf-8") as fh:
+        r = csv.reader(fh)
+        next(r)
+        db.executemany(
+            "INSERT INTO opinion (id, org_id, campaign_id, text, channel, received_on, "
+            "received_at, anonymous, author_id, unit_id, category_id, source_ref, problem_id) "
+            "VALUES (?, 1, 1, ?, 'paper', ?, NULL, 1, NULL, 1, NULL, ?, NULL)",
+            ((random.getrandbits(62), text, day, f"import:x:ref:{ref}")
+             for ref, text, _a, _u, day in r))
+    db.commit()
+    raw = time.perf_counter() - t
+    del raw_rows
+    print(f"(b) CSV import of {rows:,} rows")
+    print(f"    raw sqlite3 executemany    {raw:8.1f} s")
+    print(f"    zhenggai import opinions   {ours:8.1f} s  (header mapping, checks per row, "
+          "keys for resuming, figures booked)")
+    print(f"    ratio {ours / raw:.2f}×  (target ≤ 3×)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=4000)
+    ap.add_argument("--only", choices=["http", "import"])
+    a = ap.parse_args()
+    # Each part in its own process: each sets up Django on its own data folder.
+    if a.only == "http":
+        http_bench(a.requests)
+    elif a.only == "import":
+        import_bench(a.rows)
+    else:
+        for part in ("http", "import"):
+            subprocess.run([sys.executable, __file__, "--only", part, "--rows", str(a.rows),
+                            "--requests", str(a.requests)], check=True, cwd=ROOT)
+
+
+if __name__ == "__main__":
+    main()
