@@ -54,3 +54,22 @@ def test_merging_payloads_equals_booking_them_together():
             both.rows[k][0] += v
     merged = merge_arrays(a.bucket_arrays(), b.bucket_arrays())
     assert rows_from_arrays(*merged) == both.bucket_rows()
+
+
+def test_small_and_vectorised_projections_agree():
+    """One action's few keys are summed in plain Python, a bulk load's with numpy: same rows."""
+    import datetime as dt
+    import random
+
+    from zhenggai.figures.counters import COUNTERS
+    from zhenggai.figures.ledger import Book, rows_from_arrays
+
+    rng = random.Random(3)
+    for n in (1, 5, 40):
+        book = Book()
+        for _ in range(n):
+            key = (1, rng.randint(1, 3), rng.randint(0, 4), rng.randint(0, 2), rng.randint(0, 3),
+                   dt.date(1957, rng.randint(1, 12), rng.randint(1, 28)))
+            book._add(key[:5], key[5], [(rng.randrange(len(COUNTERS)), rng.choice([-1, 1, 2]))],
+                      1)
+        assert book._small_rows() == rows_from_arrays(*book.bucket_arrays())

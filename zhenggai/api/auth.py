@@ -1,18 +1,33 @@
 """Bearer tokens: the member behind a live token becomes request.auth."""
 
+import datetime as dt
+
+from django.db import connection
 from django.utils import timezone
 from ninja.security import HttpBearer
 
+from zhenggai.org.models import Member
+
 from .models import ApiToken, hash_token
+
+_MEMBER_COLS = ["id", "org_id", "user_id", "unit_id", "name", "language"]
+# Every API call asks this: one plain query, not the ORM's (it is a third of an intake).
+_SQL = (
+    "SELECT t.id, CASE WHEN t.last_used_at IS NULL OR t.last_used_at < %s THEN 1 ELSE 0 END, "
+    f"{', '.join('m.' + c for c in _MEMBER_COLS)} "
+    f"FROM {ApiToken._meta.db_table} t JOIN {Member._meta.db_table} m ON m.id = t.member_id "
+    "WHERE t.key_hash = %s AND t.revoked_at IS NULL"
+)
 
 
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token: str):
-        row = (ApiToken.objects.select_related("member")
-               .filter(key_hash=hash_token(token), revoked_at__isnull=True).first())
+        now = timezone.now()
+        with connection.cursor() as cur:
+            cur.execute(_SQL, [now - dt.timedelta(minutes=1), hash_token(token)])
+            row = cur.fetchone()
         if row is None:
             return None
-        now = timezone.now()
-        if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
-            ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)  # at most once a minute
-        return row.member
+        if row[1]:  # last used over a minute ago: the write would cost more than the call
+            ApiToken.objects.filter(pk=row[0]).update(last_used_at=now)
+        return Member.from_db(connection.alias, _MEMBER_COLS, row[2:])

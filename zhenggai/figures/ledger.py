@@ -131,6 +131,9 @@ def rows_from_arrays(keys: np.ndarray, vals: np.ndarray) -> dict[tuple, list[int
             for (o, d, g, per, gk), vec in zip(keys.tolist(), vals.tolist(), strict=True)}
 
 
+SMALL = 64  # full keys up to which bucket_rows sums in plain Python
+
+
 class Book:
     def __init__(self) -> None:
         self.rows: dict[FullKey, list[int]] = defaultdict(lambda: [0] * N)
@@ -214,7 +217,28 @@ class Book:
 
     def bucket_rows(self) -> dict[tuple, list[int]]:
         """Project onto (org, dim, grain, period, gkey) rows, dropping what nets to zero."""
+        if len(self.rows) <= SMALL:
+            return self._small_rows()
         return rows_from_arrays(*self.bucket_arrays())
+
+    def _small_rows(self) -> dict[tuple, list[int]]:
+        """The same projection in plain Python: one action books a handful of keys, and
+        numpy's set-up would cost more than the sums."""
+        out: dict[tuple, list[int]] = {}
+        for (org, camp, unit, cat, owner, day), vec in self.rows.items():
+            if not any(vec):
+                continue
+            periods = (day, day.replace(day=1), day.replace(month=1, day=1))
+            for dim, gkey in ((TOTAL, 0), (CAMPAIGN, camp), (UNIT, unit), (CATEGORY, cat),
+                              (OWNER, owner)):
+                for g, period in enumerate(periods):
+                    row = out.get((org, dim, GRAINS[g], period, gkey))
+                    if row is None:
+                        row = out[(org, dim, GRAINS[g], period, gkey)] = [0] * N
+                    for i, x in enumerate(vec):
+                        if x:
+                            row[i] += x
+        return {k: r for k, r in out.items() if any(r)}
 
     def flush(self) -> int:
         rows = self.bucket_rows()

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -381,6 +381,10 @@ def load(furnace_inputs, *, recorder: Member, verifier: Member | None = None,
             flush()
     if pending:
         flush()
+    if connection.vendor == "postgresql" and total > 10_000:
+        # Fresh statistics, or the planner keeps guessing from an empty table.
+        with connection.cursor() as cur:
+            cur.execute(f"ANALYZE {Heat._meta.db_table}, {HeatEvent._meta.db_table}")
     if verifier:
         records.recompute(org_id)
     return total
