@@ -8,8 +8,10 @@
     .venv/bin/python bench/intake.py                  # both, full size
     .venv/bin/python bench/intake.py --rows 100000    # a smaller import
     .venv/bin/python bench/intake.py --only http      # or --only import
+    .venv/bin/python bench/intake.py --engine postgres   # the HTTP part on PostgreSQL
 
-Runs on the embedded SQLite, in a temporary data folder.
+The HTTP part runs on the embedded SQLite (or PostgreSQL with --engine postgres), the import
+on SQLite, each in a temporary data folder.
 """
 
 from __future__ import annotations
@@ -33,9 +35,21 @@ ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
 
 
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_DB = "zhenggai_bench_intake"
+
+
+def _pg_fresh_db() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
+
+
 def _django(data: str) -> None:
     os.environ["ZHENGGAI_DATA"] = data
-    os.environ.pop("DATABASE_URL", None)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
     import django
 
@@ -107,6 +121,7 @@ def http_bench(n: int) -> None:
     camp, _m, token = _setup_org()
     port = _free_port()
     env = dict(os.environ, ZHENGGAI_DATA=data, ZHENGGAI_BENCH_BARE="1")
+    engine = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", "2", "--bind",
          f"127.0.0.1:{port}", "--log-level", "warning"], env=env, cwd=ROOT)
@@ -128,7 +143,7 @@ def http_bench(n: int) -> None:
     finally:
         server.terminate()
         server.wait()
-    print(f"(a) HTTP, gunicorn 2 workers, {CLIENTS} clients, {n:,} requests each")
+    print(f"(a) HTTP on {engine}, gunicorn 2 workers, {CLIENTS} clients, {n:,} requests each")
     print(f"    bare Django JSON view      {bare:8.0f} req/s")
     print(f"    POST /api/v1/opinions      {ours:8.0f} opinions/s  (named, with a token: "
           "validated, stored, figures booked)")
@@ -200,7 +215,13 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--requests", type=int, default=4000)
     ap.add_argument("--only", choices=["http", "import"])
+    ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite",
+                    help="the database behind the HTTP part (the import is SQLite's)")
     a = ap.parse_args()
+    if a.only == "http" and a.engine == "postgres" and "DATABASE_URL" not in os.environ:
+        os.environ["DATABASE_URL"] = _pg_fresh_db()
+    if a.only == "import":
+        os.environ.pop("DATABASE_URL", None)
     # Each part in its own process: each sets up Django on its own data folder.
     if a.only == "http":
         http_bench(a.requests)
@@ -209,7 +230,8 @@ def main() -> None:
     else:
         for part in ("http", "import"):
             subprocess.run([sys.executable, __file__, "--only", part, "--rows", str(a.rows),
-                            "--requests", str(a.requests)], check=True, cwd=ROOT)
+                            "--requests", str(a.requests), "--engine", a.engine],
+                           check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

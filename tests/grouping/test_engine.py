@@ -234,3 +234,18 @@ def test_embeddings_are_optional_pending_then_fused():
     assert 4 in [h.id for h in eng.query("食堂太贵", 2)]
     eng.embed_pending()
     assert eng.embed_pending() == 0
+
+
+def test_zscore_fusion_reorders_candidates_and_keeps_pending_items():
+    emb = FakeEmbedder()
+    eng = GroupingEngine(embedder=emb, fusion="zscore")
+    eng.add_many([(1, "食堂饭菜太贵"), (2, "宿舍太贵"), (3, "canteen food costs too much"),
+                  (4, "班车太贵")])
+    eng.embed_pending()
+    eng.add(5, "食堂太贵了")  # embedding pending: still found, lexically
+    hits = eng.query("吃饭太贵", 5)
+    assert hits[0].id in (1, 5)
+    assert {1, 2, 4, 5} <= {h.id for h in hits}
+    assert all(0.0 <= h.similarity <= 1.0 for h in hits)
+    with pytest.raises(ValueError):
+        GroupingEngine(fusion="max")

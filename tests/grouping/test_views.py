@@ -96,3 +96,12 @@ def test_bad_decisions_write_nothing(story, ops, client):
         assert r.status_code == 400, data
         assert 'role="alert"' in r.content.decode()
     assert Event.objects.count() == n and not Problem.objects.exists()
+
+
+def test_pages_in_chinese(story, ops, client):
+    login(client, story.clerk)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    from django.utils import translation
+    with translation.override("zh-hans"):
+        html = client.get(reverse("grouping:proposals", args=[story.campaign.pk])).content
+    assert "建议归并的意见组" in html.decode()

@@ -125,6 +125,7 @@ class GroupingEngine:
         embedder: Embedder | None = None,
         fusion_weight: float = 0.5,
         fusion_depth: int = 50,
+        fusion: str = "linear",
         max_postings: int = 200_000,
         candidates: int = 1_000,
         merge_min: int = 1 << 21,
@@ -135,6 +136,9 @@ class GroupingEngine:
         self.embedder = embedder
         self.fusion_weight = float(fusion_weight)
         self.fusion_depth = int(fusion_depth)
+        if fusion not in ("linear", "zscore"):
+            raise ValueError("fusion must be 'linear' or 'zscore'")
+        self.fusion = fusion
         self.max_postings = int(max_postings)
         self.candidates = int(candidates)
         self.merge_min = int(merge_min)
@@ -615,13 +619,29 @@ class GroupingEngine:
     def _fuse(self, rows: np.ndarray, hits: list[Hit], qv: np.ndarray) -> list[Hit]:
         a = self.fusion_weight
         fused = []
+        coss: list[float | None] = []
         for row, h in zip(rows.tolist(), hits, strict=True):
             if self._emb is not None and self._has_emb[row]:
                 cos = float(self._emb[row].astype(np.float32) @ qv)
                 sim = (1 - a) * h.similarity + a * max(cos, 0.0)
+                coss.append(cos)
             else:
                 sim = h.similarity
+                coss.append(None)
             fused.append(Hit(h.id, h.score, sim))
+        if self.fusion == "zscore" and len(fused) > 1:
+            # z-score fusion over the candidate list, equal weights: each signal is
+            # standardised among the candidates, so neither scale dominates; an item whose
+            # embedding is pending counts as average on that signal. Hit.similarity keeps
+            # the linear mix (a value in [0, 1] for thresholds); only the order changes.
+            lex = np.array([h.similarity for h in hits], np.float64)
+            known = np.array([c for c in coss if c is not None], np.float64)
+            zl = (lex - lex.mean()) / (lex.std() or 1.0)
+            mu, sd = (known.mean(), known.std() or 1.0) if len(known) else (0.0, 1.0)
+            zc = [0.0 if c is None else (c - mu) / sd for c in coss]
+            key = {h.id: float(zl[i] + zc[i]) for i, h in enumerate(fused)}
+            fused.sort(key=lambda h: (-key[h.id], h.id))
+            return fused
         fused.sort(key=lambda h: (-h.similarity, h.id))
         return fused
 

@@ -157,7 +157,10 @@ def pending_questionnaire(opinion: Opinion) -> bool:
 
 
 def sweep(today: dt.date | None = None) -> dict:
+    from zhenggai.grouping.service import prune_log
+
     today = today or timezone.localdate()
+    prune_log()  # the grouping index's arrival log: keep anonymous arrival order briefly
     return {
         "deadline_reminders": deadline_reminders(today),
         "overdue_posted": post_overdue(today),

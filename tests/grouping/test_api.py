@@ -1,0 +1,43 @@
+"""The grouping endpoints of the JSON API (/api/v1/grouping/)."""
+
+import pytest
+from django.urls import Resolver404, resolve
+
+from tests import factories as f
+from zhenggai.api.models import ApiToken
+from zhenggai.problems import actions as A
+
+
+def mounted() -> bool:
+    try:
+        resolve("/api/v1/grouping/1/suggest")
+        return True
+    except Resolver404:
+        return False
+
+
+# Until the lead mounts the router, a stand-in URL conf mounts it the same way.
+pytestmark = [] if mounted() else [pytest.mark.urls("tests.grouping.api_urls")]
+
+
+def get(client, member, path, **params):
+    _, token = ApiToken.issue(member)
+    return client.get("/api/v1/grouping" + path, params, HTTP_AUTHORIZATION=f"Bearer {token}")
+
+
+def test_suggest_and_proposals(story, client):
+    ops = [f.opinion(story.campaign, t).opinion
+           for t in ("8号炉漏水严重", "八號爐漏水嚴重", "canteen food too expensive")]
+    p = A.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
+    r = get(client, story.worker, f"/{story.campaign.pk}/suggest", text="8号炉漏水")
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["problems"][0]["problem"] == p.pk
+    assert {o["opinion"] for o in body["opinions"]} == {ops[0].pk, ops[1].pk}
+    assert get(client, story.worker, f"/{story.campaign.pk}/proposals").status_code == 403
+    r = get(client, story.clerk, f"/{story.campaign.pk}/proposals")
+    assert r.status_code == 200
+    other = f.org("另一个厂")
+    stranger = f.member(other, "外人")
+    assert get(client, stranger, f"/{story.campaign.pk}/suggest",
+               text="漏水").status_code == 404
