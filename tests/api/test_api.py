@@ -180,3 +180,14 @@ def test_idempotency_key_under_concurrency(story):
     assert results[0][1] == results[1][1]
     assert Problem.objects.get(pk=p.pk).events.filter(kind="claim").count() == 1
     assert IdempotencyKey.objects.filter(key="race").count() == 1
+
+
+def test_values_the_database_cannot_hold_are_bad_requests(story, api):
+    leader = api(story.leader)
+    # PostgreSQL refuses a +20:31 offset: the API converts to UTC first
+    r = leader.get("/problems?updated_since=8954-06-16T23:18:23%2B20:31")
+    assert r.status_code == 200 and r.json()["items"] == []
+    r = leader.get("/production/heats?before=8954-06-16T23:18:23%2B20:31")
+    assert r.status_code == 200
+    r = leader.get("/problems?updated_since=0001-01-01T00:00:00%2B10:00")
+    assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"

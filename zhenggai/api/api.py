@@ -1,6 +1,7 @@
 """The JSON API under /api/v1/. One error shape for everything:
 {"error": {"code": "<machine code>", "message": "<in the caller's language>"}}."""
 
+from django.db import DataError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -40,6 +41,13 @@ def validation_error(request, exc: ValidationError):
     details = [{"loc": [str(x) for x in e.get("loc", [])], "msg": str(e.get("msg", ""))}
                for e in exc.errors]
     return error(request, 422, "validation", _("The request is not valid."), details)
+
+
+@api.exception_handler(DataError)
+def data_error(request, exc: DataError):
+    # A value the database cannot hold (an id beyond its integer range, a time zone offset
+    # PostgreSQL refuses): the request is bad, not the server.
+    return error(request, 422, "validation", _("A value is out of range."))
 
 
 @api.exception_handler(AuthenticationError)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
+from zhenggai.api.params import as_utc
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden, InvalidInput
@@ -200,7 +201,7 @@ def _cursor(value: str | None) -> tuple[dt.datetime, int] | None:
         return None
     try:
         at, pk = json.loads(base64.urlsafe_b64decode(value.encode()))
-        return dt.datetime.fromisoformat(at), int(pk)
+        return as_utc(dt.datetime.fromisoformat(at)), int(pk)
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         raise InvalidInput(_("This cursor is not valid.")) from e
 
@@ -233,7 +234,7 @@ def list_problems(request, campaign: int | None = None, status: str | None = Non
         late = Q(deadline__lt=timezone.localdate(), state__in=lifecycle.UNCLAIMED)
         qs = qs.filter(late) if overdue else qs.exclude(late)
     if updated_since is not None:
-        qs = qs.filter(updated_at__gte=updated_since)
+        qs = qs.filter(updated_at__gte=as_utc(updated_since))
     after = _cursor(cursor)
     if after:
         at, pk = after

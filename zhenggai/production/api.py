@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
+from zhenggai.api.params import as_utc
 from zhenggai.errors import InvalidInput
 
 from . import competition, heats, targets
@@ -169,7 +170,7 @@ def list_heats(request, furnace: int | None = None,
     if status:
         qs = qs.filter(status=status)
     if before:
-        qs = qs.filter(tap_at__lt=before)
+        qs = qs.filter(tap_at__lt=as_utc(before))
     return list(qs.order_by("-tap_at", "-pk")[:limit])
 
 
