@@ -11,15 +11,23 @@ from zhenggai.problems import lifecycle as lc
 
 from .helpers import bring_to, when
 
-PO = Path(__file__).resolve().parents[1] / "zhenggai/locale/zh_Hans/LC_MESSAGES/django.po"
+ROOT = Path(__file__).resolve().parents[1] / "zhenggai"
+CATALOGUES = sorted(ROOT.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 
 
-def test_every_message_is_translated_and_compiled():
-    text = PO.read_text()
-    entries = text.split("\n\n")[1:]
-    untranslated = [e for e in entries if e.rstrip().endswith('msgstr ""') or "#, fuzzy" in e]
+def test_there_is_a_catalogue_per_app_with_pages():
+    assert {p.relative_to(ROOT).parts[0] for p in CATALOGUES} >= {"locale", "web", "production"}
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_message_is_translated_and_compiled(po):
+    text = po.read_text()
+    entries = text.split("\n\n")
+    untranslated = [e for e in entries[1:] if e.rstrip().endswith('msgstr ""')
+                    or e.rstrip().endswith('msgstr[0] ""') or "#, fuzzy" in e]
     assert untranslated == []
-    assert PO.with_suffix(".mo").stat().st_mtime >= PO.stat().st_mtime - 1
+    assert "#, fuzzy" not in entries[0], "a fuzzy header drops the plural forms"
+    assert po.with_suffix(".mo").stat().st_mtime >= po.stat().st_mtime - 1
 
 
 def test_a_refusal_reads_in_chinese_and_in_english(story):

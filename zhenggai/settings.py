@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "zhenggai.web.middleware.MemberLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -82,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "zhenggai.web.pages.nav",
             ],
         },
     },
@@ -95,6 +97,9 @@ def _database() -> dict:
     return {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": DATA_DIR / "zhenggai.sqlite3",
+        # Keep each process's connection between requests, as for PostgreSQL: opening one
+        # (with its PRAGMAs and functions) costs more than the rest of an intake's queries.
+        "CONN_MAX_AGE": 600,
         "OPTIONS": {
             # Writers queue up instead of failing, and readers never block writers.
             "transaction_mode": "IMMEDIATE",
@@ -140,6 +145,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/login/"
+
+# The public board needs no login from these networks (comma separated, CIDR): the
+# organisation's own. Default: this machine and the private ranges.
+BOARD_NETWORKS = [n.strip() for n in os.environ.get(
+    "ZHENGGAI_BOARD_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+).split(",") if n.strip()]
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
 

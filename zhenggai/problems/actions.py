@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -23,8 +24,19 @@ from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
 
 from . import lifecycle as lc
+from . import photos as P
 from . import rules
-from .models import Claim, Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound, Scope
+from .models import (
+    Claim,
+    ClaimPhoto,
+    Event,
+    FollowUp,
+    Poster,
+    Problem,
+    ReviewItem,
+    ReviewRound,
+    Scope,
+)
 from .state import EventData, OpinionRef, ProblemState, apply
 
 MAX_TEXT = 5000
@@ -291,13 +303,24 @@ def remove_opinion(opinion: Opinion, *, actor: Member, at=None,
 
 @transaction.atomic
 def claim(problem: Problem, *, actor: Member, done: str, evidence: str = "", at=None,
-          expected_version: int | None = None) -> Claim:
+          expected_version: int | None = None, photos: list[bytes] = ()) -> Claim:
+    """The owner's claim that it is rectified, with evidence as text and photos. Photos are
+    checked and stripped of their metadata before anything is written."""
     done = _text(done, _("What was done"))
     evidence = _text(evidence, _("Evidence"), required=False)
+    if len(photos) > P.MAX_PHOTOS:
+        raise InvalidInput(_("At most %(n)s photos with one claim."), n=P.MAX_PHOTOS)
+    cleaned = [P.clean(data) for data in photos]
     problem, event = _commit(problem, "claim", actor=actor, at=at, note=done,
                              expected_version=expected_version)
-    return Claim.objects.create(problem=problem, event=event, by=actor, done=done,
-                                evidence=evidence)
+    c = Claim.objects.create(problem=problem, event=event, by=actor, done=done,
+                             evidence=evidence)
+    for ph in cleaned:
+        row = ClaimPhoto(claim=c, content_type=ph.content_type, width=ph.width,
+                         height=ph.height)
+        row.image.save(ph.name, ContentFile(ph.data), save=False)
+        row.save()
+    return c
 
 
 @transaction.atomic

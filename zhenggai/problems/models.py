@@ -193,3 +193,18 @@ class ReviewItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "problem"], name="review_item_unique"),
         ]
+
+
+def _photo_path(instance, filename: str) -> str:
+    return f"claims/{instance.claim_id}/{filename}"
+
+
+class ClaimPhoto(models.Model):
+    """A photo given as evidence with a claim. Stored re-encoded, without its metadata
+    (no camera, no place, no time): see photos.py."""
+
+    claim = models.ForeignKey(Claim, on_delete=models.PROTECT, related_name="photos")
+    image = models.FileField(upload_to=_photo_path)
+    content_type = models.CharField(max_length=30)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()

@@ -98,3 +98,16 @@ def _check_person(action: str, s: ProblemState, actor) -> None:
             raise Forbidden(_("A representative never verifies a problem they own."))
         if s.last_claim_by == actor.pk:
             raise Forbidden(_("Nobody verifies their own claim."))
+
+
+def offered(action_names, s: ProblemState, campaign: Campaign, actor, problem_id) -> set[str]:
+    """Which of these actions `check` would allow this actor now: what a page offers.
+    The action itself checks again when it is taken."""
+    out = set()
+    for action in action_names:
+        try:
+            check(action, s, campaign, actor, problem_id=problem_id)
+        except Refused:
+            continue
+        out.add(action)
+    return out

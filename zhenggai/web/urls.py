@@ -3,8 +3,27 @@ from django.urls import path
 
 from zhenggai.figures import views as figures
 
+from .views import account, board, desk, leader, owner, problem, verify, worker
+
+app_name = "web"
 urlpatterns = [
     path("", figures.situation, name="situation"),
     path("login/", auth.LoginView.as_view(template_name="web/login.html"), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
+    path("language/", account.set_language, name="set_language"),
+    # worker
+    path("submit/", worker.submit, name="submit"),
+    path("receipt/", worker.check_receipt, name="receipt"),
+    path("mine/", worker.my_opinions, name="my_opinions"),
+    # clerk, owner, representative, leader
+    path("desk/", desk.desk, name="desk"),
+    path("owner/", owner.my_problems, name="my_problems"),
+    path("problems/<int:pk>/", problem.problem_page, name="problem"),
+    path("photos/<int:pk>/", problem.photo, name="photo"),
+    path("verify/", verify.queue, name="verify"),
+    path("rounds/", verify.review_rounds, name="rounds"),
+    path("leader/", leader.board, name="leader"),
+    # the public board
+    path("board/", board.public_board, name="board"),
+    path("board/problems/<int:pk>/", board.poster_print, name="poster"),
 ]

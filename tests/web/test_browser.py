@@ -1,0 +1,208 @@
+"""The whole Anshan story through the real pages, in Debian's Chromium, in Chinese and in
+English: anonymous opinion → receipt → the clerk groups it → the owner claims → the
+representative fails it → the owner claims again → the representative passes it → the
+proposer, with the receipt, is satisfied → the board and the figures change.
+
+Each page is saved as a screenshot at phone (360 px) and kiosk (1920 px) width, in both
+languages, under screenshots/ (kept out of git)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from zhenggai.figures.queries import figures
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems.models import ClaimPhoto, Problem
+
+from .conftest import user_for
+
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM),
+                       reason="Debian's chromium is not installed (.ci/run installs it)"),
+]
+
+# What each language's pages say at the steps the walk checks.
+WORDS = {
+    "en": {"receipt": "shown only this once", "created": "created", "claimed": "Claimed",
+           "satisfied": "you are satisfied", "board": "The board", "lost": "cannot be recovered"},
+    "zh-hans": {"receipt": "只显示这一次", "created": "已建立", "claimed": "已报告",
+                "satisfied": "您满意", "board": "大字报栏", "lost": "无法找回"},
+}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # the sync Playwright API runs a loop
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                              args=["--no-sandbox", "--disable-background-networking",
+                                    "--disable-dev-shm-usage"])
+        yield b
+        b.close()
+
+
+def _photo() -> bytes:
+    im = Image.new("RGB", (64, 48), (180, 40, 40))
+    exif = Image.Exif()
+    exif[0x010F] = "CameraMaker"  # Make
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+class Walk:
+    def __init__(self, browser, base: str, lang: str, tmp: Path):
+        self.browser, self.base, self.lang, self.tmp = browser, base, lang, tmp
+        self.w = WORDS[lang]
+        (SHOTS / lang).mkdir(parents=True, exist_ok=True)
+
+    def page(self, member=None):
+        ctx = self.browser.new_context(
+            locale="zh-CN" if self.lang == "zh-hans" else "en-US",
+            extra_http_headers={"Accept-Language": "zh-CN" if self.lang == "zh-hans" else "en"},
+            viewport={"width": 360, "height": 740})
+        page = ctx.new_page()
+        page.set_default_timeout(15_000)
+        if member is not None:
+            user = user_for(member)
+            page.goto(self.base + "/login/")
+            page.fill("input[name=username]", user.username)
+            page.fill("input[name=password]", "pw-zhenggai")
+            page.click("main button")
+            page.wait_for_url(self.base + "/")
+        return page
+
+    def shot(self, page, name: str) -> None:
+        for width, height in ((360, 740), (1920, 1080)):
+            page.set_viewport_size({"width": width, "height": height})
+            page.screenshot(path=str(SHOTS / self.lang / f"{name}-{width}.png"), full_page=True)
+        page.set_viewport_size({"width": 360, "height": 740})
+
+
+@pytest.mark.parametrize("lang", ["zh-hans", "en"])
+def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang):
+    walk = Walk(browser, live_server.url, lang, tmp_path)
+    w = walk.w
+    text = "三号炉前温度太高，夏天工人中暑，需要装通风设备" + lang
+
+    # 1. An anonymous worker, not signed in, submits from a phone and gets the receipt once.
+    anon = walk.page()
+    anon.goto(live_server.url + "/submit/")
+    walk.shot(anon, "submit")
+    anon.fill("textarea[name=text]", text)
+    anon.click("main form button")
+    anon.wait_for_selector("#receipt")
+    assert w["receipt"] in anon.content() and w["lost"] in anon.content()
+    receipt = anon.inner_text("#receipt").strip()
+    assert re.fullmatch(r"[0-9A-Z]{4}(-[0-9A-Z]{4}){3}", receipt)
+    walk.shot(anon, "receipt-once")
+
+    # 2. The clerk groups it into a problem with owner, measures and deadline.
+    clerk = walk.page(story.clerk)
+    clerk.goto(live_server.url + "/desk/")
+    clerk.locator("label.check", has_text=text).locator("input").check()
+    clerk.fill("input[name=summary]", "三号炉前通风")
+    clerk.select_option("select[name=owner]", str(story.owner.pk))
+    clerk.fill("textarea[name=measures]", "装两台轴流风机")
+    clerk.fill("input[name=deadline]", "2030-06-30")
+    walk.shot(clerk, "desk")
+    clerk.click("button[name=action][value=new]")
+    clerk.wait_for_selector(".done")
+    assert w["created"] in clerk.inner_text(".done")
+    problem = Problem.objects.get(summary="三号炉前通风", campaign=story.campaign)
+    assert problem.state == lc.ASSIGNED and problem.owner_id == story.owner.pk
+
+    # 3. The owner claims, with a photo whose camera data is stripped.
+    owner = walk.page(story.owner)
+    owner.goto(live_server.url + "/owner/")
+    walk.shot(owner, "my-problems")
+    owner.click(f"a[href='/problems/{problem.pk}/']")
+    photo = tmp_path / "fan.jpg"
+    photo.write_bytes(_photo())
+    owner.fill("#claim-done", "装了一台风扇")
+    owner.set_input_files("#claim-photos", str(photo))
+    walk.shot(owner, "problem-owner")
+    owner.click("button[name=do][value=claim]")
+    owner.wait_for_selector(".done")
+    assert w["claimed"] in owner.inner_text(".done")
+    ph = ClaimPhoto.objects.get(claim__problem=problem)
+    with ph.image.open("rb") as fh, Image.open(fh) as im:
+        assert not im.getexif() and b"CameraMaker" not in fh.read()
+
+    # 4. The representative finds it not thorough, in one click, with findings.
+    rep = walk.page(story.rep)
+    rep.goto(live_server.url + "/verify/")
+    assert "三号炉前通风" in rep.content()
+    walk.shot(rep, "verify")
+    rep.fill("#findings", "只装了一台，另一侧还是热")
+    rep.click("button[name=do][value=verify_not_thorough]")
+    rep.wait_for_selector(".done")
+    problem.refresh_from_db()
+    assert problem.state == lc.REOPENED
+
+    # 5. The owner claims again; 6. the representative passes it.
+    owner.goto(live_server.url + f"/problems/{problem.pk}/")
+    owner.fill("#claim-done", "两侧都装了轴流风机")
+    owner.click("button[name=do][value=claim]")
+    owner.wait_for_selector(".done")
+    rep.goto(live_server.url + "/verify/")
+    rep.click("button[name=do][value=verify_passed]")
+    rep.wait_for_selector(".done")
+    problem.refresh_from_db()
+    assert problem.state == lc.VERIFIED
+
+    # 7. The proposer checks the receipt and is satisfied.
+    anon.goto(live_server.url + "/receipt/")
+    anon.fill("#receipt", receipt.lower())
+    anon.click("main form button")
+    anon.wait_for_selector("ol.story")
+    walk.shot(anon, "receipt-check")
+    anon.click("button[name=do][value=satisfied]")
+    anon.wait_for_selector(".done")
+    assert w["satisfied"] in anon.inner_text(".done")
+
+    # 8. The board and the figures show it: one claim found false, one verified.
+    t = figures(story.org.pk)["total"]
+    assert (t["claims"], t["false_figures"], t["verified_resolved"], t["satisfied"]) == (
+        2, 1, 1, 1)
+    anon.goto(live_server.url + "/board/")
+    assert w["board"] in anon.content()
+    tiles = anon.inner_text(".tiles")
+    assert re.search(r"\b1\b", tiles)
+    walk.shot(anon, "board")
+    anon.goto(live_server.url + "/board/?kiosk=1")
+    assert anon.locator("meta[http-equiv=refresh]").count() == 1
+    walk.shot(anon, "board-kiosk")
+    anon.goto(live_server.url + f"/board/problems/{problem.pk}/")
+    walk.shot(anon, "poster-a3")
+
+    leader = walk.page(story.leader)
+    leader.goto(live_server.url + "/leader/")
+    leader.wait_for_function("document.querySelector('#trend') && "
+                             "Chart.getChart(document.querySelector('#trend'))")
+    assert "false" in leader.content() or "虚假" in leader.content()
+    walk.shot(leader, "leader")
+    leader.goto(live_server.url + "/rounds/")
+    walk.shot(leader, "rounds")
+    leader.goto(live_server.url + f"/problems/{problem.pk}/")
+    walk.shot(leader, "problem-leader")
+    worker = walk.page(story.worker)
+    worker.goto(live_server.url + "/mine/")
+    walk.shot(worker, "my-opinions")
+    worker.goto(live_server.url + "/")
+    walk.shot(worker, "situation")
+    # The board never names an anonymous proposer: nothing on it links to the opinion.
+    assert text not in anon.content()

@@ -1,0 +1,278 @@
+"""What each role's page reads: the lists and stories the web pages show.
+
+Reads only. Who may open which list is campaigns/access.py; who may act is rules.py.
+Every list is bounded and uses an index, so that a page stays fast at a million opinions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.campaigns.models import Campaign
+from zhenggai.figures.counters import COUNTERS, DIMS
+from zhenggai.figures.queries import sums
+from zhenggai.opinions.models import Opinion
+from zhenggai.org.models import Member, Unit
+
+from . import lifecycle as lc
+from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
+
+PAGE = 50
+STALL_DAYS = 14  # M5: a unit that has not moved for two weeks has stalled
+LONG_STANDING_DAYS = 365  # M12: raised a year or more before
+
+
+def current_campaign(org_id: int, day: dt.date) -> Campaign | None:
+    """The campaign a member works in by default: the latest one that has started."""
+    qs = Campaign.objects.filter(org_id=org_id, airing_from__lte=day)
+    live = qs.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day)).order_by("-airing_from")
+    return live.first() or qs.order_by("-airing_from").first()
+
+
+# -- worker ----------------------------------------------------------------------------
+
+# Each event in plain words, for the proposer's view of their case. No names: the proposer
+# sees what happened, the board shows who is responsible.
+PLAIN = {
+    "create": _("The opinion was summarised into a problem."),
+    "assign": _("A person or unit was made responsible, with measures and a deadline."),
+    "update": _("The problem's summary or scope was corrected."),
+    "add_opinions": _("More opinions on the same problem were added to it."),
+    "remove_opinion": _("An opinion that was about something else was taken out of it."),
+    "claim": _("The responsible person reported it fixed. A worker representative will check."),
+    "verify_passed": _("A worker representative checked the fix and passed it."),
+    "verify_not_thorough": _("A worker representative found the fix not thorough. "
+                             "It is open again."),
+    "check_holds": _("Checked again some weeks later: the fix holds."),
+    "check_deteriorated": _("Checked again some weeks later: it got worse. It is open again."),
+    "followup": _("A proposer was asked whether it is fixed to their satisfaction."),
+    "poster": _("A poster was written about it."),
+    "propose_decline": _("Someone proposed not to act on it; a leader decides."),
+    "decline": _("A leader decided not to act on it. You may contest this."),
+    "reject_decline": _("A leader refused to drop it: it goes on."),
+    "contest": _("A proposer contested the decision. It is open again."),
+    "carry_over": _("It was carried over into the next campaign."),
+}
+
+
+def story(problem: Problem | None) -> list[dict]:
+    """The case's history for its proposer: day, plain words, and what a leader said on a
+    decline (domain.md: the reason is shown to proposers)."""
+    if problem is None:
+        return []
+    out = []
+    for e in problem.events.order_by("seq"):
+        line = {"day": e.day, "kind": e.kind, "text": PLAIN.get(e.kind, e.kind),
+                "to_state": lc.STATE_LABELS.get(e.to_state, e.to_state)}
+        if e.kind in ("decline", "verify_not_thorough", "check_deteriorated"):
+            line["note"] = e.note
+        if e.kind == "followup":
+            line["outcome"] = FollowUp.Outcome(e.data.get("outcome", "no_answer")).label
+        out.append(line)
+    return out
+
+
+def my_opinions(member: Member) -> QuerySet:
+    """A member's named opinions, newest first. Anonymous ones are reached by receipt only."""
+    return (Opinion.objects.filter(author=member).select_related("problem", "campaign")
+            .order_by("-received_on", "-pk"))
+
+
+# -- clerk -----------------------------------------------------------------------------
+
+def unsummarised(campaign: Campaign, *, after: int | None = None) -> QuerySet:
+    qs = Opinion.objects.filter(campaign=campaign, problem__isnull=True)
+    if after:
+        qs = qs.filter(pk__gt=after)
+    return qs.select_related("unit", "category").order_by("pk")
+
+
+def open_problems(campaign: Campaign, q: str = "") -> QuerySet:
+    """Problems a clerk can still group opinions into, newest first."""
+    qs = Problem.objects.filter(campaign=campaign, state__in=sorted(lc.UNRESOLVED))
+    if q:
+        qs = qs.filter(summary__icontains=q)
+    return qs.select_related("owner", "unit").order_by("-updated_at", "-pk")
+
+
+# -- owner -----------------------------------------------------------------------------
+
+def my_problems(member: Member, campaign: Campaign) -> QuerySet:
+    """The problems this member answers for, personally or through their unit, soonest
+    deadline first; those without a deadline last."""
+    mine = Q(owner=member)
+    if member.unit_id:
+        mine |= Q(owner__isnull=True, unit_id=member.unit_id)
+    return (Problem.objects.filter(mine, campaign=campaign,
+                                   state__in=[lc.ASSIGNED, lc.REOPENED, lc.CLAIMED])
+            .select_related("unit", "owner")
+            .order_by(F("deadline").asc(nulls_last=True), "pk"))
+
+
+# -- representative -------------------------------------------------------------------
+
+def _not_mine(member: Member) -> Q:
+    # The lifecycle refuses these anyway; the queue does not offer them.
+    return ~Q(owner_id=member.pk) & (Q(last_claim_by__isnull=True) | ~Q(last_claim_by=member))
+
+
+def _due(day: dt.date) -> Q:
+    return Q(state=lc.CLAIMED) | Q(state=lc.VERIFIED, recheck_due__lte=day)
+
+
+def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
+                   after: int | None = None) -> Problem | None:
+    """The next problem in this representative's queue: first the review round's items
+    shared out to them, then any claim or due consolidation check, oldest first. `after`
+    skips past a problem the representative passed over."""
+    qs = Problem.objects.filter(_due(day), campaign=campaign).filter(_not_mine(member))
+    mine = qs.filter(review_items__assignee=member,
+                     review_items__outcome=ReviewItem.Outcome.PENDING)
+    if after:
+        mine = mine.filter(pk__gt=after)
+    p = mine.order_by("pk").first()
+    if p is None:
+        rest = qs.filter(pk__gt=after) if after else qs
+        p = rest.order_by("pk").first()
+    return p
+
+
+def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
+    return Problem.objects.filter(_due(day), campaign=campaign).filter(_not_mine(member)).count()
+
+
+@dataclass
+class RoundProgress:
+    round: ReviewRound
+    total: int
+    checked: int
+    passed: int
+    failed: int
+    behind: list[dict]  # [{"member": name, "pending": n}], most behind first
+
+    @property
+    def share(self) -> float:
+        return self.checked / self.total if self.total else 1.0
+
+
+def round_progress(rnd: ReviewRound) -> RoundProgress:
+    counts = dict(rnd.items.values_list("outcome").annotate(n=Count("pk")))
+    passed = counts.get(ReviewItem.Outcome.PASSED, 0)
+    failed = counts.get(ReviewItem.Outcome.FAILED, 0)
+    total = passed + failed + counts.get(ReviewItem.Outcome.PENDING, 0)
+    rows = (rnd.items.filter(outcome=ReviewItem.Outcome.PENDING)
+            .values("assignee__name").annotate(n=Count("pk")).order_by("-n")[:20])
+    behind = [{"member": r["assignee__name"] or _("nobody (no representative free)"),
+               "pending": r["n"]} for r in rows]
+    return RoundProgress(rnd, total, passed + failed, passed, failed, behind)
+
+
+def rounds(campaign: Campaign) -> list[RoundProgress]:
+    return [round_progress(r) for r in campaign.rounds.order_by("-starts_on", "-pk")[:5]]
+
+
+# -- leader ----------------------------------------------------------------------------
+
+def _by_unit(org_id: int, day: dt.date) -> dict[int, dict]:
+    rows = sums(org_id, day, DIMS["unit"])
+    return {k: dict(zip(COUNTERS, v, strict=True)) for k, v in rows.items() if k}
+
+
+def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS) -> list[dict]:
+    """M5: units with problems still unresolved whose figures have not moved (no claim and
+    no verification) in the last `days` days. Read from the figures, so any past day works."""
+    now, then = _by_unit(org_id, day), _by_unit(org_id, day - dt.timedelta(days=days))
+    out = []
+    for key, c in now.items():
+        before = then.get(key, {})
+        if c["unresolved"] <= 0:
+            continue
+        if c["claims"] > before.get("claims", 0):
+            continue
+        moved = (c["st_verified"] + c["st_closed"]
+                 - before.get("st_verified", 0) - before.get("st_closed", 0))
+        if moved > 0:
+            continue
+        out.append({"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]})
+    names = {u.pk: u.label() for u in Unit.objects.filter(pk__in=[r["unit_id"] for r in out])}
+    for r in out:
+        r["unit"] = names.get(r["unit_id"], "—")
+    out.sort(key=lambda r: (-r["overdue"], -r["unresolved"]))
+    return out
+
+
+def long_standing(campaign: Campaign, day: dt.date, limit: int = PAGE) -> dict:
+    """M12: problems first raised a year or more before `day`: those still open, oldest
+    first, and how many of them have been solved."""
+    cutoff = day - dt.timedelta(days=LONG_STANDING_DAYS)
+    old = Problem.objects.filter(org_id=campaign.org_id, first_raised__lte=cutoff)
+    open_ = (old.filter(state__in=sorted(lc.UNRESOLVED)).select_related("owner", "unit")
+             .order_by("first_raised", "pk")[:limit])
+    rows = [{"problem": p, "age": (day - p.first_raised).days} for p in open_]
+    return {"open": rows, "solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
+            "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count()}
+
+
+def followup_log(campaign: Campaign, limit: int = PAGE) -> QuerySet:
+    return (FollowUp.objects.filter(problem__campaign=campaign)
+            .select_related("problem", "event", "recorded_by")
+            .order_by("-event__at", "-pk")[:limit])
+
+
+def pending_declines(campaign: Campaign) -> QuerySet:
+    """Proposed declines waiting for a leader."""
+    return (Problem.objects.filter(campaign=campaign, decline_requested=True,
+                                   state__in=[lc.OPEN, lc.ASSIGNED])
+            .select_related("owner", "unit").order_by("updated_at", "pk"))
+
+
+def decline_reason(problem: Problem) -> str:
+    e = (problem.events.filter(kind="propose_decline").order_by("-seq").only("note").first())
+    return e.note if e else ""
+
+
+# -- the public board ------------------------------------------------------------------
+
+def responsible(p: Problem) -> str:
+    """The person or unit that answers for a problem, as the board names them (M9)."""
+    if p.owner_id:
+        return p.owner.name + (f" · {p.unit.label()}" if p.unit_id else "")
+    return p.unit.label() if p.unit_id else "—"
+
+
+def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
+    """Past their deadline and not yet claimed, most overdue first."""
+    qs = (Problem.objects.filter(org_id=org_id, state__in=sorted(lc.UNCLAIMED),
+                                 deadline__lt=day)
+          .select_related("owner", "unit").order_by("deadline", "pk")[:limit])
+    return [{"problem": p, "who": responsible(p), "days": (day - p.deadline).days} for p in qs]
+
+
+def reopened(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
+    qs = (Problem.objects.filter(org_id=org_id, state=lc.REOPENED)
+          .select_related("owner", "unit").order_by("-updated_at", "-pk")[:limit])
+    return [{"problem": p, "who": responsible(p),
+             "reason": lc.REOPEN_REASONS.get(p.reopen_reason, ""),
+             "days": (day - p.deadline).days if p.deadline and p.deadline < day else 0}
+            for p in qs]
+
+
+def recent_posters(org_id: int, limit: int = 20) -> QuerySet:
+    """Posters, newest first. An unsigned poster carries no name (signed_by is empty)."""
+    return (Poster.objects.filter(problem__org_id=org_id).select_related("problem", "signed_by")
+            .order_by("-day", "-pk")[:limit])
+
+
+def events_of(problem: Problem) -> list[Event]:
+    """The problem's events, each with the lifecycle's label for its kind."""
+    events = list(Event.objects.filter(problem=problem).select_related("actor").order_by("seq"))
+    for e in events:
+        t = lc.TABLE.get(e.kind)
+        e.label = t.label if t else e.kind
+        e.from_label = lc.STATE_LABELS.get(e.from_state, "")
+        e.to_label = lc.STATE_LABELS.get(e.to_state, "")
+    return events

@@ -1,0 +1,103 @@
+"""What every role page needs: the member, the campaign, and the server-side role check.
+
+A page names the view it is (campaigns/access.py VIEWS); `role_page` answers 403 to a
+member without that role, and sends a visitor who is not signed in to the login page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from ipaddress import ip_address, ip_network
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+
+from zhenggai.campaigns.access import may_view, member_of, views_for
+from zhenggai.campaigns.models import Campaign
+from zhenggai.org.models import Organisation
+from zhenggai.problems.queries import current_campaign
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def campaign_for(request: HttpRequest, org_id: int | None) -> Campaign | None:
+    if org_id is None:
+        return None
+    wanted = request.GET.get("campaign") or request.POST.get("campaign")
+    if wanted and wanted.isdigit():
+        return get_object_or_404(Campaign, pk=int(wanted), org_id=org_id)
+    return current_campaign(org_id, today())
+
+
+def home_org(request: HttpRequest) -> Organisation | None:
+    """The member's organisation; for visitors, the installation's (one plant, one city)."""
+    member = member_of(request.user)
+    if member is not None:
+        return member.org
+    return Organisation.objects.order_by("pk").first()
+
+
+def role_page(view_name: str):
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            member = member_of(request.user)
+            if member is None:
+                raise PermissionDenied
+            campaign = campaign_for(request, member.org_id)
+            if campaign is None or not may_view(member, campaign, view_name):
+                raise PermissionDenied
+            request.member, request.campaign = member, campaign
+            return fn(request, *args, **kwargs)
+        return inner
+    return wrap
+
+
+def board_allowed(request: HttpRequest) -> bool:
+    """The public board needs no login, but only inside the organisation's network
+    (settings.BOARD_NETWORKS). Signed-in members may see it from anywhere."""
+    if request.user.is_authenticated and member_of(request.user) is not None:
+        return True
+    try:
+        addr = ip_address(request.META.get("REMOTE_ADDR", ""))
+    except ValueError:
+        return False
+    return any(addr in ip_network(n) for n in settings.BOARD_NETWORKS)
+
+
+def nav(request: HttpRequest) -> dict:
+    """Context processor: the role pages this member may open, for the menu."""
+    user = getattr(request, "user", None)
+    member = member_of(user) if user is not None else None
+    if member is None:
+        return {"nav_views": []}
+    campaign = current_campaign(member.org_id, today())
+    return {"nav_views": views_for(member, campaign) if campaign else [], "me": member}
+
+
+def status_of(e) -> int:
+    """The HTTP status of a refused action: 403 for the wrong person, 409 for a conflict."""
+    from zhenggai.errors import Conflict, Forbidden, NotFound
+
+    if isinstance(e, Forbidden):
+        return 403
+    if isinstance(e, Conflict):
+        return 409
+    if isinstance(e, NotFound):
+        return 404
+    return 400
+
+
+def posted_id(request: HttpRequest, name: str) -> int:
+    """An id from a form; anything that is not a number finds nothing (a 404), never a 500."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isdigit() and len(value) < 20 else 0

@@ -1,0 +1,50 @@
+"""The public board (大字报栏): overdue and reopened problems with who answers for them,
+recent posters and the figures. No login inside the organisation's network; a kiosk mode
+that refreshes itself; a problem printed as a big-character poster on A3."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from zhenggai.figures.queries import figures
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import queries as Q
+from zhenggai.problems.models import Problem
+
+from ..pages import board_allowed, home_org, today
+
+KIOSK_REFRESH_S = 60
+
+
+def public_board(request: HttpRequest) -> HttpResponse:
+    if not board_allowed(request):
+        raise PermissionDenied
+    org, day = home_org(request), today()
+    if org is None:
+        return render(request, "web/board.html", {"org": None})
+    kiosk = request.GET.get("kiosk") == "1"
+    return render(request, "web/board.html", {
+        "org": org, "as_of": day, "kiosk": kiosk, "refresh": KIOSK_REFRESH_S,
+        "figures": figures(org.pk, day)["total"],
+        "overdue": Q.overdue(org.pk, day), "reopened": Q.reopened(org.pk, day),
+        "posters": Q.recent_posters(org.pk),
+    })
+
+
+def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """One problem as a big-character poster, laid out for A3 paper."""
+    if not board_allowed(request):
+        raise PermissionDenied
+    org = home_org(request)
+    p = get_object_or_404(Problem.objects.select_related("owner", "unit"), pk=pk,
+                          org_id=org.pk if org else 0)
+    day = today()
+    return render(request, "web/poster_print.html", {
+        "problem": p, "who": Q.responsible(p), "as_of": day,
+        "days_overdue": (day - p.deadline).days if p.deadline and p.deadline < day
+        and p.state in lc.UNCLAIMED else 0,
+        "reopen_reason": lc.REOPEN_REASONS.get(p.reopen_reason, ""),
+        "posters": p.posters.select_related("signed_by").order_by("-day", "-pk")[:3],
+    })

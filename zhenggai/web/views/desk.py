@@ -1,0 +1,112 @@
+"""The clerk's summarising desk (归纳): unsummarised opinions, grouped into a new or an
+existing problem, with the owner, measures and deadline. Proposed groups (the grouping
+app) load into their own place on the page."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from zhenggai.campaigns.access import may_view
+from zhenggai.campaigns.models import CampaignRole, Role
+from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.opinions.models import Opinion
+from zhenggai.org.models import Category, Member, Unit
+from zhenggai.problems import actions as A
+from zhenggai.problems import queries as Q
+from zhenggai.problems.models import Problem, Scope
+
+from ..pages import role_page
+
+
+def owners(campaign) -> list[Member]:
+    ids = CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER).values("member_id")
+    return list(Member.objects.filter(pk__in=ids).select_related("unit").order_by("name"))
+
+
+class PlanForm(forms.Form):
+    """Owner, owning unit, measures and deadline: used by the desk and the problem page."""
+
+    scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.COMMON,
+                              label=gettext_lazy("scope"))
+    owner = forms.ModelChoiceField(queryset=Member.objects.none(), required=False,
+                                   label=gettext_lazy("owner (person)"))
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False,
+                                  label=gettext_lazy("owning unit"))
+    measures = forms.CharField(required=False, label=gettext_lazy("measures (整改措施)"),
+                               widget=forms.Textarea(attrs={"rows": 2}))
+    deadline = forms.DateField(required=False, label=gettext_lazy("deadline"),
+                               widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args, campaign, **kw):
+        super().__init__(*args, **kw)
+        self.fields["owner"].queryset = Member.objects.filter(
+            pk__in=[m.pk for m in owners(campaign)])
+        self.fields["unit"].queryset = Unit.objects.filter(org_id=campaign.org_id)
+
+
+class NewProblemForm(PlanForm):
+    summary = forms.CharField(max_length=500, label=gettext_lazy("summary of the problem"))
+    category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
+                                      label=gettext_lazy("category"))
+    field_order = ["summary", "category", "scope", "owner", "unit", "measures", "deadline"]
+
+    def __init__(self, *args, campaign, **kw):
+        super().__init__(*args, campaign=campaign, **kw)
+        self.fields["category"].queryset = Category.objects.filter(org_id=campaign.org_id)
+
+
+def _chosen(request, campaign) -> list[Opinion]:
+    ids = [int(v) for v in request.POST.getlist("opinion") if v.isdigit() and len(v) < 20]
+    if not ids:
+        raise InvalidInput(_("Tick at least one opinion."))
+    return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
+
+
+@role_page("summarising_desk")
+@require_http_methods(["GET", "POST"])
+def desk(request: HttpRequest) -> HttpResponse:
+    campaign, clerk = request.campaign, request.member
+    form = NewProblemForm(request.POST or None, campaign=campaign)
+    error = None
+    if request.method == "POST":
+        try:
+            opinions = _chosen(request, campaign)
+            if request.POST.get("action") == "add":
+                target = request.POST.get("problem", "")
+                problem = Problem.objects.filter(
+                    pk=int(target) if target.isdigit() else 0, campaign=campaign).first()
+                if problem is None:
+                    raise InvalidInput(_("Choose the problem to add them to."))
+                A.add_opinions(problem, opinions, actor=clerk)
+                messages.success(request, _("Added to problem #%(id)s.") % {"id": problem.pk})
+                return redirect(request.get_full_path())
+            if not form.is_valid():
+                raise InvalidInput(_("Check the fields marked below."))
+            d = form.cleaned_data
+            p = A.create_problem(
+                campaign, opinions, actor=clerk, summary=d["summary"], category=d["category"],
+                scope=d["scope"], owner=d["owner"], unit=d["unit"], measures=d["measures"],
+                deadline=d["deadline"])
+            messages.success(request, _("Problem #%(id)s created.") % {"id": p.pk})
+            return redirect(request.get_full_path())
+        except DomainError as e:
+            error = str(e)
+    after = request.GET.get("after", "")
+    rows = list(Q.unsummarised(campaign, after=int(after) if after.isdigit() else None)
+                [:Q.PAGE + 1])
+    more = rows[Q.PAGE].pk if len(rows) > Q.PAGE else None
+    return render(request, "web/desk.html", {
+        "campaign": campaign, "opinions": rows[:Q.PAGE], "more": rows[Q.PAGE - 1].pk
+        if more else None, "form": form, "error": error,
+        "problems": Q.open_problems(campaign, request.GET.get("q", ""))[:100],
+        "show_authors": may_view(clerk, campaign, "opinion_authors"),
+        "today": dt.date.today(),
+    }, status=400 if error else 200)

@@ -1,0 +1,88 @@
+"""The representative's verification queue (逐条核对): one problem at a time, its opinions,
+the claim and the history side by side; and the review rounds' progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from zhenggai.campaigns.access import may_view
+from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems import actions as A
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import queries as Q
+from zhenggai.problems.models import Problem
+
+from ..pages import posted_id, role_page, status_of, today
+
+
+@role_page("verification_queue")
+@require_http_methods(["GET", "POST"])
+def queue(request: HttpRequest) -> HttpResponse:
+    rep, campaign, day = request.member, request.campaign, today()
+    error, status = None, 200
+    if request.method == "POST":
+        p = get_object_or_404(Problem, pk=posted_id(request, "problem"), campaign=campaign)
+        v = request.POST.get("version", "")
+        v = int(v) if v.isdigit() and len(v) < 10 else -1  # no version: a stale form
+        do, findings = request.POST.get("do", ""), request.POST.get("findings", "")
+        try:
+            if do in ("verify_passed", "verify_not_thorough"):
+                A.verify(p, actor=rep, passed=do == "verify_passed", findings=findings,
+                         expected_version=v)
+            elif do in ("check_holds", "check_deteriorated"):
+                A.consolidation_check(p, actor=rep, holds=do == "check_holds",
+                                      findings=findings, expected_version=v)
+            else:
+                raise InvalidInput(_("Unknown action."))
+        except DomainError as e:
+            error, status = str(e), status_of(e)
+        else:
+            messages.success(request, _("#%(id)s: recorded. Next one.") % {"id": p.pk})
+            return redirect("web:verify")
+    after = request.GET.get("after", "")
+    problem = Q.next_to_verify(rep, campaign, day, after=int(after) if after.isdigit() else None)
+    ctx = {"campaign": campaign, "problem": problem, "error": error,
+           "left": Q.queue_size(rep, campaign, day), "rounds": Q.rounds(campaign)[:1]}
+    if problem is not None:
+        ctx.update(
+            opinions=list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
+                          [:100]),
+            claim=problem.claims.select_related("by").prefetch_related("photos")
+            .order_by("-event__seq").first(),
+            events=Q.events_of(problem), recheck=problem.state != lc.CLAIMED,
+            reopen_reason=lc.REOPEN_REASONS.get(problem.reopen_reason, ""),
+            show_authors=may_view(rep, campaign, "opinion_authors"))
+    return render(request, "web/verify.html", ctx, status=status)
+
+
+@role_page("review_rounds")
+@require_http_methods(["GET", "POST"])
+def review_rounds(request: HttpRequest) -> HttpResponse:
+    campaign, member = request.campaign, request.member
+    error, status = None, 200
+    can_start = may_view(member, campaign, "leader_board")
+    if request.method == "POST":
+        try:
+            starts = dt.date.fromisoformat(request.POST.get("starts_on", ""))
+            ends = dt.date.fromisoformat(request.POST.get("ends_on", ""))
+        except ValueError:
+            error, status = _("Give the days as YYYY-MM-DD."), 400
+        else:
+            try:
+                A.start_review_round(campaign, actor=member, name=request.POST.get("name", ""),
+                                     starts_on=starts, ends_on=ends)
+            except DomainError as e:
+                error, status = str(e), status_of(e)
+            else:
+                messages.success(request, _("The review round has started."))
+                return redirect("web:rounds")
+    return render(request, "web/rounds.html", {
+        "campaign": campaign, "rounds": Q.rounds(campaign), "can_start": can_start,
+        "error": error, "today": today()}, status=status)

@@ -1,0 +1,156 @@
+"""A worker's pages: submit an opinion (named or anonymous), see the receipt once, follow
+one's opinions, and check a case by receipt: answer "is it fixed?", write a poster,
+contest a decline."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from zhenggai.campaigns.access import member_of
+from zhenggai.errors import DomainError
+from zhenggai.notifications.schedules import pending_questionnaire
+from zhenggai.opinions import actions as intake
+from zhenggai.opinions import receipts
+from zhenggai.opinions.models import Channel, Opinion
+from zhenggai.org.models import Category, Unit
+from zhenggai.problems import actions as A
+from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import queries as Q
+from zhenggai.problems.models import FollowUp
+
+from ..pages import campaign_for, home_org, posted_id, status_of
+
+
+class OpinionForm(forms.Form):
+    text = forms.CharField(label=gettext_lazy("Your opinion"), max_length=intake.MAX_TEXT,
+                           widget=forms.Textarea(attrs={"rows": 5}))
+    unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False,
+                                  label=gettext_lazy("Which unit is it about? (optional)"))
+    category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
+                                      label=gettext_lazy("What kind of matter? (optional)"))
+    anonymous = forms.BooleanField(required=False,
+                                   label=gettext_lazy("Submit anonymously (无名提案)"))
+
+    def __init__(self, *args, org_id: int, **kw):
+        super().__init__(*args, **kw)
+        self.fields["unit"].queryset = Unit.objects.filter(org_id=org_id)
+        self.fields["category"].queryset = Category.objects.filter(org_id=org_id)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def submit(request: HttpRequest) -> HttpResponse:
+    """Anyone inside may submit; without signing in, the opinion can only be anonymous."""
+    org = home_org(request)
+    campaign = campaign_for(request, org.pk if org else None)
+    member = member_of(request.user)
+    if campaign is None:
+        return render(request, "web/submit.html", {"campaign": None}, status=404)
+    form = OpinionForm(request.POST or None, org_id=campaign.org_id)
+    error = None
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        anonymous = d["anonymous"] or member is None
+        try:
+            done = intake.submit_opinion(
+                campaign, text=d["text"], channel=Channel.WEB, anonymous=anonymous,
+                author=None if anonymous else member, unit=d["unit"], category=d["category"])
+        except DomainError as e:
+            error = str(e)
+        else:
+            if done.receipt:
+                # The receipt is shown in this response and nowhere else: never stored, never
+                # in a URL, not cached.
+                resp = render(request, "web/receipt_once.html",
+                              {"receipt": done.receipt, "opinion": done.opinion,
+                               "campaign": campaign})
+                resp["Cache-Control"] = "no-store"
+                return resp
+            return redirect("web:my_opinions")
+    status = 400 if (error or form.errors) else 200
+    return render(request, "web/submit.html",
+                  {"form": form, "campaign": campaign, "error": error,
+                   "signed_in": member is not None}, status=status)
+
+
+def _case_context(opinion: Opinion) -> dict:
+    p = opinion.problem
+    return {
+        "opinion": opinion, "problem": p, "story": Q.story(p),
+        "questionnaire": pending_questionnaire(opinion) or (
+            p is not None and p.state in lc.CLAIMED_RESOLVED),
+        "declined": p is not None and p.state == lc.DECLINED,
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def my_opinions(request: HttpRequest) -> HttpResponse:
+    member = member_of(request.user)
+    if member is None:
+        return render(request, "403.html", status=403)
+    error = done = None
+    status = 200
+    if request.method == "POST":
+        opinion = get_object_or_404(Opinion, pk=posted_id(request, "opinion"),
+                                    author=member)
+        try:
+            done = _answer(request, opinion, member)
+        except DomainError as e:
+            error, status = str(e), status_of(e)
+    cases = [_case_context(o) for o in Q.my_opinions(member)[:Q.PAGE]]
+    return render(request, "web/my_opinions.html",
+                  {"cases": cases, "error": error, "done": done}, status=status)
+
+
+def _answer(request: HttpRequest, opinion: Opinion, actor) -> str:
+    """The proposer's three acts on their case, by member or by receipt holder."""
+    what = request.POST.get("do")
+    opinion = Opinion.objects.select_related("problem").get(pk=opinion.pk)
+    if opinion.problem is None and what in ("satisfied", "not_satisfied", "poster", "contest"):
+        raise DomainError(_("This opinion is not yet part of a problem."))
+    if what in ("satisfied", "not_satisfied"):
+        channel = (FollowUp.Channel.RECEIPT if opinion.anonymous
+                   else FollowUp.Channel.QUESTIONNAIRE)
+        A.record_followup(opinion, actor=actor, channel=channel, outcome=what)
+        return (_("Thank you: you are satisfied.") if what == "satisfied" else
+                _("Thank you. It goes back to the worker representatives to be checked."))
+    if what == "poster":
+        A.post_poster(opinion.problem, actor=actor, text=request.POST.get("text", ""),
+                      signed=request.POST.get("signed") == "1" and not opinion.anonymous)
+        return _("Your poster is on the board.")
+    if what == "contest":
+        A.contest(opinion.problem, actor=actor, reason=request.POST.get("text", ""))
+        return _("You contested the decision. The problem is open again.")
+    raise DomainError(_("Unknown action."))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def check_receipt(request: HttpRequest) -> HttpResponse:
+    """The anonymous proposer's view of their case. The code travels only in POST bodies."""
+    code = request.POST.get("receipt", "")
+    ctx: dict = {"receipt": code}
+    status = 200
+    if request.method == "POST":
+        holder = None
+        try:
+            holder = receipts.redeem(code)
+            if request.POST.get("do"):
+                ctx["done"] = _answer(request, holder.opinion, holder)
+        except DomainError as e:
+            ctx["error"], status = str(e), status_of(e)
+        if holder is not None:
+            opinion = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
+            ctx["case"] = _case_context(opinion)
+            ctx["receipt"] = receipts.pretty(receipts.normalise(code))
+    resp = render(request, "web/check_receipt.html", ctx, status=status)
+    resp["Cache-Control"] = "no-store"
+    return resp
