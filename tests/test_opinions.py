@@ -149,3 +149,30 @@ def test_follow_up_outcome_is_validated(story):
         A.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
                           outcome="meh", at=when(9))
     assert not FollowUp.objects.exists()
+
+
+def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, monkeypatch):
+    from zhenggai.figures import models as fm
+    from zhenggai.grouping.models import IndexLog
+    from zhenggai.opinions import actions
+
+    s = story
+    sub = submit_opinion(s.campaign, text="吊车经常出故障", anonymous=True,
+                         received_on=dt.date(1957, 7, 2))
+    # no commit hook needed: the log row is written in the opinion's transaction
+    assert IndexLog.objects.filter(opinion_id=sub.opinion.pk,
+                                   campaign_id=s.campaign.pk).exists()
+    counts = (Opinion.objects.count(), Receipt.objects.count(), IndexLog.objects.count(),
+              list(fm.FigureBucket.objects.order_by("pk").values_list("opinions", flat=True)))
+
+    def fail(rows):
+        raise RuntimeError("the figures could not be written")
+
+    monkeypatch.setattr(actions, "write_buckets", fail)
+    with pytest.raises(RuntimeError):
+        submit_opinion(s.campaign, text="安全帽不够", anonymous=True,
+                       received_on=dt.date(1957, 7, 2))
+    assert counts == (Opinion.objects.count(), Receipt.objects.count(),
+                      IndexLog.objects.count(),
+                      list(fm.FigureBucket.objects.order_by("pk").values_list("opinions",
+                                                                              flat=True)))

@@ -38,6 +38,17 @@ def api(client):
     return lambda member=None, lang="en": Api(client, member, lang)
 
 
+def test_a_named_opinion_over_the_api_costs_a_fixed_number_of_queries(
+        story, api, django_assert_max_num_queries):
+    worker = api(story.worker)
+    body = {"campaign": story.campaign.pk, "text": "炉前太热，没有风扇"}
+    assert worker.post("/opinions", body).status_code == 201  # stamps the token's use
+    # token, campaign, the opinion, its index log row, its figures (one statement), and
+    # the transaction's BEGIN and COMMIT
+    with django_assert_max_num_queries(7):
+        assert worker.post("/opinions", body).status_code == 201
+
+
 def test_the_story_over_the_api(story, api):
     # an anonymous worker submits without a token and gets a receipt once
     r = api().post("/opinions", {"campaign": story.campaign.pk, "text": "炉前太热，没有风扇",

@@ -1,11 +1,13 @@
 """Keeping a grouping index per campaign up to date, and answering from it.
 
 Each process (gunicorn worker) holds one :class:`~zhenggai.grouping.engine.GroupingEngine`
-per campaign, built lazily from the opinions table. After an opinion's transaction commits,
-a receiver writes an :class:`~zhenggai.grouping.models.IndexLog` row; before answering, a
-process reads the log rows above the last ``seq`` it saw (plus a small overlap, because two
-transactions may commit their rows out of ``seq`` order) and indexes the new opinions. So an
-opinion committed by any process is found by every process on its next question.
+per campaign, built lazily from the opinions table. ``submit_opinion`` writes an
+:class:`~zhenggai.grouping.models.IndexLog` row in the opinion's own transaction, so both
+commit or neither does; before answering, a process reads the log rows above the last
+``seq`` it saw (plus a small overlap, because two transactions may commit their rows out of
+``seq`` order) and indexes the new opinions. So an opinion committed by any process is found
+by every process on its next question. Opinions put in by bulk loads are not logged:
+``propose_groups`` indexes any it has not seen, and a rebuild reads them all.
 
 Only texts and ids are indexed; membership of problems is read from the database at answer
 time, so accepting, moving and splitting groups need no index update.
@@ -17,8 +19,6 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models import Max
-from django.db.models.signals import post_save
-from django.dispatch import receiver
 
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems.models import Problem
@@ -211,11 +211,3 @@ def prune_log(keep: int = 10_000) -> int:
     h.pruned_to = max(h.pruned_to, upto)
     h.save()
     return n
-
-
-@receiver(post_save, sender=Opinion, dispatch_uid="grouping-index-opinion")
-def _opinion_saved(sender, instance: Opinion, created: bool, raw: bool = False, **kw) -> None:
-    if not created or raw:
-        return
-    oid, cid = instance.pk, instance.campaign_id
-    transaction.on_commit(lambda: IndexLog.objects.create(opinion_id=oid, campaign_id=cid))

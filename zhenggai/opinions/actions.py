@@ -11,7 +11,8 @@ from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign, Phase
 from zhenggai.errors import InvalidInput, Refused
-from zhenggai.figures.ledger import Book
+from zhenggai.figures.ledger import Book, write_buckets
+from zhenggai.grouping.models import IndexLog
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.problems.state import OpinionRef
 
@@ -60,21 +61,29 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
         receipt = anonymous and channel != Channel.PAPER
     if receipt and not anonymous:
         raise InvalidInput(_("Only anonymous proposers get a receipt."))
+    # The slow hash (argon2, by design) is worked out before the transaction, so that no
+    # writer holds the database's write lock while it runs.
+    code = receipts.new_code() if receipt else None
+    code_hash = receipts.hash_code(code) if code else None
+    opinion = Opinion(
+        org_id=campaign.org_id, campaign=campaign, text=text, channel=channel,
+        received_on=day, received_at=None if anonymous else at, anonymous=anonymous,
+        author=author, unit=unit, category=category, source_ref=source_ref,
+    )
+    book = Book()
+    book.opinion_received(campaign.org_id, OpinionRef(
+        opinion.pk, day, anonymous, campaign.pk, opinion.unit_id, opinion.category_id))
+    buckets = book.bucket_rows()
     try:
+        # The opinion, its receipt, its index log row and its figures: one transaction.
         with transaction.atomic():
-            opinion = Opinion.objects.create(
-                org_id=campaign.org_id, campaign=campaign, text=text, channel=channel,
-                received_on=day, received_at=None if anonymous else at, anonymous=anonymous,
-                author=author, unit=unit, category=category, source_ref=source_ref,
-            )
-            code = None
-            if receipt:
-                code = receipts.new_code()
-                Receipt.objects.create(opinion=opinion, code_hash=receipts.hash_code(code))
-            book = Book()
-            book.opinion_received(campaign.org_id, OpinionRef(
-                opinion.pk, day, anonymous, campaign.pk, opinion.unit_id, opinion.category_id))
-            book.flush()
+            opinion.save(force_insert=True)
+            if code_hash:
+                Receipt.objects.create(opinion=opinion, code_hash=code_hash)
+            IndexLog.append(opinion.pk, campaign.pk)
+            # Last: every intake of a day updates the same bucket rows, and holds their
+            # locks from here to the commit.
+            write_buckets(buckets)
     except IntegrityError:
         if source_ref and Opinion.objects.filter(org_id=campaign.org_id,
                                                  source_ref=source_ref).exists():
