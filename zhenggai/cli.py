@@ -267,6 +267,8 @@ def _serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # No client address in the log: anonymous proposers must not be traceable.
+            self.cfg.set("access_log_format", '%(t)s "%(r)s" %(s)s %(b)s %(M)sms')
 
         def load(self):
             return application

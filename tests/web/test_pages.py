@@ -179,3 +179,11 @@ def test_the_verification_queue_never_offers_ones_own(story, client):
     Problem.objects.filter(pk=p.pk).update(owner=story.rep)
     assert Q.next_to_verify(story.rep, story.campaign, dt.date(1957, 9, 5)) is None
     assert Q.next_to_verify(story.rep2, story.campaign, dt.date(1957, 9, 5)).pk == p.pk
+
+
+def test_the_campaign_stalled_warning(story, as_member):
+    bring_to(story, lc.ASSIGNED)  # created and assigned 1957-09-01, then nothing
+    assert not Q.campaign_stalled(story.org.pk, dt.date(1957, 9, 10))
+    assert Q.campaign_stalled(story.org.pk, dt.date(1957, 9, 20))
+    body = as_member(story.leader).get("/leader/?as_of=1957-09-20", **EN).content.decode()
+    assert "The campaign has stalled" in body

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 from django.db import connection
 from django.utils import timezone
 
@@ -125,6 +126,15 @@ WHERE org = %s AND dim = %s AND gkey = %s AND grain = 'd' AND period >= %s AND p
 ORDER BY period
 """
 
+def last_active_day(org_id: int, day: dt.date) -> dt.date | None:
+    """The last day up to `day` on which any figure moved."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND gkey = 0 "
+                    "AND grain = 'd' AND period <= %s", [org_id, TOTAL, day])
+        v = cur.fetchone()[0]
+    return dt.date.fromisoformat(v) if isinstance(v, str) else v
+
+
 SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
 
 
@@ -135,20 +145,21 @@ def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int
     long the campaign."""
     if end < start:
         return []
-    vec = sums(org_id, start - dt.timedelta(days=1), dim).get(key, [0] * len(COUNTERS))
+    base = sums(org_id, start - dt.timedelta(days=1), dim).get(key, [0] * len(COUNTERS))
+    ndays = (end - start).days + 1
+    grid = np.zeros((ndays, len(COUNTERS)), dtype=np.int64)
     with connection.cursor() as cur:
         cur.execute(_DAYS_SQL, [org_id, dim, key, start, end])
-        deltas = {row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(row[0]):
-                  row[1:] for row in cur.fetchall()}
+        for row in cur.fetchall():
+            day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(row[0])
+            grid[(day - start).days] = [int(v or 0) for v in row[1:]]
+    totals = np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)
+    picks = list(range(0, ndays, step))
+    if picks[-1] != ndays - 1:
+        picks.append(ndays - 1)
     out = []
-    day, i = start, 0
-    while day <= end:
-        d = deltas.get(day)
-        if d:
-            vec = [a + int(b or 0) for a, b in zip(vec, d, strict=True)]
-        if i % step == 0 or day == end:
-            s = shape(vec, day)
-            out.append({"day": day.isoformat(), **{k: s[k] for k in SERIES}})
-        day += dt.timedelta(days=1)
-        i += 1
+    for i in picks:
+        day = start + dt.timedelta(days=i)
+        s = shape(totals[i].tolist(), day)
+        out.append({"day": day.isoformat(), **{k: s[k] for k in SERIES}})
     return out

@@ -6,6 +6,7 @@ events, and writers update the row only where the version is still the one they 
 """
 
 from django.db import models
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
@@ -58,6 +59,12 @@ class Problem(models.Model):
             models.Index(fields=["owner", "state"]),
             models.Index(fields=["unit", "state"]),
             models.Index(fields=["state", "deadline"]),
+            models.Index(fields=["org", "state", "first_raised"]),  # long-standing problems
+            models.Index(fields=["state", "updated_at"]),  # the board's reopened problems
+            models.Index(fields=["campaign", "state", "recheck_due"]),  # the verification queue
+            # Proposed declines waiting for a leader: few among many.
+            models.Index(fields=["campaign", "updated_at"], condition=Q(decline_requested=True),
+                         name="problem_decline_pending"),
         ]
 
     def __str__(self) -> str:

@@ -120,29 +120,33 @@ def _not_mine(member: Member) -> Q:
     return ~Q(owner_id=member.pk) & (Q(last_claim_by__isnull=True) | ~Q(last_claim_by=member))
 
 
-def _due(day: dt.date) -> Q:
-    return Q(state=lc.CLAIMED) | Q(state=lc.VERIFIED, recheck_due__lte=day)
+def _due(member: Member, campaign: Campaign, day: dt.date) -> list[QuerySet]:
+    """What waits for a representative, as two queries that each read one range of the
+    (campaign, state, recheck_due) index: claims, and consolidation checks that are due."""
+    base = Problem.objects.filter(campaign=campaign).filter(_not_mine(member))
+    return [base.filter(state=lc.CLAIMED),
+            base.filter(state=lc.VERIFIED, recheck_due__lte=day)]
 
 
 def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
                    after: int | None = None) -> Problem | None:
     """The next problem in this representative's queue: first the review round's items
-    shared out to them, then any claim or due consolidation check, oldest first. `after`
+    shared out to them, then claims, then due consolidation checks, oldest first. `after`
     skips past a problem the representative passed over."""
-    qs = Problem.objects.filter(_due(day), campaign=campaign).filter(_not_mine(member))
-    mine = qs.filter(review_items__assignee=member,
-                     review_items__outcome=ReviewItem.Outcome.PENDING)
-    if after:
-        mine = mine.filter(pk__gt=after)
-    p = mine.order_by("pk").first()
-    if p is None:
-        rest = qs.filter(pk__gt=after) if after else qs
-        p = rest.order_by("pk").first()
-    return p
+    claims, checks = _due(member, campaign, day)
+    mine = claims.filter(review_items__assignee=member,
+                         review_items__outcome=ReviewItem.Outcome.PENDING)
+    for qs in (mine, claims, checks):
+        if after:
+            qs = qs.filter(pk__gt=after)
+        p = qs.order_by("pk").first()
+        if p is not None:
+            return p
+    return None
 
 
 def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
-    return Problem.objects.filter(_due(day), campaign=campaign).filter(_not_mine(member)).count()
+    return sum(qs.count() for qs in _due(member, campaign, day))
 
 
 @dataclass
@@ -182,22 +186,22 @@ def _by_unit(org_id: int, day: dt.date) -> dict[int, dict]:
     return {k: dict(zip(COUNTERS, v, strict=True)) for k, v in rows.items() if k}
 
 
+def _not_moving(now: dict, before: dict) -> bool:
+    """Problems unresolved then and now, and in between no claim and no verification."""
+    if now["unresolved"] <= 0 or before.get("unresolved", 0) <= 0:
+        return False
+    if now["claims"] > before.get("claims", 0):
+        return False
+    verified = now["st_verified"] + now["st_closed"]
+    return verified <= before.get("st_verified", 0) + before.get("st_closed", 0)
+
+
 def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS) -> list[dict]:
     """M5: units with problems still unresolved whose figures have not moved (no claim and
     no verification) in the last `days` days. Read from the figures, so any past day works."""
     now, then = _by_unit(org_id, day), _by_unit(org_id, day - dt.timedelta(days=days))
-    out = []
-    for key, c in now.items():
-        before = then.get(key, {})
-        if c["unresolved"] <= 0:
-            continue
-        if c["claims"] > before.get("claims", 0):
-            continue
-        moved = (c["st_verified"] + c["st_closed"]
-                 - before.get("st_verified", 0) - before.get("st_closed", 0))
-        if moved > 0:
-            continue
-        out.append({"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]})
+    out = [{"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]}
+           for key, c in now.items() if _not_moving(c, then.get(key, {}))]
     names = {u.pk: u.label() for u in Unit.objects.filter(pk__in=[r["unit_id"] for r in out])}
     for r in out:
         r["unit"] = names.get(r["unit_id"], "—")
@@ -205,22 +209,52 @@ def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS) -> list[dic
     return out
 
 
-def long_standing(campaign: Campaign, day: dt.date, limit: int = PAGE) -> dict:
+def campaign_stalled(org_id: int, day: dt.date, days: int = STALL_DAYS) -> bool:
+    """M5's warning: the whole organisation has stopped moving ("single-minded" leadership
+    moved on after the first 85%)."""
+    def total(d: dt.date) -> dict:
+        return dict(zip(COUNTERS, sums(org_id, d).get(0, [0] * len(COUNTERS)), strict=True))
+    return _not_moving(total(day), total(day - dt.timedelta(days=days)))
+
+
+def long_standing(campaign: Campaign, day: dt.date, limit: int = 20) -> dict:
     """M12: problems first raised a year or more before `day`: those still open, oldest
     first, and how many of them have been solved."""
     cutoff = day - dt.timedelta(days=LONG_STANDING_DAYS)
     old = Problem.objects.filter(org_id=campaign.org_id, first_raised__lte=cutoff)
-    open_ = (old.filter(state__in=sorted(lc.UNRESOLVED)).select_related("owner", "unit")
-             .order_by("first_raised", "pk")[:limit])
-    rows = [{"problem": p, "age": (day - p.first_raised).days} for p in open_]
-    return {"open": rows, "solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
-            "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count()}
+    # Per state, a range of the (org, state, first_raised) index, oldest first; then the
+    # oldest `limit` of them all, read whole.
+    keys = []
+    for state in sorted(lc.UNRESOLVED):
+        keys += old.filter(state=state).order_by("first_raised", "pk").values_list(
+            "first_raised", "pk")[:limit]
+    pks = [pk for _day, pk in sorted(keys)[:limit]]
+    rows = sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
+                  key=lambda p: (p.first_raised, p.pk))
+    return {
+        "open": [{"problem": p, "age": (day - p.first_raised).days} for p in rows],
+        "solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
+        "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count(),
+    }
 
 
-def followup_log(campaign: Campaign, limit: int = PAGE) -> QuerySet:
-    return (FollowUp.objects.filter(problem__campaign=campaign)
-            .select_related("problem", "event", "recorded_by")
-            .order_by("-event__at", "-pk")[:limit])
+def _newest(qs: QuerySet, keep, limit: int, batch: int = 200, batches: int = 50) -> list:
+    """The newest `limit` rows of `qs` (already ordered newest first) that `keep` accepts,
+    read in batches backwards along the ordering's index. A filter through the problem in
+    SQL would make the database start from the organisation's problems and sort them all."""
+    out: list = []
+    for i in range(batches):
+        rows = list(qs[i * batch:(i + 1) * batch])
+        out += [r for r in rows if keep(r)]
+        if len(out) >= limit or len(rows) < batch:
+            break
+    return out[:limit]
+
+
+def followup_log(campaign: Campaign, limit: int = 20) -> list[FollowUp]:
+    """The newest follow-ups of the campaign, newest recorded first."""
+    qs = FollowUp.objects.select_related("problem", "event", "recorded_by").order_by("-pk")
+    return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk, limit)
 
 
 def pending_declines(campaign: Campaign) -> QuerySet:
@@ -245,10 +279,15 @@ def responsible(p: Problem) -> str:
 
 
 def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
-    """Past their deadline and not yet claimed, most overdue first."""
-    qs = (Problem.objects.filter(org_id=org_id, state__in=sorted(lc.UNCLAIMED),
-                                 deadline__lt=day)
-          .select_related("owner", "unit").order_by("deadline", "pk")[:limit])
+    """Past their deadline and not yet claimed, most overdue first: per state a range of the
+    (state, deadline) index, then the oldest `limit` of them all."""
+    keys = []
+    for state in sorted(lc.UNCLAIMED):
+        keys += (Problem.objects.filter(org_id=org_id, state=state, deadline__lt=day)
+                 .order_by("deadline", "pk").values_list("deadline", "pk")[:limit])
+    pks = [pk for _d, pk in sorted(keys)[:limit]]
+    qs = sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
+                key=lambda p: (p.deadline, p.pk))
     return [{"problem": p, "who": responsible(p), "days": (day - p.deadline).days} for p in qs]
 
 
@@ -261,10 +300,10 @@ def reopened(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
             for p in qs]
 
 
-def recent_posters(org_id: int, limit: int = 20) -> QuerySet:
+def recent_posters(org_id: int, limit: int = 20) -> list[Poster]:
     """Posters, newest first. An unsigned poster carries no name (signed_by is empty)."""
-    return (Poster.objects.filter(problem__org_id=org_id).select_related("problem", "signed_by")
-            .order_by("-day", "-pk")[:limit])
+    qs = Poster.objects.select_related("problem", "signed_by").order_by("-day", "-pk")
+    return _newest(qs, lambda p: p.problem.org_id == org_id, limit)
 
 
 def events_of(problem: Problem) -> list[Event]:

@@ -4,8 +4,6 @@ app) load into their own place on the page."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -23,7 +21,7 @@ from zhenggai.problems import actions as A
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem, Scope
 
-from ..pages import role_page
+from ..pages import posted_id, role_page, status_of
 
 
 def owners(campaign) -> list[Member]:
@@ -75,14 +73,13 @@ def _chosen(request, campaign) -> list[Opinion]:
 def desk(request: HttpRequest) -> HttpResponse:
     campaign, clerk = request.campaign, request.member
     form = NewProblemForm(request.POST or None, campaign=campaign)
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
             opinions = _chosen(request, campaign)
             if request.POST.get("action") == "add":
-                target = request.POST.get("problem", "")
-                problem = Problem.objects.filter(
-                    pk=int(target) if target.isdigit() else 0, campaign=campaign).first()
+                problem = Problem.objects.filter(pk=posted_id(request, "problem"),
+                                                 campaign=campaign).first()
                 if problem is None:
                     raise InvalidInput(_("Choose the problem to add them to."))
                 A.add_opinions(problem, opinions, actor=clerk)
@@ -98,15 +95,13 @@ def desk(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Problem #%(id)s created.") % {"id": p.pk})
             return redirect(request.get_full_path())
         except DomainError as e:
-            error = str(e)
+            error, status = str(e), status_of(e)
     after = request.GET.get("after", "")
     rows = list(Q.unsummarised(campaign, after=int(after) if after.isdigit() else None)
                 [:Q.PAGE + 1])
-    more = rows[Q.PAGE].pk if len(rows) > Q.PAGE else None
+    more = rows[Q.PAGE - 1].pk if len(rows) > Q.PAGE else None  # continue after the last shown
     return render(request, "web/desk.html", {
-        "campaign": campaign, "opinions": rows[:Q.PAGE], "more": rows[Q.PAGE - 1].pk
-        if more else None, "form": form, "error": error,
-        "problems": Q.open_problems(campaign, request.GET.get("q", ""))[:100],
+        "campaign": campaign, "opinions": rows[:Q.PAGE], "more": more, "form": form,
+        "error": error, "problems": Q.open_problems(campaign, request.GET.get("q", ""))[:100],
         "show_authors": may_view(clerk, campaign, "opinion_authors"),
-        "today": dt.date.today(),
-    }, status=400 if error else 200)
+    }, status=status)

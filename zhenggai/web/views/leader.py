@@ -7,14 +7,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
-from zhenggai.figures.queries import figures, series
+from zhenggai.figures.queries import figures, last_active_day, series
 from zhenggai.problems import actions as A
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
@@ -22,6 +21,19 @@ from zhenggai.problems.models import Problem
 from ..pages import posted_id, role_page, status_of, today
 
 CHART_POINTS = 120
+SPLIT_ROWS = 30  # the units or categories most in need of attention; ?all=1 for every one
+SPLIT_COLUMNS = ("problems", "claimed_resolved", "verified_resolved", "false_figures",
+                 "overdue")
+
+
+def split_rows(result: dict, show_all: bool) -> tuple[list, int]:
+    """The groups of a split, those with the most false figures and overdue problems first,
+    as plain strings (a city has thousands of units: the page shows the worst)."""
+    groups = sorted(result["groups"], key=lambda g: (-g["false_figures"], -g["overdue"],
+                                                     str(g["label"] or "")))
+    shown = groups if show_all else groups[:SPLIT_ROWS]
+    rows = [(g["label"] or "—", [str(g[c]) for c in SPLIT_COLUMNS]) for g in shown]
+    return rows, len(groups)
 
 
 def _as_of(request) -> tuple[dt.date, bool]:
@@ -34,8 +46,7 @@ def _as_of(request) -> tuple[dt.date, bool]:
 
 def trend(campaign, day: dt.date) -> list[dict]:
     """The campaign's figures day by day, up to `day` or its last activity if earlier."""
-    last = Problem.objects.filter(org_id=campaign.org_id).aggregate(m=Max("updated_at"))["m"]
-    end = min(day, last.date()) if last else day
+    end = last_active_day(campaign.org_id, day) or day
     start = campaign.airing_from
     step = max(1, (end - start).days // CHART_POINTS + 1)
     return series(campaign.org_id, start, end, step=step)
@@ -64,12 +75,18 @@ def board(request: HttpRequest) -> HttpResponse:
             return redirect("web:leader")
     day, bad = _as_of(request)
     org_id = campaign.org_id
+    show_all = request.GET.get("all") == "1"
+    by_unit, by_category = figures(org_id, day, "unit"), figures(org_id, day, "category")
+    unit_rows, n_units = split_rows(by_unit, show_all)
+    category_rows, n_categories = split_rows(by_category, show_all)
     declines = [{"problem": p, "reason": Q.decline_reason(p)}
                 for p in Q.pending_declines(campaign)[:Q.PAGE]]
     return render(request, "web/leader.html", {
         "campaign": campaign, "as_of": day, "bad_date": bad, "error": error,
-        "by_unit": figures(org_id, day, "unit"), "by_category": figures(org_id, day, "category"),
+        "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
+        "category_rows": category_rows, "n_categories": n_categories, "show_all": show_all,
         "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day),
+        "campaign_stalled": Q.campaign_stalled(org_id, day),
         "stall_days": Q.STALL_DAYS, "long": Q.long_standing(campaign, day),
         "declines": declines, "followups": Q.followup_log(campaign),
         "rounds": Q.rounds(campaign)[:1],

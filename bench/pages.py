@@ -1,0 +1,241 @@
+"""Benchmark: the pages people wait for, served by gunicorn.
+
+Serves two data sets under gunicorn (2 workers) and times, one request after another, the
+public board, the leader board and the verification queue: p50 and p95 over real HTTP,
+signed in as the demo leader and representative. Target: p95 under 150 ms at 1,000,000
+opinions.
+
+    .venv/bin/python bench/pages.py                        # both data sets, SQLite
+    .venv/bin/python bench/pages.py --engine postgres      # the same on PostgreSQL
+    .venv/bin/python bench/pages.py --only anshan          # or --only million
+    .venv/bin/python bench/pages.py --scale 0.1            # 100,000 opinions instead
+    .venv/bin/python bench/pages.py --only million --keep /tmp/zg-million   # build once,
+                                                    # measure again without rebuilding
+
+The Anshan replay is built with `zhenggai replay`; the million with the loader of
+bench/figures.py (1,000,000 opinions, 200,000 problems, 2,000,000 events), each in a
+temporary data folder (or a fresh PostgreSQL database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import importlib.util
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+PG_DB = "zhenggai_bench_pages"
+PAGES = [("public board", "/board/", None), ("leader board", "/leader/", "leader"),
+         ("verification queue", "/verify/", "rep")]
+
+
+def _figures_bench():
+    spec = importlib.util.spec_from_file_location("bench_figures", ROOT / "bench/figures.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["bench_figures"] = mod  # its worker processes find their function by name
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _pg_fresh_db() -> str:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
+        conn.execute(f"CREATE DATABASE {PG_DB}")
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _session_for(member_id: int) -> str:
+    """A signed-in session for a member, made the way the login view makes one."""
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from zhenggai.org.models import Member
+
+    m = Member.objects.get(pk=member_id)
+    if m.user_id is None:
+        m.user = get_user_model().objects.create_user(f"bench{m.pk}", password="bench-pages")
+        m.save(update_fields=["user"])
+    s = SessionStore()
+    s[SESSION_KEY] = str(m.user.pk)
+    s[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    s[HASH_SESSION_KEY] = m.user.get_session_auth_hash()
+    s.create()
+    return s.session_key
+
+
+def build_anshan() -> dict:
+    from django.core.management import call_command
+
+    from zhenggai import anshan
+
+    call_command("migrate", verbosity=0)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "zhenggai.cli", "replay", "--quiet"], check=True,
+                   cwd=ROOT, env=dict(os.environ))
+    took = time.perf_counter() - t
+    from zhenggai.org.models import Member
+
+    org = anshan.org()
+    leader = Member.objects.get(org=org, user__username="leader").pk
+    rep = Member.objects.get(org=org, user__username="representative").pk
+    from zhenggai.opinions.models import Opinion
+
+    return {"name": "Anshan replay", "opinions": Opinion.objects.count(), "build_s": took,
+            "leader": leader, "rep": rep}
+
+
+def build_million(scale: float) -> dict:
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.campaigns.roles import grant
+
+    fb = _figures_bench()
+    info = fb.generate_and_load(scale)
+    # The loader trusts the history's roles; the pages check them, so give them out.
+    from zhenggai.org.models import Member
+
+    members = list(Member.objects.filter(org_id=info["org"]).order_by("pk")
+                   .values_list("pk", flat=True))
+    camp = Campaign.objects.get(org_id=info["org"])
+    leader, rep = Member.objects.get(pk=members[2200]), Member.objects.get(pk=members[2000])
+    grant(leader, camp, "leader")
+    grant(rep, camp, "representative")
+    # The loaded histories end verified or reopened; a live campaign also has claims
+    # waiting for a representative. Claim a thousand, as their owners would.
+    from zhenggai.campaigns.models import CampaignRole
+    from zhenggai.problems import actions as A
+    from zhenggai.problems.models import Problem
+
+    waiting = list(Problem.objects.filter(campaign=camp, state__in=["assigned", "reopened"])
+                   .exclude(owner=rep).select_related("owner")[:1000])
+    CampaignRole.objects.bulk_create(
+        [CampaignRole(campaign=camp, member_id=m, role="owner")
+         for m in {p.owner_id for p in waiting}], ignore_conflicts=True)
+    for p in waiting:
+        A.claim(p, actor=p.owner, done="已整改")
+    return {"name": f"{info['opinions']:,} opinions", "opinions": info["opinions"],
+            "build_s": info["load_s"], "leader": leader.pk, "rep": rep.pk}
+
+
+def measure(port: int, sessions: dict, repeat: int) -> list[tuple[str, list[float], int]]:
+    out = []
+    for name, path, who in PAGES:
+        headers = {"Accept-Language": "zh-CN", "Host": "127.0.0.1"}
+        if who:
+            headers["Cookie"] = f"sessionid={sessions[who]}"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        times, size = [], 0
+        for i in range(repeat + 5):
+            t = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            took = (time.perf_counter() - t) * 1000
+            if r.status != 200:
+                raise SystemExit(f"{path} answered {r.status}")
+            if i >= 5:  # the first few warm each worker's connection and templates
+                times.append(took)
+            size = len(body)
+        conn.close()
+        out.append((name, times, size))
+    return out
+
+
+def run(dataset: str, scale: float, repeat: int) -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    kept = Path(os.environ["ZHENGGAI_DATA"]) / "bench-pages.json"
+    if kept.exists():
+        info = json.loads(kept.read_text())
+        info["name"] += " (kept)"
+    else:
+        info = build_anshan() if dataset == "anshan" else build_million(scale)
+        kept.write_text(json.dumps(info))
+    sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"])}
+    engine = connection.vendor
+    connection.close()
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", "2", "--bind",
+         f"127.0.0.1:{port}", "--log-level", "warning"], env=dict(os.environ), cwd=ROOT)
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        rows = measure(port, sessions, repeat)
+    finally:
+        server.terminate()
+        server.wait()
+    print(f"\n== {info['name']} on {engine}, built in {info['build_s']:.0f} s; gunicorn 2 "
+          f"workers, {repeat} requests per page, one after another ==")
+    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KiB':>6}")
+    worst = 0.0
+    for name, times, size in rows:
+        p95 = statistics.quantiles(times, n=20)[-1]
+        worst = max(worst, p95)
+        print(f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {max(times):>8.1f} "
+              f"{size / 1024:>6.0f}")
+    print(f"slowest p95: {worst:.1f} ms  (target < 150 ms at 1,000,000 opinions)", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--only", choices=["anshan", "million"])
+    ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000,000 opinions")
+    ap.add_argument("--repeat", type=int, default=60)
+    ap.add_argument("--keep", metavar="DIR", help="SQLite only: build the data set into DIR "
+                    "once and keep it; later runs with the same DIR measure it again")
+    ap.add_argument("--child", choices=["anshan", "million"], help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.child:
+        run(a.child, a.scale, a.repeat)
+        return
+    if a.keep and (a.engine != "sqlite" or not a.only):
+        ap.error("--keep needs --engine sqlite and --only")
+    for dataset in [a.only] if a.only else ["anshan", "million"]:
+        with tempfile.TemporaryDirectory() as tmp:
+            if a.keep:
+                Path(a.keep).mkdir(parents=True, exist_ok=True)
+            env = dict(os.environ, ZHENGGAI_DATA=a.keep or tmp)
+            env.pop("DATABASE_URL", None)
+            if a.engine == "postgres":
+                env["DATABASE_URL"] = _pg_fresh_db()
+            subprocess.run([sys.executable, __file__, "--child", dataset, "--scale",
+                            str(a.scale), "--repeat", str(a.repeat)], env=env, check=True,
+                           cwd=ROOT)
+
+
+if __name__ == "__main__":
+    main()
