@@ -514,6 +514,7 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="50,000 indexed, 10,000 clustered")
     ap.add_argument("--no-embed", action="store_true", help="skip embedding models")
     ap.add_argument("--no-quality", action="store_true", help="only the scale run")
+    ap.add_argument("--no-scale", action="store_true", help="only the quality part")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                     / "zhenggai-bench-embeddings", help="embedding cache folder")
     ap.add_argument("--perf-worker", nargs=2, type=int, help=argparse.SUPPRESS)
@@ -551,8 +552,8 @@ def main() -> None:
             results[name] = {"rr": rr, "rho": rho, "rec": rec}
             rows.append((name, *rr, th, rho, *rec, tp))
             print(f"  done: {name} ({th:.1f} s + {tp:.1f} s)", file=sys.stderr, flush=True)
-        for m in models.values():
-            m.save()
+            if name in models:  # keep each model's vectors as soon as they are computed
+                models[name].save()
         for name, m in models.items():  # fusion with each model, two principled rules
             for fusion in ("linear", "zscore"):
                 t = time.perf_counter()
@@ -580,6 +581,10 @@ def main() -> None:
                              f"({len(m.vecs)} texts cached)")
         print("Hadoop text for embedding models: summary + first "
               f"{EMBED_DESCRIPTION_CHARS} characters of the description.")
+    if args.no_scale:
+        for n in notes:
+            print("note:", n)
+        return
     size = "quick" if args.quick else "full"
     print(f"\nScale ({size}: {n_index:,} synthetic opinions indexed, {n_cluster:,} clustered; "
           "lexical engine, subprocess)")
