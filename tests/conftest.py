@@ -61,3 +61,12 @@ def story(db) -> Story:
         leader=f.member(o, "陈厂长", office, "leader", c=c),
         admin=f.member(o, "管理员", office, "admin", c=c),
     )
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test's database starts again at the same ids; so does the cache."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

@@ -7,6 +7,7 @@ import datetime as dt
 import numpy as np
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import get_language
 
 from .counters import COUNTERS, DIMS, TOTAL
 
@@ -85,12 +86,14 @@ def _labels(org_id: int, by: str, keys) -> dict[int, tuple]:
     from zhenggai.org.models import Category, Member, Unit
 
     keys = [k for k in keys if k]
-    if by == "unit":
-        rows = Unit.objects.filter(org_id=org_id, pk__in=keys)
-        return {u.pk: (u.code, u.label()) for u in rows}
-    if by == "category":
-        rows = Category.objects.filter(org_id=org_id, pk__in=keys)
-        return {c.pk: (c.code, c.label()) for c in rows}
+    if by in ("unit", "category"):
+        # Plain rows, not model instances: a city has thousands of units.
+        model = Unit if by == "unit" else Category
+        english = (get_language() or "").startswith("en")
+        rows = model.objects.filter(org_id=org_id, pk__in=keys).values_list(
+            "pk", "code", "name", "name_en")
+        return {pk: (code, name_en if english and name_en else name)
+                for pk, code, name, name_en in rows}
     if by == "campaign":
         rows = Campaign.objects.filter(org_id=org_id, pk__in=keys)
         return {c.pk: (c.pk, c.name) for c in rows}
@@ -100,9 +103,17 @@ def _labels(org_id: int, by: str, keys) -> dict[int, tuple]:
 
 def figures(org_id: int, as_of: dt.date | None = None, by: str | None = None) -> dict:
     """{"as_of", "total", and with `by` also "groups": [{"key", "label", …}]}."""
+    return figures_and_sums(org_id, as_of, by)[0]
+
+
+def figures_and_sums(org_id: int, as_of: dt.date | None = None,
+                     by: str | None = None) -> tuple[dict, dict[int, list[int]]]:
+    """The figures, and the raw counters of the split they were shaped from (for callers that
+    derive more from the same read, such as the stalled units)."""
     day = as_of or timezone.localdate()
     total = sums(org_id, day).get(0, [0] * len(COUNTERS))
     out = {"as_of": day.isoformat(), "total": shape(total, day)}
+    rows: dict[int, list[int]] = {}
     if by:
         if by not in DIMS:
             raise ValueError(f"by must be one of {', '.join(DIMS)}")
@@ -117,7 +128,7 @@ def figures(org_id: int, as_of: dt.date | None = None, by: str | None = None) ->
             groups.append({"key": key, "label": label, **shape(vec, day)})
         groups.sort(key=lambda g: (g["key"] is None, str(g["key"])))
         out["groups"] = groups
-    return out
+    return out, rows
 
 
 _DAYS_SQL = f"""
@@ -150,16 +161,25 @@ def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int
     grid = np.zeros((ndays, len(COUNTERS)), dtype=np.int64)
     with connection.cursor() as cur:
         cur.execute(_DAYS_SQL, [org_id, dim, key, start, end])
-        for row in cur.fetchall():
-            day = row[0] if isinstance(row[0], dt.date) else dt.date.fromisoformat(row[0])
-            grid[(day - start).days] = [int(v or 0) for v in row[1:]]
-    totals = np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)
+        rows = cur.fetchall()
+    if rows:
+        days = [(r[0] if isinstance(r[0], dt.date) else dt.date.fromisoformat(r[0]))
+                for r in rows]
+        grid[[(d - start).days for d in days]] = np.array([r[1:] for r in rows],
+                                                         dtype=np.int64)
+    c = {name: col for name, col in zip(
+        COUNTERS, (np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)).T,
+        strict=True)}
+    # The same sums as shape() makes of them, for every day at once.
+    figures_of = {
+        "claimed_resolved": c["st_claimed"] + c["st_verified"] + c["st_closed"],
+        "verified_resolved": c["st_verified"] + c["st_closed"],
+        "false_figures": c["false_figures"],
+        "overdue": c["overdue"],
+    }
     picks = list(range(0, ndays, step))
     if picks[-1] != ndays - 1:
         picks.append(ndays - 1)
-    out = []
-    for i in picks:
-        day = start + dt.timedelta(days=i)
-        s = shape(totals[i].tolist(), day)
-        out.append({"day": day.isoformat(), **{k: s[k] for k in SERIES}})
+    out = [{"day": (start + dt.timedelta(days=i)).isoformat(),
+            **{k: int(figures_of[k][i]) for k in SERIES}} for i in picks]
     return out

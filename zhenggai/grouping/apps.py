@@ -8,4 +8,7 @@ class GroupingConfig(AppConfig):
     label = "grouping"
 
     def ready(self) -> None:
-        from . import service  # noqa: F401  (connects the post_save receiver)
+        # Opinions log themselves for the index in their own transaction (opinions/actions.py,
+        # IndexLog.append); nothing to connect here. Importing the service early keeps its
+        # per-process index ready for the first suggestion.
+        from . import service  # noqa: F401

@@ -241,11 +241,15 @@ def _check_references(payload: dict) -> None:
 
 
 def finish() -> None:
-    """After explicit ids were written, move PostgreSQL's sequence past them."""
+    """After explicit ids were written, move PostgreSQL's sequence past them; and refresh the
+    planner's statistics, which a bulk load leaves empty (every plan would guess one row)."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT setval(pg_get_serial_sequence('problems_problem', 'id'), "
                         "(SELECT COALESCE(MAX(id), 1) FROM problems_problem))")
+            for table in ("problems_problem", "problems_event", "opinions_opinion",
+                          "figures_figurebucket"):
+                cur.execute(f"ANALYZE {table}")
 
 
 def _json(data: dict) -> str:

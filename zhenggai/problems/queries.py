@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.core.cache import cache
 from django.db.models import Count, F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -196,10 +197,14 @@ def _not_moving(now: dict, before: dict) -> bool:
     return verified <= before.get("st_verified", 0) + before.get("st_closed", 0)
 
 
-def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS) -> list[dict]:
+def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS,
+                  now: dict[int, list[int]] | None = None) -> list[dict]:
     """M5: units with problems still unresolved whose figures have not moved (no claim and
-    no verification) in the last `days` days. Read from the figures, so any past day works."""
-    now, then = _by_unit(org_id, day), _by_unit(org_id, day - dt.timedelta(days=days))
+    no verification) in the last `days` days. Read from the figures, so any past day works.
+    `now`: the raw sums by unit as of `day`, if the caller has read them already."""
+    now = ({k: dict(zip(COUNTERS, v, strict=True)) for k, v in now.items() if k}
+           if now is not None else _by_unit(org_id, day))
+    then = _by_unit(org_id, day - dt.timedelta(days=days))
     out = [{"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]}
            for key, c in now.items() if _not_moving(c, then.get(key, {}))]
     names = {u.pk: u.label() for u in Unit.objects.filter(pk__in=[r["unit_id"] for r in out])}
@@ -231,11 +236,23 @@ def long_standing(campaign: Campaign, day: dt.date, limit: int = 20) -> dict:
     pks = [pk for _day, pk in sorted(keys)[:limit]]
     rows = sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
                   key=lambda p: (p.first_raised, p.pk))
-    return {
-        "open": [{"problem": p, "age": (day - p.first_raised).days} for p in rows],
-        "solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
-        "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count(),
-    }
+    return {"open": [{"problem": p, "age": (day - p.first_raised).days} for p in rows],
+            **_long_standing_counts(campaign.org_id, cutoff)}
+
+
+def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
+    """How many long-standing problems are solved and still open. Counting them reads every
+    one of them (a city has hundreds of thousands): the counts are kept per process until the
+    next event anywhere, which is when they can change, so they are always exact."""
+    last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{last}"
+    counts = cache.get(key)
+    if counts is None:
+        old = Problem.objects.filter(org_id=org_id, first_raised__lte=cutoff)
+        counts = {"solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
+                  "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count()}
+        cache.set(key, counts, 3600)
+    return counts
 
 
 def _newest(qs: QuerySet, keep, limit: int, batch: int = 200, batches: int = 50) -> list:

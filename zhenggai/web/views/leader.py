@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
-from zhenggai.figures.queries import figures, last_active_day, series
+from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
 from zhenggai.problems import actions as A
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
@@ -76,7 +76,8 @@ def board(request: HttpRequest) -> HttpResponse:
     day, bad = _as_of(request)
     org_id = campaign.org_id
     show_all = request.GET.get("all") == "1"
-    by_unit, by_category = figures(org_id, day, "unit"), figures(org_id, day, "category")
+    by_unit, unit_sums = figures_and_sums(org_id, day, "unit")
+    by_category = figures(org_id, day, "category")
     unit_rows, n_units = split_rows(by_unit, show_all)
     category_rows, n_categories = split_rows(by_category, show_all)
     declines = [{"problem": p, "reason": Q.decline_reason(p)}
@@ -85,7 +86,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "campaign": campaign, "as_of": day, "bad_date": bad, "error": error,
         "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
         "category_rows": category_rows, "n_categories": n_categories, "show_all": show_all,
-        "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day),
+        "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day, now=unit_sums),
         "campaign_stalled": Q.campaign_stalled(org_id, day),
         "stall_days": Q.STALL_DAYS, "long": Q.long_standing(campaign, day),
         "declines": declines, "followups": Q.followup_log(campaign),
