@@ -15,7 +15,7 @@
                        line("verified_resolved", d.verified, "#1b5e20"),
                        line("false_figures", d.false, "#a00000"),
                        line("overdue", d.overdue, "#4a4a4a", [2, 2])] },
-    options: { animation: false, responsive: true, interaction: { mode: "index", intersect: false },
+    options: { animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
                scales: { y: { beginAtZero: true } } }
   });
 })();
