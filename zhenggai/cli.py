@@ -218,10 +218,11 @@ def token_list(username: str) -> None:
 @token.command("revoke")
 @click.argument("prefix")
 def token_revoke(prefix: str) -> None:
-    """Revoke the live token starting with PREFIX."""
+    """Revoke the live token starting with PREFIX (as `token list` shows it, or zg_PREFIX)."""
     _setup()
     from zhenggai.api.models import ApiToken
 
+    prefix = prefix.removeprefix("zg_")
     rows = list(ApiToken.objects.filter(prefix=prefix, revoked_at__isnull=True))
     if len(rows) != 1:
         raise click.ClickException(f"{len(rows)} live tokens start with {prefix!r}; "

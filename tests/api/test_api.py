@@ -202,3 +202,11 @@ def test_values_the_database_cannot_hold_are_bad_requests(story, api):
     assert r.status_code == 200
     r = leader.get("/problems?updated_since=0001-01-01T00:00:00%2B10:00")
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid"
+
+
+def test_token_prefixes_never_read_as_command_line_options(story):
+    from zhenggai.api.models import ApiToken
+
+    for _ in range(300):  # a leading "-" would come once in 64 draws
+        row, plain = ApiToken.issue(story.clerk)
+        assert not row.prefix.startswith("-") and plain.startswith("zg_" + row.prefix)

@@ -36,6 +36,8 @@ class ApiToken(models.Model):
     def issue(cls, member: Member, name: str = "") -> tuple["ApiToken", str]:
         """A new token. The plain token is returned once and never stored."""
         token = "zg_" + secrets.token_urlsafe(32)
+        while token[3] == "-":  # a prefix must not read as an option: `zhenggai token revoke`
+            token = "zg_" + secrets.token_urlsafe(32)
         row = cls.objects.create(member=member, name=name or "api", prefix=token[3:3 + PREFIX_LEN],
                                  key_hash=hash_token(token))
         return row, token
