@@ -128,7 +128,8 @@ def test_bad_input_changes_nothing(story, as_member):
 
 def test_garbage_in_any_form_is_a_clear_error_not_a_crash(story, as_member):
     p = bring_to(story, lc.CLAIMED)
-    junk = {"problem": "x" * 30, "opinion": "99999999999999999999999", "version": "-1",
+    junk = {"problem": "x" * 30, "opinion": ["99999999999999999999999", "9" * 19],
+            "version": "-1",
             "do": "verify_passed", "campaign": "abc", "deadline": "31/12/1957",
             "owner": "nobody", "starts_on": "soon", "ends_on": "", "receipt": "💥" * 50}
     before = snapshot(story.org.pk)
@@ -138,4 +139,6 @@ def test_garbage_in_any_form_is_a_clear_error_not_a_crash(story, as_member):
                       (story.worker, "/receipt/"), (story.worker, "/submit/")]:
         r = as_member(who).post(path, junk)
         assert 400 <= r.status_code < 500, (path, r.status_code)
+        r = as_member(who).get(path + "?campaign=" + "9" * 40 + "&after=" + "9" * 40)
+        assert r.status_code < 500, (path, r.status_code)
     assert snapshot(story.org.pk) == before

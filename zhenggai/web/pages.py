@@ -30,9 +30,9 @@ def today() -> dt.date:
 def campaign_for(request: HttpRequest, org_id: int | None) -> Campaign | None:
     if org_id is None:
         return None
-    wanted = request.GET.get("campaign") or request.POST.get("campaign")
-    if wanted and wanted.isdigit():
-        return get_object_or_404(Campaign, pk=int(wanted), org_id=org_id)
+    wanted = as_id(request.GET.get("campaign") or request.POST.get("campaign") or "")
+    if wanted is not None:
+        return get_object_or_404(Campaign, pk=wanted, org_id=org_id)
     return current_campaign(org_id, today())
 
 
@@ -99,5 +99,16 @@ def status_of(e) -> int:
 
 def posted_id(request: HttpRequest, name: str) -> int:
     """An id from a form; anything that is not a number finds nothing (a 404), never a 500."""
-    value = request.POST.get(name, "")
-    return int(value) if value.isdigit() and len(value) < 20 else 0
+    return as_id(request.POST.get(name, "")) or 0
+
+
+def query_id(request: HttpRequest, name: str) -> int | None:
+    """An id from the query string, or None."""
+    return as_id(request.GET.get(name, ""))
+
+
+def as_id(value: str) -> int | None:
+    # Ids are 64-bit integers (an opinion's is random, up to 19 digits).
+    if value.isdigit() and len(value) <= 19 and int(value) < 2**63:
+        return int(value)
+    return None

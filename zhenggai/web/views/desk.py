@@ -21,7 +21,7 @@ from zhenggai.problems import actions as A
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem, Scope
 
-from ..pages import posted_id, role_page, status_of
+from ..pages import as_id, posted_id, query_id, role_page, status_of
 
 
 def owners(campaign) -> list[Member]:
@@ -62,7 +62,7 @@ class NewProblemForm(PlanForm):
 
 
 def _chosen(request, campaign) -> list[Opinion]:
-    ids = [int(v) for v in request.POST.getlist("opinion") if v.isdigit() and len(v) < 20]
+    ids = [i for i in map(as_id, request.POST.getlist("opinion")) if i is not None]
     if not ids:
         raise InvalidInput(_("Tick at least one opinion."))
     return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
@@ -96,9 +96,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             return redirect(request.get_full_path())
         except DomainError as e:
             error, status = str(e), status_of(e)
-    after = request.GET.get("after", "")
-    rows = list(Q.unsummarised(campaign, after=int(after) if after.isdigit() else None)
-                [:Q.PAGE + 1])
+    rows = list(Q.unsummarised(campaign, after=query_id(request, "after"))[:Q.PAGE + 1])
     more = rows[Q.PAGE - 1].pk if len(rows) > Q.PAGE else None  # continue after the last shown
     return render(request, "web/desk.html", {
         "campaign": campaign, "opinions": rows[:Q.PAGE], "more": more, "form": form,

@@ -19,7 +19,7 @@ from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
 
-from ..pages import posted_id, role_page, status_of, today
+from ..pages import posted_id, query_id, role_page, status_of, today
 
 
 @role_page("verification_queue")
@@ -46,8 +46,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("#%(id)s: recorded. Next one.") % {"id": p.pk})
             return redirect("web:verify")
-    after = request.GET.get("after", "")
-    problem = Q.next_to_verify(rep, campaign, day, after=int(after) if after.isdigit() else None)
+    problem = Q.next_to_verify(rep, campaign, day, after=query_id(request, "after"))
     ctx = {"campaign": campaign, "problem": problem, "error": error,
            "left": Q.queue_size(rep, campaign, day), "rounds": Q.rounds(campaign)[:1]}
     if problem is not None:
