@@ -108,7 +108,7 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
             error, status = str(e), status_of(e)
         else:
             messages.success(request, msg)
-            return redirect(request.POST.get("next") or request.path)
+            return redirect(request.path)  # never a posted address: no open redirect
         problem.refresh_from_db()
     campaign = problem.campaign
     offers = rules.offered(lc.allowed_actions(problem.state), A.state_of(problem), campaign,
