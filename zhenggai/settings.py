@@ -146,13 +146,14 @@ WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/login/"
 
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
 # The public board needs no login from these networks (comma separated, CIDR): the
 # organisation's own. Default: this machine and the private ranges.
 BOARD_NETWORKS = [n.strip() for n in os.environ.get(
     "ZHENGGAI_BOARD_NETWORKS", "127.0.0.0/8,::1/128,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
 ).split(",") if n.strip()]
-LOGIN_REDIRECT_URL = "/"
-LOGOUT_REDIRECT_URL = "/"
 
 # Background work runs from the database: no broker. `zhenggai worker` runs it.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}

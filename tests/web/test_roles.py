@@ -91,7 +91,7 @@ def test_a_stale_form_gets_a_conflict_not_a_lost_update(story, as_member):
     before = snapshot(story.org.pk)
     r2 = as_member(story.rep2).post("/verify/", {"problem": p.pk, "version": p.version,
                                                  "do": "verify_not_thorough",
-                                                 "findings": "不彻底"})
+                                                 "text": "不彻底"})
     assert r2.status_code == 409 and snapshot(story.org.pk) == before
 
 

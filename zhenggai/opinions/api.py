@@ -142,8 +142,7 @@ def case(request, body: ReceiptIn):
 def answer(request, body: AnswerIn):
     """“Is it fixed to your satisfaction?”, answered with the receipt."""
     holder = receipts.redeem(body.receipt)
-    problem_actions.record_followup(holder.opinion, actor=holder, channel="receipt",
-                                    outcome=body.outcome)
+    problem_actions.proposer_answer(holder.opinion, actor=holder, outcome=body.outcome)
     return _case(holder)
 
 

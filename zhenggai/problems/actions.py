@@ -385,6 +385,14 @@ def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note
     )
 
 
+def proposer_answer(opinion: Opinion, *, actor, outcome: str) -> FollowUp:
+    """A proposer's own answer to "is it fixed to your satisfaction?": through the receipt
+    when anonymous, as a questionnaire when named."""
+    channel = (FollowUp.Channel.RECEIPT if isinstance(actor, rules.ReceiptHolder)
+               else FollowUp.Channel.QUESTIONNAIRE)
+    return record_followup(opinion, actor=actor, channel=channel, outcome=outcome)
+
+
 @transaction.atomic
 def post_poster(problem: Problem, *, actor, text: str, signed: bool = True, at=None) -> Poster:
     """A big-character poster (大字报). Unsigned posters keep no author and no time of day."""

@@ -77,6 +77,12 @@ def story(problem: Problem | None) -> list[dict]:
     return out
 
 
+def asks_satisfaction(problem: Problem | None) -> bool:
+    """Whether a proposer is asked "is it fixed to your satisfaction?": once it is claimed
+    resolved. "Not satisfied" on a verified problem sends it back to verification."""
+    return problem is not None and problem.state in lc.CLAIMED_RESOLVED
+
+
 def my_opinions(member: Member) -> QuerySet:
     """A member's named opinions, newest first. Anonymous ones are reached by receipt only."""
     return (Opinion.objects.filter(author=member).select_related("problem", "campaign")
@@ -159,10 +165,6 @@ class RoundProgress:
     failed: int
     behind: list[dict]  # [{"member": name, "pending": n}], most behind first
 
-    @property
-    def share(self) -> float:
-        return self.checked / self.total if self.total else 1.0
-
 
 def round_progress(rnd: ReviewRound) -> RoundProgress:
     counts = dict(rnd.items.values_list("outcome").annotate(n=Count("pk")))
@@ -176,15 +178,21 @@ def round_progress(rnd: ReviewRound) -> RoundProgress:
     return RoundProgress(rnd, total, passed + failed, passed, failed, behind)
 
 
-def rounds(campaign: Campaign) -> list[RoundProgress]:
-    return [round_progress(r) for r in campaign.rounds.order_by("-starts_on", "-pk")[:5]]
+def rounds(campaign: Campaign, limit: int = 5) -> list[RoundProgress]:
+    """The latest review rounds, newest first, with their progress."""
+    return [round_progress(r) for r in campaign.rounds.order_by("-starts_on", "-pk")[:limit]]
 
 
 # -- leader ----------------------------------------------------------------------------
 
-def _by_unit(org_id: int, day: dt.date) -> dict[int, dict]:
-    rows = sums(org_id, day, DIMS["unit"])
-    return {k: dict(zip(COUNTERS, v, strict=True)) for k, v in rows.items() if k}
+def _named(vec: list[int]) -> dict[str, int]:
+    return dict(zip(COUNTERS, vec, strict=True))
+
+
+def _by_unit(org_id: int, day: dt.date, rows: dict[int, list[int]] | None = None) -> dict:
+    """The raw counters per unit as of `day` (`rows`: if the caller has read them)."""
+    rows = sums(org_id, day, DIMS["unit"]) if rows is None else rows
+    return {k: _named(v) for k, v in rows.items() if k}
 
 
 def _not_moving(now: dict, before: dict) -> bool:
@@ -202,8 +210,7 @@ def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS,
     """M5: units with problems still unresolved whose figures have not moved (no claim and
     no verification) in the last `days` days. Read from the figures, so any past day works.
     `now`: the raw sums by unit as of `day`, if the caller has read them already."""
-    now = ({k: dict(zip(COUNTERS, v, strict=True)) for k, v in now.items() if k}
-           if now is not None else _by_unit(org_id, day))
+    now = _by_unit(org_id, day, now)
     then = _by_unit(org_id, day - dt.timedelta(days=days))
     out = [{"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]}
            for key, c in now.items() if _not_moving(c, then.get(key, {}))]
@@ -218,8 +225,20 @@ def campaign_stalled(org_id: int, day: dt.date, days: int = STALL_DAYS) -> bool:
     """M5's warning: the whole organisation has stopped moving ("single-minded" leadership
     moved on after the first 85%)."""
     def total(d: dt.date) -> dict:
-        return dict(zip(COUNTERS, sums(org_id, d).get(0, [0] * len(COUNTERS)), strict=True))
+        return _named(sums(org_id, d).get(0, [0] * len(COUNTERS)))
     return _not_moving(total(day), total(day - dt.timedelta(days=days)))
+
+
+def _first_per_state(qs: QuerySet, states, field: str, limit: int) -> list[Problem]:
+    """The first `limit` problems of `qs` in any of `states`, by `field` (then id). Asked
+    per state, each question reads one range of a (…, state, field) index and stops after
+    `limit`; asked for all states at once, the database would sort every match."""
+    keys = []
+    for state in sorted(states):
+        keys += qs.filter(state=state).order_by(field, "pk").values_list(field, "pk")[:limit]
+    pks = [pk for _value, pk in sorted(keys)[:limit]]
+    return sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
+                  key=lambda p: (getattr(p, field), p.pk))
 
 
 def long_standing(campaign: Campaign, day: dt.date, limit: int = 20) -> dict:
@@ -227,15 +246,7 @@ def long_standing(campaign: Campaign, day: dt.date, limit: int = 20) -> dict:
     first, and how many of them have been solved."""
     cutoff = day - dt.timedelta(days=LONG_STANDING_DAYS)
     old = Problem.objects.filter(org_id=campaign.org_id, first_raised__lte=cutoff)
-    # Per state, a range of the (org, state, first_raised) index, oldest first; then the
-    # oldest `limit` of them all, read whole.
-    keys = []
-    for state in sorted(lc.UNRESOLVED):
-        keys += old.filter(state=state).order_by("first_raised", "pk").values_list(
-            "first_raised", "pk")[:limit]
-    pks = [pk for _day, pk in sorted(keys)[:limit]]
-    rows = sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
-                  key=lambda p: (p.first_raised, p.pk))
+    rows = _first_per_state(old, lc.UNRESOLVED, "first_raised", limit)
     return {"open": [{"problem": p, "age": (day - p.first_raised).days} for p in rows],
             **_long_standing_counts(campaign.org_id, cutoff)}
 
@@ -296,15 +307,9 @@ def responsible(p: Problem) -> str:
 
 
 def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
-    """Past their deadline and not yet claimed, most overdue first: per state a range of the
-    (state, deadline) index, then the oldest `limit` of them all."""
-    keys = []
-    for state in sorted(lc.UNCLAIMED):
-        keys += (Problem.objects.filter(org_id=org_id, state=state, deadline__lt=day)
-                 .order_by("deadline", "pk").values_list("deadline", "pk")[:limit])
-    pks = [pk for _d, pk in sorted(keys)[:limit]]
-    qs = sorted(Problem.objects.filter(pk__in=pks).select_related("owner", "unit"),
-                key=lambda p: (p.deadline, p.pk))
+    """Past their deadline and not yet claimed, most overdue first."""
+    late = Problem.objects.filter(org_id=org_id, deadline__lt=day)
+    qs = _first_per_state(late, lc.UNCLAIMED, "deadline", limit)
     return [{"problem": p, "who": responsible(p), "days": (day - p.deadline).days} for p in qs]
 
 

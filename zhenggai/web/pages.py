@@ -80,7 +80,8 @@ def nav(request: HttpRequest) -> dict:
     member = member_of(user) if user is not None else None
     if member is None:
         return {"nav_views": []}
-    campaign = current_campaign(member.org_id, today())
+    # A role page has found its campaign already (role_page); others take the current one.
+    campaign = getattr(request, "campaign", None) or current_campaign(member.org_id, today())
     return {"nav_views": views_for(member, campaign) if campaign else [], "me": member}
 
 

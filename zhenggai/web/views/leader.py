@@ -9,15 +9,14 @@ import datetime as dt
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
 from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
-from zhenggai.problems import actions as A
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
 
+from ..actions import take
 from ..pages import posted_id, role_page, status_of, today
 
 CHART_POINTS = 120
@@ -59,16 +58,9 @@ def board(request: HttpRequest) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST":  # approve or reject a proposed decline
         p = get_object_or_404(Problem, pk=posted_id(request, "problem"), campaign=campaign)
-        v = request.POST.get("version", "")
         try:
-            if request.POST.get("do") == "decline":
-                A.decline(p, actor=leader, reason=request.POST.get("text", ""),
-                          expected_version=int(v) if v.isdigit() and len(v) < 10 else -1)
-                messages.success(request, _("#%(id)s declined.") % {"id": p.pk})
-            else:
-                A.reject_decline(p, actor=leader, note=request.POST.get("text", ""),
-                                 expected_version=int(v) if v.isdigit() and len(v) < 10 else -1)
-                messages.success(request, _("#%(id)s goes on.") % {"id": p.pk})
+            messages.success(request, take(request, p, leader,
+                                           allowed=("decline", "reject_decline")))
         except DomainError as e:
             error, status = str(e), status_of(e)
         else:
@@ -90,5 +82,5 @@ def board(request: HttpRequest) -> HttpResponse:
         "campaign_stalled": Q.campaign_stalled(org_id, day),
         "stall_days": Q.STALL_DAYS, "long": Q.long_standing(campaign, day),
         "declines": declines, "followups": Q.followup_log(campaign),
-        "rounds": Q.rounds(campaign)[:1],
+        "rounds": Q.rounds(campaign, limit=1),
     }, status=400 if bad else status)

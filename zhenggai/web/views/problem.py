@@ -8,88 +8,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.campaigns.access import may_view, member_of
-from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
 from zhenggai.problems import rules
 from zhenggai.problems.models import ClaimPhoto, FollowUp, Problem
-from zhenggai.problems.photos import MAX_BYTES
 
-from ..pages import posted_id, status_of
+from ..actions import take
+from ..pages import status_of
 from .desk import PlanForm
-
-
-def _version(request) -> int:
-    """The version of the problem the form was made from: a stale form is a conflict."""
-    v = request.POST.get("version", "")
-    if not v.isdigit() or len(v) > 9:
-        raise InvalidInput(_("This form is incomplete. Reload the page and try again."))
-    return int(v)
-
-
-def _photos(request) -> list[bytes]:
-    out = []
-    for f in request.FILES.getlist("photos"):
-        if f.size > MAX_BYTES:
-            raise InvalidInput(_("A photo may be at most %(n)s MB."), n=MAX_BYTES // 2**20)
-        out.append(f.read())
-    return out
-
-
-def _act(request, problem: Problem, member) -> str:
-    do = request.POST.get("do", "")
-    text = request.POST.get("text", "")
-    if do == "assign":
-        form = PlanForm(request.POST, campaign=problem.campaign)
-        if not form.is_valid():
-            raise InvalidInput(_("Check the owner, unit and deadline."))
-        d = form.cleaned_data
-        A.assign(problem, actor=member, owner=d["owner"], unit=d["unit"],
-                 measures=d["measures"], deadline=d["deadline"], scope=d["scope"],
-                 expected_version=_version(request))
-        return _("Assigned.")
-    if do == "split":
-        o = get_object_or_404(Opinion, pk=posted_id(request, "opinion"), problem=problem)
-        A.remove_opinion(o, actor=member, expected_version=_version(request))
-        return _("The opinion is split out; it waits at the summarising desk again.")
-    if do == "claim":
-        A.claim(problem, actor=member, done=text, evidence=request.POST.get("evidence", ""),
-                photos=_photos(request), expected_version=_version(request))
-        return _("Claimed. A worker representative will verify it.")
-    if do in ("verify_passed", "verify_not_thorough"):
-        A.verify(problem, actor=member, passed=do == "verify_passed", findings=text,
-                 expected_version=_version(request))
-        return _("Verification recorded.")
-    if do in ("check_holds", "check_deteriorated"):
-        A.consolidation_check(problem, actor=member, holds=do == "check_holds",
-                              findings=text, expected_version=_version(request))
-        return _("Consolidation check recorded.")
-    if do == "followup":
-        o = get_object_or_404(Opinion, pk=posted_id(request, "opinion"), problem=problem,
-                              anonymous=False)
-        A.record_followup(o, actor=member, channel=request.POST.get("channel", ""),
-                          outcome=request.POST.get("outcome", ""), note=text)
-        return _("Follow-up recorded.")
-    if do == "poster":
-        A.post_poster(problem, actor=member, text=text,
-                      signed=request.POST.get("signed") == "1")
-        return _("Your poster is on the board.")
-    if do == "propose_decline":
-        A.propose_decline(problem, actor=member, reason=text, expected_version=_version(request))
-        return _("Proposed to decline; a leader decides.")
-    if do == "decline":
-        A.decline(problem, actor=member, reason=text, expected_version=_version(request))
-        return _("Declined. The reason is shown to its proposers.")
-    if do == "reject_decline":
-        A.reject_decline(problem, actor=member, note=text, expected_version=_version(request))
-        return _("The proposal to decline is rejected.")
-    raise InvalidInput(_("Unknown action."))
 
 
 @login_required
@@ -103,7 +35,7 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST":
         try:
-            msg = _act(request, problem, member)
+            msg = take(request, problem, member)
         except DomainError as e:
             error, status = str(e), status_of(e)
         else:

@@ -12,14 +12,17 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.campaigns.access import may_view
-from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
 
+from ..actions import take
 from ..pages import posted_id, query_id, role_page, status_of, today
+
+VERIFY = ("verify_passed", "verify_not_thorough", "check_holds", "check_deteriorated")
 
 
 @role_page("verification_queue")
@@ -29,18 +32,8 @@ def queue(request: HttpRequest) -> HttpResponse:
     error, status = None, 200
     if request.method == "POST":
         p = get_object_or_404(Problem, pk=posted_id(request, "problem"), campaign=campaign)
-        v = request.POST.get("version", "")
-        v = int(v) if v.isdigit() and len(v) < 10 else -1  # no version: a stale form
-        do, findings = request.POST.get("do", ""), request.POST.get("findings", "")
         try:
-            if do in ("verify_passed", "verify_not_thorough"):
-                A.verify(p, actor=rep, passed=do == "verify_passed", findings=findings,
-                         expected_version=v)
-            elif do in ("check_holds", "check_deteriorated"):
-                A.consolidation_check(p, actor=rep, holds=do == "check_holds",
-                                      findings=findings, expected_version=v)
-            else:
-                raise InvalidInput(_("Unknown action."))
+            take(request, p, rep, allowed=VERIFY)
         except DomainError as e:
             error, status = str(e), status_of(e)
         else:
@@ -48,7 +41,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             return redirect("web:verify")
     problem = Q.next_to_verify(rep, campaign, day, after=query_id(request, "after"))
     ctx = {"campaign": campaign, "problem": problem, "error": error,
-           "left": Q.queue_size(rep, campaign, day), "rounds": Q.rounds(campaign)[:1]}
+           "left": Q.queue_size(rep, campaign, day), "rounds": Q.rounds(campaign, limit=1)}
     if problem is not None:
         ctx.update(
             opinions=list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")

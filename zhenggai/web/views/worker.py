@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
-from zhenggai.notifications.schedules import pending_questionnaire
 from zhenggai.opinions import actions as intake
 from zhenggai.opinions import receipts
 from zhenggai.opinions.models import Channel, Opinion
@@ -23,7 +22,6 @@ from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
-from zhenggai.problems.models import FollowUp
 
 from ..pages import campaign_for, home_org, posted_id, status_of
 
@@ -84,9 +82,9 @@ def _case_context(opinion: Opinion) -> dict:
     p = opinion.problem
     return {
         "opinion": opinion, "problem": p, "story": Q.story(p),
-        "questionnaire": pending_questionnaire(opinion) or (
-            p is not None and p.state in lc.CLAIMED_RESOLVED),
-        "declined": p is not None and p.state == lc.DECLINED,
+        "questionnaire": Q.asks_satisfaction(p),
+        # The lifecycle says when a proposer may contest (a declined problem).
+        "declined": p is not None and "contest" in lc.allowed_actions(p.state),
     }
 
 
@@ -117,9 +115,7 @@ def _answer(request: HttpRequest, opinion: Opinion, actor) -> str:
     if opinion.problem is None and what in ("satisfied", "not_satisfied", "poster", "contest"):
         raise DomainError(_("This opinion is not yet part of a problem."))
     if what in ("satisfied", "not_satisfied"):
-        channel = (FollowUp.Channel.RECEIPT if opinion.anonymous
-                   else FollowUp.Channel.QUESTIONNAIRE)
-        A.record_followup(opinion, actor=actor, channel=channel, outcome=what)
+        A.proposer_answer(opinion, actor=actor, outcome=what)
         return (_("Thank you: you are satisfied.") if what == "satisfied" else
                 _("Thank you. It goes back to the worker representatives to be checked."))
     if what == "poster":
