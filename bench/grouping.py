@@ -6,8 +6,12 @@ Quality, on the labelled data in ../shared/data/grouping (see its README.md):
   created before it within 365 days; RR@k = share whose partner is in the top k.
 - PAWS-X zh dev (2,000 pairs): Spearman between similarity and label; Recall@1/5/10 of each
   paraphrase pair's sentence2 when sentence1 is searched among all 2,000 sentence2s.
-Methods: plain BM25 (standard tokens), TF-IDF cosine on character 2-4-grams, the engine
-(lexical), each embedding model that runs offline, and the engine fused with the better one.
+Methods: plain BM25 (standard tokens), TF-IDF cosine on character 2-4-grams, each embedding
+model that runs offline, and the engine: BM25F alone; its lexical method (BM25F + character
+n-gram cosine, z-score fusion; what intake uses while the new opinion's embedding is pending);
+and its full method with each model (lexical and semantic evidence, equal weight). Two
+reference fusions are printed beside it: the earlier one (BM25F + embedding, no character
+view) and all three signals with equal weight each. No weight is fitted to these files.
 
 Scale, on deterministic synthetic Chinese/English opinions (fixed seed), in a subprocess so
 that its peak memory is its own: bulk index, intake query p50/p95, single adds, clustering.
@@ -18,7 +22,8 @@ that its peak memory is its own: bulk index, intake query p50/p95, single adds, 
 
 Targets (2-core machine): query p95 < 50 ms with 1,000,000 indexed; clustering 100,000 in
 < 60 s; peak memory < 2 GB. Embedding vectors are cached under --cache (delete it to
-recompute); the times shown for embedding methods are those of the run that computed them.
+recompute); with a warm cache the time columns of embedding methods show look-ups only, so
+each model's own encoding speed (texts/s, no cache) is measured in every run and printed.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from zhenggai.grouping.text import normalise  # noqa: E402
 DATA = ROOT.parent / "shared/data/grouping"
 K1, B = 1.2, 0.75
 SUMMARY_WEIGHT = 2.0  # BM25F: the title-like field counts double, the usual default
-FUSION_WEIGHT = 0.5  # equal mix of lexical similarity and embedding cosine
+FUSION_WEIGHT = 0.5  # lexical and semantic evidence count equally (the engine's default)
 EMBED_DESCRIPTION_CHARS = 300  # embedding models read summary + start of the description
 
 
@@ -220,6 +225,18 @@ class CachedEmbedder:
             np.savez(self.path, keys=np.array(keys), vecs=np.stack([self.vecs[k] for k in keys]))
 
 
+def embed_speed(model: CachedEmbedder, samples: dict[str, list[str]]) -> str:
+    """Texts per second of the model itself (no cache), in batches of 32, per sample."""
+    out = []
+    model.encode(["warm-up: the model loads lazily"])
+    for label, texts in samples.items():
+        t = time.perf_counter()
+        for i in range(0, len(texts), 32):
+            model.encode(texts[i : i + 32])
+        out.append(f"{len(texts) / (time.perf_counter() - t):.1f} texts/s on {label}")
+    return ", ".join(out)
+
+
 def hadoop_embed_text(text: str) -> str:
     summary, _, description = text.partition("\n")
     return summary + "\n" + description[:EMBED_DESCRIPTION_CHARS]
@@ -285,9 +302,30 @@ def sparse_method(analyser, kind, fit=None):
     return method
 
 
-def engine_method(embedder=None, fusion="linear"):
+def fuse_equal3(sig: dict) -> list[int]:
+    """Reference rule: z-scores of BM25F similarity, char n-gram cosine and embedding cosine
+    (pending = average), one equal weight each, over the engine's candidates."""
+    ids = sig["id"]
+    if len(ids) < 2:
+        return ids.tolist()
+    z = [zscore(sig["lexical"]), zscore(sig["char"])]
+    cos = sig["cosine"]
+    known = ~np.isnan(cos)
+    if known.any():
+        zc = np.zeros(len(cos))
+        zc[known] = zscore(cos[known])
+        z.append(zc)
+    return ids[np.lexsort((ids, -sum(z)))].tolist()
+
+
+def zscore(x) -> np.ndarray:
+    x = np.asarray(x, np.float64)
+    return (x - x.mean()) / (x.std() or 1.0)
+
+
+def engine_method(embedder=None, char=True, rule=None):
     eng = GroupingEngine(field_weights={"summary": SUMMARY_WEIGHT, "description": 1.0},
-                         embedder=embedder, fusion_weight=FUSION_WEIGHT, fusion=fusion)
+                         embedder=embedder, fusion_weight=FUSION_WEIGHT, char_ngrams=char)
 
     def method(op, *args):
         if op == "add":
@@ -296,7 +334,10 @@ def engine_method(embedder=None, fusion="linear"):
         elif op == "remove":
             eng.remove(args[0])
         else:
-            return [h.id for h in eng.query({"summary": args[0], "description": args[1]}, 10)]
+            q = {"summary": args[0], "description": args[1]}
+            if rule is not None:
+                return rule(eng.signals(q))[:10]
+            return [h.id for h in eng.query(q, 10)]
 
     return method
 
@@ -366,31 +407,40 @@ def paws_sparse(pairs, analyser, kind):
     return paws_eval(pairs, corpus.pair, lambda s, k: top_k(pool.score_all(s), k))
 
 
-def paws_engine(pairs, embedder=None, fusion="linear"):
-    corpus = GroupingEngine()
+def paws_engine(pairs, embedder=None, char=True, rule=None):
+    """rule None: the engine's own method; "equal3": the reference rule (fuse_equal3).
+
+    Pair scores for Spearman use the same rule as the ranking, each signal standardised over
+    all pairs (unsupervised: no labels are used).
+    """
+    corpus = GroupingEngine(char_ngrams=char)  # idf over all sentences, for pair scores
     corpus.add_many((i, t) for i, t in enumerate(x for a, b, _ in pairs for x in (a, b)))
-    pool = GroupingEngine(embedder=embedder, fusion_weight=FUSION_WEIGHT, fusion=fusion)
+    pool = GroupingEngine(embedder=embedder, fusion_weight=FUSION_WEIGHT, char_ngrams=char)
     pool.add_many((i, b) for i, (_, b, _) in enumerate(pairs))
     pool.embed_pending()
 
-    zfused: dict = {}
-    if embedder is not None and fusion == "zscore":
-        # pair scores: each signal standardised over all pairs (unsupervised), summed
-        lex = np.array([corpus.similarity(a, b) for a, b, _ in pairs])
-        cos = np.array([float(np.dot(*embedder.embed([a, b]))) for a, b, _ in pairs])
-        z = (lex - lex.mean()) / (lex.std() or 1) + (cos - cos.mean()) / (cos.std() or 1)
-        zfused = {(a, b): float(v) for (a, b, _), v in zip(pairs, z, strict=True)}
+    lex = np.array([corpus.similarity(a, b) for a, b, _ in pairs])
+    if char:
+        chars = np.array([corpus.char_similarity(a, b) for a, b, _ in pairs])
+    if embedder is not None:
+        va, vb = embedder.embed([a for a, _, _ in pairs]), embedder.embed([b for _, b, _ in pairs])
+        cos = np.sum(va * vb, axis=1)
+    if rule == "equal3":
+        scores = zscore(lex) + zscore(chars) + zscore(cos)
+    else:
+        lexical = (zscore(lex) + zscore(chars)) / 2 if char else zscore(lex)
+        scores = lexical if embedder is None else (
+            (1 - FUSION_WEIGHT) * lexical + FUSION_WEIGHT * zscore(cos))
+        if embedder is None and not char:
+            scores = lex  # BM25F alone: its similarity as it is
+    by_pair = {(a, b): float(v) for (a, b, _), v in zip(pairs, scores, strict=True)}
 
-    def pair_score(a, b):
-        if zfused:
-            return zfused[(a, b)]
-        lex = corpus.similarity(a, b)
-        if embedder is None:
-            return lex
-        va, vb = embedder.embed([a, b])
-        return (1 - FUSION_WEIGHT) * lex + FUSION_WEIGHT * max(0.0, float(va @ vb))
+    def rank_pool(s, k):
+        if rule == "equal3":
+            return fuse_equal3(pool.signals(s))[:k]
+        return [h.id for h in pool.query(s, k)]
 
-    return paws_eval(pairs, pair_score, lambda s, k: [h.id for h in pool.query(s, k)])
+    return paws_eval(pairs, lambda a, b: by_pair[(a, b)], rank_pool)
 
 
 def paws_embedding(pairs, model: CachedEmbedder):
@@ -536,11 +586,27 @@ def main() -> None:
             ("TF-IDF cosine, char 2-4-grams",
              lambda: sparse_method(char_ngrams, "tfidf", [r[2] + "\n" + r[3] for r in reports]),
              lambda: paws_sparse(pairs, char_ngrams, "tfidf")),
-            ("engine (BM25F, lexical)", lambda: engine_method(), lambda: paws_engine(pairs)),
+            ("engine: BM25F alone",
+             lambda: engine_method(char=False), lambda: paws_engine(pairs, char=False)),
+            ("engine lexical: BM25F + char n-grams",
+             lambda: engine_method(), lambda: paws_engine(pairs)),
         ]
         for name, model in models.items():
             methods.append((name, lambda m=model: embedding_method(m),
                             lambda m=model: paws_embedding(pairs, m)))
+        for name, m in models.items():  # the engine's method with each model, then references
+            short = name.split("-")[0] if name.startswith("USE") else "e5"
+            methods += [
+                (f"ENGINE + {short} (kept method)",
+                 lambda m=m: engine_method(_HadoopEmbedder(m)),
+                 lambda m=m: paws_engine(pairs, m)),
+                (f"  ref: BM25F + {short}, no char (earlier)",
+                 lambda m=m: engine_method(_HadoopEmbedder(m), char=False),
+                 lambda m=m: paws_engine(pairs, m, char=False)),
+                (f"  ref: 3 signals, 1/3 each, {short}",
+                 lambda m=m: engine_method(_HadoopEmbedder(m), rule=fuse_equal3),
+                 lambda m=m: paws_engine(pairs, m, rule="equal3")),
+            ]
         results: dict[str, dict] = {}
         for name, hadoop_fn, paws_fn in methods:
             t = time.perf_counter()
@@ -549,22 +615,18 @@ def main() -> None:
             t = time.perf_counter()
             rho, rec = paws_fn()
             tp = time.perf_counter() - t
-            results[name] = {"rr": rr, "rho": rho, "rec": rec}
+            results[name] = {"rr": rr, "rho": rho, "rec": rec, "nq": nq,
+                             "npos": sum(p[2] for p in pairs)}
             rows.append((name, *rr, th, rho, *rec, tp))
             print(f"  done: {name} ({th:.1f} s + {tp:.1f} s)", file=sys.stderr, flush=True)
             if name in models:  # keep each model's vectors as soon as they are computed
                 models[name].save()
-        for name, m in models.items():  # fusion with each model, two principled rules
-            for fusion in ("linear", "zscore"):
-                t = time.perf_counter()
-                rr, nq = hadoop_eval(reports, partners,
-                                     engine_method(_HadoopEmbedder(m), fusion))
-                th = time.perf_counter() - t
-                t = time.perf_counter()
-                rho, rec = paws_engine(pairs, m, fusion)
-                tp = time.perf_counter() - t
-                rows.append((f"engine+{name[:14]} {fusion}", *rr, th, rho, *rec, tp))
-                print(f"  done: fusion {name} {fusion}", file=sys.stderr, flush=True)
+        samples = {"Hadoop (English, summary + 300 chars)":
+                   [hadoop_embed_text(r[2] + "\n" + r[3]) for r in reports[:64]],
+                   "PAWS-X (Chinese sentences)": [a for a, _, _ in pairs[:64]]}
+        for name, m in models.items():
+            notes.append(f"{name} encoding speed (this machine, batches of 32): "
+                         f"{embed_speed(m, samples)}")
         print()
         print(f"Quality  (Hadoop: {len(reports)} reports, {nq} queries with an earlier partner; "
               f"PAWS-X zh: {len(pairs)} pairs, {sum(p[2] for p in pairs)} paraphrases)")
@@ -573,21 +635,26 @@ def main() -> None:
         print(head)
         print("-" * len(head))
         for r in rows:
-            print(f"{r[0]:40} {r[1]:6.3f} {r[2]:6.3f} {r[3]:6.3f} {r[4]:7.1f} | "
+            print(f"{r[0][:40]:40} {r[1]:6.3f} {r[2]:6.3f} {r[3]:6.3f} {r[4]:7.1f} | "
                   f"{r[5]:6.3f} {r[6]:6.3f} {r[7]:6.3f} {r[8]:6.3f} {r[9]:7.1f}")
         for name, m in models.items():
             if m.seconds:
                 notes.append(f"{name}: {m.seconds:.1f} s spent encoding in this run "
                              f"({len(m.vecs)} texts cached)")
         print("Hadoop text for embedding models: summary + first "
-              f"{EMBED_DESCRIPTION_CHARS} characters of the description.")
+              f"{EMBED_DESCRIPTION_CHARS} characters of the description. Engine rankings "
+              "re-rank the BM25F top 50.")
+        print("Each engine method against plain BM25 and each model (q = queries):")
+        for name in results:
+            if name.startswith(("ENGINE", "engine lexical")):
+                wins(name, results, ["plain BM25 (standard tokens)", *models])
     if args.no_scale:
         for n in notes:
             print("note:", n)
         return
     size = "quick" if args.quick else "full"
     print(f"\nScale ({size}: {n_index:,} synthetic opinions indexed, {n_cluster:,} clustered; "
-          "lexical engine, subprocess)")
+          "lexical engine: BM25F + char n-grams, no embeddings at intake; subprocess)")
     proc = subprocess.run([sys.executable, __file__, "--perf-worker", str(n_index),
                            str(n_cluster)], capture_output=True, text=True, check=False)
     if proc.returncode:
@@ -604,6 +671,26 @@ def main() -> None:
     print(f"  peak memory (RSS)   {p['peak_rss_mb']:8.0f} MB  (target < 2048 MB)")
     for n in notes:
         print("note:", n)
+
+
+def wins(name: str, results: dict, against: list[str]) -> None:
+    """Print, figure by figure, whether ``name`` beats each of ``against`` (and by how many
+    queries: one Hadoop query is 1/66, one PAWS-X query 1/853)."""
+    labels = ["RR@1", "RR@5", "RR@10", "rho", "R@1", "R@5", "R@10"]
+    me = results[name]
+    mine = [*me["rr"], me["rho"], *me["rec"]]
+    for other in against:
+        if other not in results:
+            continue
+        o = results[other]
+        theirs = [*o["rr"], o["rho"], *o["rec"]]
+        cells = []
+        for i, (lab, x, y) in enumerate(zip(labels, mine, theirs, strict=True)):
+            n = me["nq"] if i < 3 else (me["npos"] if i > 3 else None)
+            diff = "" if n is None else f"{round((x - y) * n):+d}q"
+            verdict = "win" if x > y + 1e-12 else ("tie" if abs(x - y) <= 1e-12 else "LOSS")
+            cells.append(f"{lab} {verdict}{(' ' + diff) if diff else ''}")
+        print(f"  {name.split(' (')[0]} vs {other}: " + ", ".join(cells))
 
 
 class _HadoopEmbedder:

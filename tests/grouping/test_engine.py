@@ -249,3 +249,62 @@ def test_zscore_fusion_reorders_candidates_and_keeps_pending_items():
     assert all(0.0 <= h.similarity <= 1.0 for h in hits)
     with pytest.raises(ValueError):
         GroupingEngine(fusion="max")
+
+
+def test_character_ngrams_see_word_order_that_words_alone_miss():
+    docs = [(1, "water pipe leaks near the boiler room"),
+            (2, "boiler pipe leaks near the water room")]  # the same bag of words
+    words_only = GroupingEngine(char_ngrams=False)
+    words_only.add_many(docs)
+    both = GroupingEngine()
+    both.add_many(docs)
+    q = "boiler pipe leaks near water room"
+    assert top(words_only, q, 2) == [1, 2]  # a tie, broken by id
+    assert top(both, q, 2) == [2, 1]
+    assert both.query(q, 2)[0].similarity == words_only.query(q, 2)[0].similarity  # unchanged
+    zh = GroupingEngine()
+    zh.add_many([(1, "三号车间的工人反映食堂饭菜太贵"), (2, "食堂的工人反映三号车间饭菜太贵")])
+    assert top(zh, "三号车间工人反映食堂的饭菜太贵", 1) == [1]
+
+
+def test_character_similarity_is_symmetric_and_bounded(engine):
+    a, b = "8号炉漏水严重", "八號爐漏水，請維修"
+    assert engine.char_similarity(a, b) == pytest.approx(engine.char_similarity(b, a))
+    assert engine.char_similarity(a, a) == pytest.approx(1.0)
+    assert 0 < engine.char_similarity(a, b) < 1
+    assert engine.char_similarity("食堂饭菜太贵", "NameNode crashes") == 0
+    assert engine.char_similarity("", "食堂") == 0
+    with pytest.raises(ValueError):
+        GroupingEngine(char_ngrams=False).char_similarity(a, b)
+
+
+def test_character_frequencies_follow_adds_and_removes():
+    eng = GroupingEngine()
+    eng.add_many([(1, "8号炉漏水"), (2, "No. 8 furnace leaks"), (3, "宿舍热水经常停")])
+    eng.add(2, "食堂饭菜太贵")  # replaces
+    for i in (1, 2, 3):
+        eng.remove(i)
+    assert len(eng) == 0 and not eng._cdf.any()
+    eng.add(4, "8号炉漏水")
+    assert top(eng, "八号炉漏水") == [4]
+
+
+def test_intake_ranks_lexically_without_embedding_the_query():
+    emb = FakeEmbedder()
+    eng = GroupingEngine(embedder=emb)
+    eng.add_many([(1, "食堂饭菜太贵"), (2, "宿舍太贵"), (3, "canteen food costs too much")])
+    assert eng.query("吃饭太贵", 3) and emb.calls == 0  # nothing embedded yet: no query embedding
+    eng.embed_pending()
+    calls = emb.calls
+    lexical = eng.query("吃饭太贵", 3, embed=False)
+    assert emb.calls == calls
+    assert lexical[0].id in (1, 2) and 3 not in [h.id for h in lexical]
+    given = eng.query("吃饭太贵", 3, vector=[1.0, 0.0])
+    assert emb.calls == calls and given[0].id == 1
+    sig = eng.signals("吃饭太贵", vector=[1.0, 0.0])
+    assert set(sig) == {"id", "score", "lexical", "char", "cosine"}
+    assert len({len(v) for v in sig.values()}) == 1
+    eng.add(4, "食堂太贵")  # pending: its cosine is unknown, and it is still found
+    sig = eng.signals("食堂太贵", vector=[1.0, 0.0])
+    assert np.isnan(sig["cosine"][list(sig["id"]).index(4)])
+    assert top(eng, "食堂太贵", 1) == [4]

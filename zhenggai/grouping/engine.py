@@ -36,13 +36,32 @@ budget (``max_postings``); the best ``candidates`` rows by that partial score ar
 completed exactly with the remaining (common) terms by binary search in their postings.
 So a query touches the long postings of common words only at a few hundred positions.
 
+Character n-grams (on by default)
+---------------------------------
+A second lexical view: the TF-IDF cosine of character 2-, 3- and 4-grams of the normalised
+text (:func:`.text.char_text`; sublinear tf, smooth idf ``ln((1 + N) / (1 + df)) + 1`` over
+the live items, the usual TF-IDF defaults). It sees word order and word parts that the
+BM25F tokens (characters, bigrams, words) do not. N-grams are hashed into 2**22 buckets for
+their document frequencies (the hashing trick); each item's normalised text is kept (UTF-16
+code units) so that candidates can be scored on this view at query time.
+
 Embeddings (optional)
 ---------------------
 An ``embedder`` with ``embed(texts) -> (n, d) float array`` (L2-normalised rows) may be
 passed in. Items are then embedded once, later, by :meth:`GroupingEngine.embed_pending`
 (or given with :meth:`GroupingEngine.set_embedding`); until then they are ranked lexically.
-Lexical candidates are re-ranked by a fusion of lexical similarity and embedding cosine
-(see :meth:`GroupingEngine.query`).
+
+Ranking
+-------
+The BM25F top ``fusion_depth`` (50) are the candidates. They are re-ranked by equal-weight
+z-score fusion (each signal standardised over the candidates, then averaged): the lexical
+evidence is the mean of the z-scores of BM25F similarity and character n-gram cosine; the
+semantic evidence is the z-score of the embedding cosine. Lexical and semantic evidence
+count equally (``fusion_weight`` = 0.5 is the semantic share), so two views of the same
+surface form do not outvote the one semantic signal. An item whose embedding is pending
+counts as average on the semantic side; a query without an embedding (e.g. at intake, before
+its own embedding is computed) is ranked on the lexical evidence alone. No parameter here is
+fitted to data: z-scores, equal weights, and the standard BM25 and TF-IDF settings.
 
 The engine is not meant to be shared between threads without a lock; it takes one itself
 around every public method, so concurrent calls are serialised, not interleaved.
@@ -51,6 +70,7 @@ around every public method, so concurrent calls are serialised, not interleaved.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from array import array
 from collections import Counter
@@ -60,13 +80,18 @@ from typing import Protocol
 
 import numpy as np
 
-from .text import IDENT, display, tokens
+from .text import IDENT, char_text, display, tokens
 
 __all__ = ["Embedder", "GroupingEngine", "Hit", "Text"]
 
 Text = str | Mapping[str, str]
 DEFAULT_FIELD = "text"
 _BLOCK = 2_000_000  # expanded postings per step in clustering: bounds its temporary memory
+CHAR_N = (2, 3, 4)  # character n-gram lengths of the second lexical view
+_CBITS = 22  # n-gram hash buckets: 2**22 (16 MB of document frequencies)
+_HMUL = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, as a polynomial base
+_HMIX = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 multiplier, for the final mixing
+_SURR = re.compile(r"[\ud800-\udfff]")
 
 
 class Embedder(Protocol):
@@ -92,6 +117,48 @@ def _plain(text: Text, field_weights: Mapping[str, float]) -> str:
     # Fields in the order of their weight (heaviest first), for embedders that read one string.
     keys = sorted(text, key=lambda f: -field_weights.get(f, 1.0))
     return "\n".join(text[f] for f in keys if text[f])
+
+
+def _char_codes(texts: Sequence[str]) -> np.ndarray:
+    """UTF-16 code units of the char-channel texts, each followed by a 0 separator."""
+    joined = "".join(char_text(t) + "\x00" for t in texts)
+    if _SURR.search(joined):
+        joined = _SURR.sub("\ufffd", joined)
+    return np.frombuffer(joined.encode("utf-16-le"), np.uint16)
+
+
+def _char_grams(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct (doc, bucket) n-grams of 0-separated texts, with their counts.
+
+    ``doc`` is the index of the text (the number of separators before it); keys are sorted
+    by (doc, bucket).
+    """
+    zeros = np.zeros(len(codes) + 1, np.int64)
+    np.cumsum(codes == 0, out=zeros[1:])
+    c = codes.astype(np.uint64)
+    keys = []
+    for n in CHAR_N:
+        m = len(c) - n + 1
+        if m <= 0:
+            continue
+        idx = np.flatnonzero(zeros[n : n + m] == zeros[:m])
+        h = np.full(len(idx), n, np.uint64)
+        for j in range(n):
+            h = h * _HMUL + c[idx + j]
+        h ^= h >> np.uint64(31)
+        h *= _HMIX
+        h ^= h >> np.uint64(29)
+        keys.append((zeros[idx] << _CBITS) | (h >> np.uint64(64 - _CBITS)).astype(np.int64))
+    if not keys:
+        e = np.zeros(0, np.int64)
+        return e, e, e
+    uniq, counts = np.unique(np.concatenate(keys), return_counts=True)
+    return uniq >> _CBITS, uniq & ((1 << _CBITS) - 1), counts
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    sd = float(x.std())
+    return (x - x.mean()) / (sd if sd > 0 else 1.0)
 
 
 class _UnionFind:
@@ -125,7 +192,8 @@ class GroupingEngine:
         embedder: Embedder | None = None,
         fusion_weight: float = 0.5,
         fusion_depth: int = 50,
-        fusion: str = "linear",
+        fusion: str = "zscore",
+        char_ngrams: bool = True,
         max_postings: int = 200_000,
         candidates: int = 1_000,
         merge_min: int = 1 << 21,
@@ -139,6 +207,7 @@ class GroupingEngine:
         if fusion not in ("linear", "zscore"):
             raise ValueError("fusion must be 'linear' or 'zscore'")
         self.fusion = fusion
+        self.char_ngrams = bool(char_ngrams)
         self.max_postings = int(max_postings)
         self.candidates = int(candidates)
         self.merge_min = int(merge_min)
@@ -177,6 +246,12 @@ class GroupingEngine:
         self._emb: np.ndarray | None = None
         self._has_emb = np.zeros(1024, dtype=bool)
         self._pending: dict[int, str] = {}
+        # character n-gram view: normalised text per row (UTF-16 + a 0), hashed n-gram df
+        self._cbuf = np.zeros(0, np.uint16)
+        self._cused = 0
+        self._cstart = np.zeros(1024, dtype=np.int64)
+        self._clen = np.zeros(1024, dtype=np.int32)
+        self._cdf = np.zeros(1 << _CBITS if self.char_ngrams else 0, np.int32)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -269,7 +344,7 @@ class GroupingEngine:
         if need <= cap:
             return
         new = max(need, cap * 2)
-        for name in ("_row_id", "_alive", "_has_emb", "_len"):
+        for name in ("_row_id", "_alive", "_has_emb", "_len", "_cstart", "_clen"):
             old = getattr(self, name)
             arr = np.zeros(new, dtype=old.dtype)
             arr[:cap] = old
@@ -337,9 +412,36 @@ class GroupingEngine:
                     entry[0].append(row)
                     entry[1].append(all_tf[j])
                 pos += n_terms
+        if self.char_ngrams:
+            self._char_ingest(first, [_plain(text, self.field_weights) for _, text in items])
         if self.embedder is not None:
             for item_id, text in items:
                 self._pending[item_id] = _plain(text, self.field_weights)
+
+    def _char_ingest(self, first: int, texts: list[str]) -> None:
+        codes = _char_codes(texts)
+        need = self._cused + len(codes)
+        if need > len(self._cbuf):
+            buf = np.zeros(max(need, len(self._cbuf) * 3 // 2, 1 << 16), np.uint16)
+            buf[: self._cused] = self._cbuf[: self._cused]
+            self._cbuf = buf
+        self._cbuf[self._cused : need] = codes
+        ends = np.flatnonzero(codes == 0) + 1
+        starts = np.concatenate(([0], ends[:-1]))
+        self._cstart[first : first + len(texts)] = self._cused + starts
+        self._clen[first : first + len(texts)] = ends - starts
+        self._cused = need
+        _, buckets, _ = _char_grams(codes)
+        if len(buckets) > 100_000:
+            self._cdf += np.bincount(buckets, minlength=len(self._cdf)).astype(np.int32)
+        else:
+            np.add.at(self._cdf, buckets, 1)
+
+    def _row_codes(self, rows: np.ndarray) -> np.ndarray:
+        """The stored char-channel code units of ``rows`` (each with its 0), concatenated."""
+        a, cnt = self._cstart[rows], self._clen[rows].astype(np.int64)
+        idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+        return self._cbuf[idx]
 
     def add(self, item_id: int, text: Text) -> None:
         """Index one item (a string, or a mapping of field name to string). Re-adding an id
@@ -403,6 +505,9 @@ class GroupingEngine:
         self._pending.pop(item_id, None)
         t, _ = self._row_vector(row)
         self._df[t] -= 1
+        if self.char_ngrams:
+            _, buckets, _ = _char_grams(self._row_codes(np.array([row])))
+            np.subtract.at(self._cdf, buckets, 1)
         self._n -= 1
         self._len_sum -= float(self._len[row])
         if row < self._rf:
@@ -597,53 +702,116 @@ class GroupingEngine:
             out.append(Hit(int(self._row_id[row]), float(s), sim))
         return out
 
-    def query(self, text: Text, k: int = 10, *, exclude: Iterable[int] = ()) -> list[Hit]:
+    def _char_cos(self, qcodes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Character n-gram TF-IDF cosine of a query (its codes with one 0) with ``rows``."""
+        doc, bucket, cnt = _char_grams(np.concatenate((qcodes, self._row_codes(rows))))
+        out = np.zeros(len(rows), np.float64)
+        if not len(doc) or doc[0] != 0:
+            return out
+        n = float(self._n)
+        idf = np.log((1.0 + n) / (1.0 + self._cdf[bucket])) + 1.0
+        w = (1.0 + np.log(cnt)) * idf
+        norm = np.sqrt(np.bincount(doc, weights=w * w, minlength=len(rows) + 1))
+        nq = int(np.searchsorted(doc, 1))
+        qb, qw = bucket[:nq], w[:nq]
+        db, dd, dw = bucket[nq:], doc[nq:], w[nq:]
+        pos = np.minimum(np.searchsorted(qb, db), nq - 1)
+        hit = qb[pos] == db
+        dot = np.bincount(dd[hit], weights=dw[hit] * qw[pos[hit]], minlength=len(rows) + 1)
+        den = norm[0] * norm[1:]
+        return np.where(den > 0, dot[1:] / np.where(den > 0, den, 1.0), 0.0)
+
+    def _query_embedding(self, text: Text, vector, embed: bool) -> np.ndarray | None:
+        if vector is not None:
+            return np.asarray(vector, np.float32)
+        if self.embedder is None or not embed or self._emb is None or not self._has_emb.any():
+            return None
+        return np.asarray(self.embedder.embed([_plain(text, self.field_weights)]),
+                          np.float32)[0]
+
+    def _candidates(self, tids, qw, self_q, qcodes, qv, depth, exclude) -> dict:
+        """The BM25F top ``depth`` rows and every signal for them (cosine NaN if unknown)."""
+        rows, scores = self._search(tids, qw, depth, exclude)
+        hits = self._hits(rows, scores, self_q)
+        cos = np.full(len(rows), np.nan)
+        if qv is not None and self._emb is not None and len(rows):
+            known = self._has_emb[rows]
+            cos[known] = self._emb[rows[known]].astype(np.float32) @ qv
+        char = (self._char_cos(qcodes, rows) if self.char_ngrams and len(rows)
+                else np.full(len(rows), np.nan))
+        return {"rows": rows, "hits": hits, "id": self._row_id[rows].astype(np.int64),
+                "score": scores, "lexical": np.array([h.similarity for h in hits], np.float64),
+                "char": char, "cosine": cos}
+
+    def signals(self, text: Text, depth: int | None = None, *, exclude: Iterable[int] = (),
+                vector: Sequence[float] | np.ndarray | None = None,
+                embed: bool = True) -> dict[str, np.ndarray]:
+        """The candidates of a query with each signal, for inspection and measurement.
+
+        Returns arrays ``id``, ``score`` (BM25F), ``lexical`` (BM25F similarity), ``char``
+        (character n-gram cosine; NaN when that view is off) and ``cosine`` (embedding
+        cosine; NaN where an item's or the query's embedding is unknown), in BM25F order.
+        """
+        with self._lock:
+            tids, qw, self_q, _ = self._query_vector(text)
+            qv = self._query_embedding(text, vector, embed)
+            d = self._candidates(tids, qw, self_q, _char_codes([_plain(text, self.field_weights)]),
+                                 qv, depth or self.fusion_depth, set(exclude))
+            return {k: d[k] for k in ("id", "score", "lexical", "char", "cosine")}
+
+    def query(self, text: Text, k: int = 10, *, exclude: Iterable[int] = (),
+              vector: Sequence[float] | np.ndarray | None = None,
+              embed: bool = True) -> list[Hit]:
         """The ``k`` items most similar to ``text``, best first (ties by id).
 
-        Without an embedder: ranked by BM25F score. With one: the lexical top
-        ``fusion_depth`` are re-ranked by ``(1 - a) * similarity + a * cosine`` where ``a`` is
-        ``fusion_weight`` and cosine is between embeddings; items whose embedding is still
-        pending keep their lexical similarity. ``Hit.similarity`` is then the fused value.
+        The BM25F top ``fusion_depth`` are re-ranked by the z-score fusion of the module
+        docstring (fusion ``"zscore"``, the default). ``vector`` is the query's embedding if
+        already known; otherwise, with an embedder, the query is embedded now unless
+        ``embed`` is False (then it is ranked on lexical evidence alone, as at intake).
+        ``Hit.score`` is the BM25F score; ``Hit.similarity`` in [0, 1] is for thresholds:
+        the BM25F similarity, or ``(1 - a) * similarity + a * max(cosine, 0)`` (``a`` =
+        ``fusion_weight``) when both embeddings are known. With fusion ``"linear"`` (the
+        earlier rule) the order is that of this value, and the character view is not used;
+        with neither an embedder nor the character view, the order is BM25F's.
         """
         with self._lock:
             tids, qw, self_q, _ = self._query_vector(text)
             exclude = set(exclude)
-            if self.embedder is None:
+            qv = self._query_embedding(text, vector, embed)
+            if qv is None and not self._char_fusion():
                 rows, scores = self._search(tids, qw, k, exclude)
                 return self._hits(rows, scores, self_q)
-            rows, scores = self._search(tids, qw, max(k, self.fusion_depth), exclude)
-            hits = self._hits(rows, scores, self_q)
-            qv = np.asarray(self.embedder.embed([_plain(text, self.field_weights)]))[0]
-            return self._fuse(rows, hits, qv)[:k]
+            qcodes = (_char_codes([_plain(text, self.field_weights)]) if self.char_ngrams
+                      else np.zeros(0, np.uint16))
+            d = self._candidates(tids, qw, self_q, qcodes, qv, max(k, self.fusion_depth),
+                                 exclude)
+            return self._fuse(d)[:k]
 
-    def _fuse(self, rows: np.ndarray, hits: list[Hit], qv: np.ndarray) -> list[Hit]:
+    def _char_fusion(self) -> bool:
+        return self.char_ngrams and self.fusion == "zscore"
+
+    def _fuse(self, d: dict) -> list[Hit]:
         a = self.fusion_weight
-        fused = []
-        coss: list[float | None] = []
-        for row, h in zip(rows.tolist(), hits, strict=True):
-            if self._emb is not None and self._has_emb[row]:
-                cos = float(self._emb[row].astype(np.float32) @ qv)
-                sim = (1 - a) * h.similarity + a * max(cos, 0.0)
-                coss.append(cos)
-            else:
-                sim = h.similarity
-                coss.append(None)
-            fused.append(Hit(h.id, h.score, sim))
-        if self.fusion == "zscore" and len(fused) > 1:
-            # z-score fusion over the candidate list, equal weights: each signal is
-            # standardised among the candidates, so neither scale dominates; an item whose
-            # embedding is pending counts as average on that signal. Hit.similarity keeps
-            # the linear mix (a value in [0, 1] for thresholds); only the order changes.
-            lex = np.array([h.similarity for h in hits], np.float64)
-            known = np.array([c for c in coss if c is not None], np.float64)
-            zl = (lex - lex.mean()) / (lex.std() or 1.0)
-            mu, sd = (known.mean(), known.std() or 1.0) if len(known) else (0.0, 1.0)
-            zc = [0.0 if c is None else (c - mu) / sd for c in coss]
-            key = {h.id: float(zl[i] + zc[i]) for i, h in enumerate(fused)}
-            fused.sort(key=lambda h: (-key[h.id], h.id))
-            return fused
-        fused.sort(key=lambda h: (-h.similarity, h.id))
-        return fused
+        hits, cos = d["hits"], d["cosine"]
+        known = ~np.isnan(cos)
+        sim = d["lexical"].copy()
+        sim[known] = (1 - a) * sim[known] + a * np.maximum(cos[known], 0.0)
+        fused = [Hit(h.id, h.score, float(s)) for h, s in zip(hits, sim.tolist(), strict=True)]
+        if self.fusion == "linear":
+            key = sim
+        elif len(hits) > 1:
+            lexical = _zscore(d["lexical"])
+            if self.char_ngrams:
+                lexical = (lexical + _zscore(d["char"])) / 2
+            key = lexical
+            if known.any():
+                zc = np.zeros(len(cos))
+                zc[known] = _zscore(cos[known])  # pending items count as average
+                key = (1 - a) * lexical + a * zc
+        else:
+            key = sim
+        order = np.lexsort((d["id"], -np.asarray(key)))
+        return [fused[i] for i in order.tolist()]
 
     def query_id(self, item_id: int, k: int = 10) -> list[Hit]:
         """The ``k`` items most similar to an indexed item (itself excluded)."""
@@ -652,12 +820,33 @@ class GroupingEngine:
             t, w = self._row_vector(row)
             idf = self._idf(self._df[t])
             self_q = float(np.sum(idf * w * w))
-            depth = k if self.embedder is None else max(k, self.fusion_depth)
-            rows, scores = self._search(t, idf * w, depth, {int(item_id)})
-            hits = self._hits(rows, scores, self_q)
-            if self.embedder is None or not self._has_emb[row]:
-                return hits[:k]
-            return self._fuse(rows, hits, self._emb[row].astype(np.float32))[:k]
+            qv = (self._emb[row].astype(np.float32)
+                  if self.embedder is not None and self._emb is not None and self._has_emb[row]
+                  else None)
+            if qv is None and not self._char_fusion():
+                rows, scores = self._search(t, idf * w, k, {int(item_id)})
+                return self._hits(rows, scores, self_q)
+            qcodes = (self._row_codes(np.array([row])) if self.char_ngrams
+                      else np.zeros(0, np.uint16))
+            d = self._candidates(t, idf * w, self_q, qcodes, qv, max(k, self.fusion_depth),
+                                 {int(item_id)})
+            return self._fuse(d)[:k]
+
+    def char_similarity(self, a: Text, b: Text) -> float:
+        """Character n-gram TF-IDF cosine in [0, 1] of two texts, with this index's df."""
+        with self._lock:
+            if not self.char_ngrams:
+                raise ValueError("the character n-gram view is off")
+            doc, bucket, cnt = _char_grams(_char_codes([_plain(a, self.field_weights),
+                                                        _plain(b, self.field_weights)]))
+            n = float(self._n)
+            w = (1.0 + np.log(cnt)) * (np.log((1.0 + n) / (1.0 + self._cdf[bucket])) + 1.0)
+            na, nb = (math.sqrt(float(np.sum(w[doc == i] ** 2))) for i in (0, 1))
+            if not na or not nb:
+                return 0.0
+            _, ia, ib = np.intersect1d(bucket[doc == 0], bucket[doc == 1],
+                                            assume_unique=True, return_indices=True)
+            return float(np.sum(w[doc == 0][ia] * w[doc == 1][ib])) / (na * nb)
 
     def similarity(self, a: Text, b: Text) -> float:
         """Lexical similarity in [0, 1] of two texts, with this index's idf (need not be indexed).

@@ -15,6 +15,9 @@ tokens(): one list of string tokens, in order of appearance:
   doubles the weight of the number and lets clustering keep "8号炉" apart from "3号炉";
 - codes: letter/digit chunks joined by ``-_./:`` or mixing letters and digits keep a token for
   the whole code (``HDFS-1234`` -> ``hdfs-1234``) besides their parts (``hdfs``, ``#1234``).
+
+char_text(): the normalised, lower-cased, space-collapsed text whose character 2-4-grams the
+engine's second lexical view reads.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import unicodedata
 
 from ._t2s import T2S
 
-__all__ = ["display", "normalise", "tokens"]
+__all__ = ["char_text", "display", "normalise", "tokens"]
 
 # Lucene's default English stop set: short, standard, and harmless for duplicate detection.
 STOP = frozenset(
@@ -82,6 +85,15 @@ def normalise(text: str) -> str:
     if "号" in text or "第" in text:
         text = _CN_NUMBERED.sub(_replace_cn_number, text)
     return text
+
+
+_SPACE = re.compile(r"[\s\x00]+")
+
+
+def char_text(text: str) -> str:
+    """The text the character n-gram channel reads: :func:`normalise`, lower case, every run of
+    white space (and NUL) one space, stripped."""
+    return _SPACE.sub(" ", normalise(text).lower()).strip()
 
 
 def stem(word: str) -> str:
