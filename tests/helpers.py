@@ -7,6 +7,7 @@ import datetime as dt
 from django.db import connection
 
 from zhenggai.figures.counters import COUNTERS
+from zhenggai.figures.ledger import book_pending
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems.models import Event, Problem
@@ -102,6 +103,7 @@ def take(action: str, s, p: Problem, actor, *, other_campaign=None):
 
 def snapshot(org_id: int) -> tuple:
     """Everything an action could write, to show that a refused one wrote nothing."""
+    book_pending()  # the figures as any reader sees them
     with connection.cursor() as cur:
         cur.execute(
             "SELECT " + ", ".join(f"COALESCE(SUM({c}), 0)" for c in COUNTERS)

@@ -58,3 +58,37 @@ def test_two_verifiers_at_once_cannot_both_win(story, pin_version):
     p.refresh_from_db()
     winner = next(r for r in results if not isinstance(r, Exception))
     assert p.state == winner.to_state and p.version == winner.seq
+
+
+@pytest.mark.django_db(transaction=True)
+def test_opinions_taken_in_while_figures_are_read_are_each_counted_once(story):
+    """Intake queues each opinion for the figures; readers book the queue as they read.
+    With writers and readers racing, every opinion ends up counted exactly once."""
+    import datetime as dt
+
+    from zhenggai.figures.models import UnbookedOpinion
+    from zhenggai.figures.queries import figures
+    from zhenggai.opinions.actions import submit_opinion
+
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("threads need a database file or server; CI runs this on PostgreSQL")
+    s = story
+    day = dt.date(1957, 7, 3)
+    before = figures(s.org.pk, day)["total"]["opinions"]
+
+    def writer(n):
+        def go():
+            for i in range(n):
+                submit_opinion(s.campaign, text=f"第{i}条意见", author=s.worker,
+                               received_on=day)
+        return go
+
+    def reader():
+        for _ in range(15):
+            figures(s.org.pk, day)
+
+    results = race(writer(20), writer(20), reader, reader)
+    assert not [r for r in results if isinstance(r, Exception)], results
+    assert figures(s.org.pk, day)["total"]["opinions"] == before + 40
+    assert not UnbookedOpinion.objects.exists()
+    assert figures(s.org.pk, day, by="unit")["total"]["opinions"] == before + 40

@@ -4,6 +4,7 @@ import datetime as dt
 import math
 
 import pytest
+from django.db import IntegrityError
 
 from zhenggai.errors import Forbidden, InvalidInput, NotFound, Refused
 from zhenggai.opinions import receipts
@@ -152,27 +153,33 @@ def test_follow_up_outcome_is_validated(story):
 
 
 def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, monkeypatch):
-    from zhenggai.figures import models as fm
+    from zhenggai.figures.models import UnbookedOpinion
+    from zhenggai.figures.queries import figures
     from zhenggai.grouping.models import IndexLog
-    from zhenggai.opinions import actions
+    from zhenggai.opinions import models as om
 
     s = story
-    sub = submit_opinion(s.campaign, text="吊车经常出故障", anonymous=True,
-                         received_on=dt.date(1957, 7, 2))
+    day = dt.date(1957, 7, 2)
+    before = figures(s.org.pk, day)["total"]["opinions"]
+    sub = submit_opinion(s.campaign, text="吊车经常出故障", anonymous=True, received_on=day)
     # no commit hook needed: the log row is written in the opinion's transaction
     assert IndexLog.objects.filter(opinion_id=sub.opinion.pk,
                                    campaign_id=s.campaign.pk).exists()
+    assert UnbookedOpinion.objects.filter(opinion_id=sub.opinion.pk).exists()
+    # Any figure read books it first, once.
+    assert figures(s.org.pk, day)["total"]["opinions"] == before + 1
+    assert not UnbookedOpinion.objects.exists()
+    assert figures(s.org.pk, day)["total"]["opinions"] == before + 1
+
+    # The last of the intake's rows fails (its id is taken in the figures' queue): nothing
+    # of the opinion stays.
+    taken = 4_000_000_000_000
+    UnbookedOpinion.objects.create(opinion_id=taken)
+    monkeypatch.setitem(om.Opinion._meta.pk.__dict__, "_get_default", lambda: taken)
     counts = (Opinion.objects.count(), Receipt.objects.count(), IndexLog.objects.count(),
-              list(fm.FigureBucket.objects.order_by("pk").values_list("opinions", flat=True)))
-
-    def fail(rows):
-        raise RuntimeError("the figures could not be written")
-
-    monkeypatch.setattr(actions, "write_buckets", fail)
-    with pytest.raises(RuntimeError):
-        submit_opinion(s.campaign, text="安全帽不够", anonymous=True,
-                       received_on=dt.date(1957, 7, 2))
+              UnbookedOpinion.objects.count())
+    with pytest.raises(IntegrityError):
+        submit_opinion(s.campaign, text="安全帽不够", anonymous=True, received_on=day)
     assert counts == (Opinion.objects.count(), Receipt.objects.count(),
-                      IndexLog.objects.count(),
-                      list(fm.FigureBucket.objects.order_by("pk").values_list("opinions",
-                                                                              flat=True)))
+                      IndexLog.objects.count(), UnbookedOpinion.objects.count())
+    assert not Opinion.objects.filter(pk=taken).exists()

@@ -95,7 +95,7 @@ def _database() -> dict:
     if url:
         return dj_database_url.parse(url, conn_max_age=60)
     return {
-        "ENGINE": "django.db.backends.sqlite3",
+        "ENGINE": "zhenggai.sqlite",
         "NAME": DATA_DIR / "zhenggai.sqlite3",
         # Keep each process's connection between requests, as for PostgreSQL: opening one
         # (with its PRAGMAs and functions) costs more than the rest of an intake's queries.

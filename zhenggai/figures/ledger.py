@@ -17,8 +17,9 @@ import json
 from collections import defaultdict
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 
+from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems.state import OpinionRef, ProblemState
 
@@ -303,3 +304,34 @@ def write_buckets(rows: dict[tuple, list[int]]) -> None:
                 params.extend(key)
                 params.extend(vec)
             cur.execute(_HEAD + ", ".join([_ONE] * len(chunk)) + _TAIL, params)
+
+
+_UNBOOKED = "figures_unbookedopinion"
+_CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
+
+
+def book_pending() -> int:
+    """Add the opinions taken in since the last call to the buckets; returns how many.
+
+    Cheap when there are none (one indexed look). The rows are taken with DELETE … RETURNING
+    in the same transaction that books them, so each opinion is counted exactly once, however
+    many readers call this at the same time."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {_UNBOOKED} LIMIT 1")
+        if cur.fetchone() is None:
+            return 0
+    with transaction.atomic(), connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            # One booker at a time: two DELETEs could otherwise lock rows in crossed order.
+            cur.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [_UNBOOKED])
+        cur.execute(f"DELETE FROM {_UNBOOKED} RETURNING opinion_id")
+        ids = [r[0] for r in cur.fetchall()]
+        book = Book()
+        for i in range(0, len(ids), _CHUNK):
+            for org, pk, day, anon, camp, unit, cat in Opinion.objects.filter(
+                    pk__in=ids[i:i + _CHUNK]).values_list(
+                    "org_id", "pk", "received_on", "anonymous", "campaign_id", "unit_id",
+                    "category_id"):
+                book.opinion_received(org, OpinionRef(pk, day, anon, camp, unit, cat))
+        book.flush()
+    return len(ids)

@@ -30,3 +30,14 @@ class FigureBucket(models.Model):
 # One integer column per counter, declared from the single list in counters.py.
 for _name in COUNTERS:
     FigureBucket.add_to_class(_name, models.BigIntegerField(default=0))
+
+
+class UnbookedOpinion(models.Model):
+    """An opinion taken in whose count is not in the buckets yet.
+
+    Intake writes this row instead of the buckets, and `ledger.book_pending` moves such
+    opinions into the buckets in batches. Every figure read calls it first, so figures stay
+    exact. Why not book at intake: every opinion of a day adds to the same fifteen bucket
+    rows, so on PostgreSQL concurrent intakes queued on those rows' locks."""
+
+    opinion_id = models.BigIntegerField(primary_key=True)

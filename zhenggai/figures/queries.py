@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 from .counters import COUNTERS, DIMS, TOTAL
+from .ledger import book_pending
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 
@@ -35,6 +36,7 @@ GROUP BY gkey
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
     """The raw counters as of the end of `day`, per key of dimension `dim`."""
     y0, m0 = day.replace(month=1, day=1), day.replace(day=1)
+    book_pending()
     with connection.cursor() as cur:
         cur.execute(_SQL, [org_id, dim, y0, org_id, dim, y0, m0, org_id, dim, m0, day])
         return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
@@ -139,6 +141,7 @@ ORDER BY period
 
 def last_active_day(org_id: int, day: dt.date) -> dt.date | None:
     """The last day up to `day` on which any figure moved."""
+    book_pending()
     with connection.cursor() as cur:
         cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND gkey = 0 "
                     "AND grain = 'd' AND period <= %s", [org_id, TOTAL, day])

@@ -9,6 +9,6 @@ class GroupingConfig(AppConfig):
 
     def ready(self) -> None:
         # Opinions log themselves for the index in their own transaction (opinions/actions.py,
-        # IndexLog.append); nothing to connect here. Importing the service early keeps its
+        # _store); nothing to connect here. Importing the service early keeps its
         # per-process index ready for the first suggestion.
         from . import service  # noqa: F401

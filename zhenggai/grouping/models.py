@@ -6,7 +6,7 @@ shown, never leaves the server, and rows are pruned (``service.prune_log``) once
 process can rebuild from the opinions table, so that the log does not keep, for long, the
 order in which anonymous opinions arrived.
 """
-from django.db import connection, models
+from django.db import models
 
 
 class IndexLog(models.Model):
@@ -16,14 +16,6 @@ class IndexLog(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["campaign_id", "seq"])]
-
-    @classmethod
-    def append(cls, opinion_id: int, campaign_id: int) -> None:
-        """Log one opinion, in the caller's transaction. A plain INSERT: every intake
-        writes one, and the ORM's save would cost more than the rest of the row."""
-        with connection.cursor() as cur:
-            cur.execute(f"INSERT INTO {cls._meta.db_table} (opinion_id, campaign_id) "
-                        "VALUES (%s, %s)", [opinion_id, campaign_id])
 
 
 class LogHorizon(models.Model):

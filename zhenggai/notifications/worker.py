@@ -1,5 +1,6 @@
 """`zhenggai worker`: the django-tasks database worker, and beside it a small scheduler
-that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)."""
+that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
+and books newly taken opinions into the figures every minute."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from django.core.management import call_command
 from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
+
+from zhenggai.figures.ledger import book_pending
 
 from .models import SweepRun
 from .tasks import daily_sweep
@@ -29,6 +32,9 @@ def enqueue_today() -> bool:
 def _scheduler(stop: threading.Event, every: float) -> None:
     while not stop.is_set():
         enqueue_today()
+        # Figure reads book waiting opinions themselves; this keeps the queue short when
+        # nobody reads.
+        book_pending()
         close_old_connections()
         stop.wait(every)
 

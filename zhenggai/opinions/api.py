@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
+from zhenggai.api.auth import TokenAuth
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden, InvalidInput
@@ -19,6 +21,7 @@ from . import actions, receipts
 from .models import Opinion
 
 router = Router(tags=["opinions"])
+_token = TokenAuth()  # optional here: an anonymous opinion comes without one
 
 
 class OpinionIn(Schema):
@@ -90,10 +93,10 @@ def _ref(model, pk, campaign):
 def submit(request, body: OpinionIn):
     """Named opinions need a member's token; anonymous ones need none and keep no link to
     whoever sent them."""
-    from zhenggai.api.auth import TokenAuth
-
-    member = TokenAuth()(request)
-    campaign = get_object_or_404(Campaign, pk=body.campaign)
+    member = _token(request)
+    campaign = Campaign.by_id(body.campaign)
+    if campaign is None:
+        raise Http404
     if not body.anonymous:
         if member is None:
             raise Forbidden(_("A named opinion needs a member's API token."))
