@@ -4,6 +4,7 @@ the member's language, and the leader board's figures."""
 import datetime as dt
 import io
 
+import pytest
 from django.utils import timezone
 from PIL import Image
 
@@ -100,6 +101,30 @@ def test_claim_photos_lose_their_metadata_and_bad_files_change_nothing(client, s
     # Photos are for members of the organisation only.
     client.logout()
     assert client.get(f"/photos/{ph.pk}/").status_code == 302
+
+
+def test_a_claim_whose_second_photo_cannot_be_stored_leaves_no_files(story, settings,
+                                                                    tmp_path, monkeypatch):
+    from django.core.files.storage import FileSystemStorage
+
+    settings.MEDIA_ROOT = tmp_path
+    p = bring_to(story, lc.ASSIGNED)
+    before = snapshot(story.org.pk)
+    real, calls = FileSystemStorage._save, []
+
+    def disk_full_on_the_second(self, name, content):
+        calls.append(name)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real(self, name, content)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full_on_the_second)
+    with pytest.raises(OSError):
+        A.claim(Problem.objects.get(pk=p.pk), actor=story.owner, done="装了风扇",
+                photos=[_jpeg_with_gps(), _jpeg_with_gps()])
+    assert len(calls) == 2  # the first file was written, then taken back
+    assert snapshot(story.org.pk) == before and not ClaimPhoto.objects.exists()
+    assert not [f for f in tmp_path.rglob("*") if f.is_file()]
 
 
 def test_the_board_is_open_inside_the_network_only_and_names_no_anonymous_proposer(

@@ -315,11 +315,19 @@ def claim(problem: Problem, *, actor: Member, done: str, evidence: str = "", at=
                              expected_version=expected_version)
     c = Claim.objects.create(problem=problem, event=event, by=actor, done=done,
                              evidence=evidence)
-    for ph in cleaned:
-        row = ClaimPhoto(claim=c, content_type=ph.content_type, width=ph.width,
-                         height=ph.height)
-        row.image.save(ph.name, ContentFile(ph.data), save=False)
-        row.save()
+    written: list[ClaimPhoto] = []
+    try:
+        for ph in cleaned:
+            row = ClaimPhoto(claim=c, content_type=ph.content_type, width=ph.width,
+                             height=ph.height)
+            row.image.save(ph.name, ContentFile(ph.data), save=False)
+            written.append(row)
+            row.save()
+    except BaseException:
+        # The transaction rolls the rows back; the files are ours to take back.
+        for row in written:
+            row.image.delete(save=False)
+        raise
     return c
 
 
