@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "zhenggai.api.idempotency.IdempotencyMiddleware",
+    "zhenggai.api.shape.ErrorShapeMiddleware",
 ]
 
 ROOT_URLCONF = "zhenggai.urls"

@@ -2,6 +2,7 @@
 {"error": {"code": "<machine code>", "message": "<in the caller's language>"}}."""
 
 from django.db import DataError
+from django.http import Http404
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -12,6 +13,7 @@ from zhenggai.opinions.api import router as opinions
 from zhenggai.problems.api import router as problems
 from zhenggai.production.api import router as production
 
+from . import shape
 from .auth import TokenAuth
 
 # The docs page would load Swagger UI from a CDN; plants are offline. The OpenAPI document
@@ -21,10 +23,7 @@ api = NinjaAPI(title="zhenggai", version="1", urls_namespace="api", auth=TokenAu
 
 
 def error(request, status: int, code: str, message: str, details=None):
-    body = {"error": {"code": code, "message": message}}
-    if details is not None:
-        body["error"]["details"] = details
-    return api.create_response(request, body, status=status)
+    return api.create_response(request, shape.body(code, message, details), status=status)
 
 
 @api.exception_handler(DomainError)
@@ -50,6 +49,13 @@ def data_error(request, exc: DataError):
     return error(request, 422, "validation", _("A value is out of range."))
 
 
+@api.exception_handler(Http404)
+def not_found(request, exc: Http404):
+    # Lookups are scoped to the caller's organisation: another's object is "not found" too.
+    return error(request, 404, "not_found",
+                 _("No such object, or it is not in your organisation."))
+
+
 @api.exception_handler(AuthenticationError)
 def auth_error(request, exc):
     return error(request, 401, "unauthorized", _("A valid API token is needed."))
@@ -57,7 +63,9 @@ def auth_error(request, exc):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
-    return error(request, exc.status_code, f"http_{exc.status_code}", str(exc))
+    # Only ninja raises these (e.g. a body that is not JSON); its words are English only.
+    return error(request, exc.status_code, shape.code_for(exc.status_code),
+                 shape.message_for(exc.status_code))
 
 
 api.add_router("/", opinions)
