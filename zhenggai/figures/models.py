@@ -5,7 +5,8 @@ to three buckets per split key: its day, its month and its year. A figure as of 
 then the sum of the whole years before D's year, the whole months before D's month in that
 year, and the days of D's month up to D: at most a few dozen rows per key, however long
 the history. Buckets are only ever incremented, in the transaction that writes the event;
-`zhenggai figures --verify` recomputes them from the events.
+a newly taken opinion is queued (`UnbookedOpinion`) and added by the next figure read.
+`zhenggai figures --verify` recomputes them from the events and the opinions.
 """
 
 from django.db import models
