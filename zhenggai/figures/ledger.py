@@ -313,7 +313,7 @@ _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limi
 def book_pending() -> int:
     """Add the opinions taken in since the last call to the buckets; returns how many.
 
-    Cheap when there are none (one indexed look). The rows are taken with DELETE … RETURNING
+    Cheap when there are none (it looks for one row). The rows are taken with DELETE … RETURNING
     in the same transaction that books them, so each opinion is counted exactly once, however
     many readers call this at the same time."""
     with connection.cursor() as cur:

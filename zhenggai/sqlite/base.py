@@ -1,12 +1,13 @@
 """Django's SQLite backend, with one writer at a time across processes, queued by the kernel.
 
 Every transaction here begins IMMEDIATE, so it takes SQLite's write lock at once. When that
-lock is held, SQLite's busy handler sleeps 1, 2, 5, 10… ms before it looks again. Under two
-gunicorn workers, that sleep cost more than the writes themselves: intake ran at a third of
-its single-process rate. An exclusive flock on a file beside the database, taken just before
-BEGIN and dropped at COMMIT or ROLLBACK, makes the next writer wait exactly as long as the
-current one writes. Each connection opens the file itself, so threads queue as processes do.
-Statements outside a transaction, and readers, never take the file lock.
+lock is held, SQLite's busy handler sleeps 1, 2, 5, 10… ms before it looks again, though a
+write takes a fraction of a millisecond. An exclusive flock on a file beside the database,
+taken just before BEGIN and dropped at COMMIT or ROLLBACK, makes the next writer wait exactly
+as long as the current one writes. (bench/intake.py, two gunicorn workers: ratio 0.57 with
+rounds 0.55–0.58, against 0.54 with rounds 0.47–0.57 on the stock backend.) Each connection
+opens the file itself, so threads queue as processes do. Statements outside a transaction,
+and readers, never take the file lock.
 """
 
 from __future__ import annotations
