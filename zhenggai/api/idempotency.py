@@ -17,6 +17,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
 from .models import IdempotencyKey, hash_token
+from .shape import body
 
 PREFIX = "/api/v1/"
 MAX_KEY = 200
@@ -30,7 +31,7 @@ def _scope(request) -> str:
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message}}, status=status)
+    return JsonResponse(body(code, message), status=status)
 
 
 def _replay(row: IdempotencyKey, request_hash: str) -> HttpResponse:

@@ -21,9 +21,10 @@ from django.db import connection, transaction
 
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle as lc
-from zhenggai.problems.state import OpinionRef, ProblemState
+from zhenggai.problems.state import OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
+from .models import UnbookedOpinion
 
 ONE_DAY = dt.timedelta(days=1)
 _EPOCH = dt.date(1970, 1, 1).toordinal()
@@ -254,7 +255,7 @@ _KEY_COLS = ["org", "dim", "grain", "period", "gkey"]
 _COLS = _KEY_COLS + COUNTERS
 _NAMES = ", ".join(_COLS)
 _BATCH = 400  # rows per statement: stays under SQLite's and PostgreSQL's parameter limits
-# The statement's parts, built once: every intake writes buckets.
+# The statement's parts, built once: every action writes buckets.
 _ONE = "(" + ", ".join(["%s"] * len(_COLS)) + ")"
 _HEAD = f"INSERT INTO {_TABLE} ({_NAMES}) VALUES "
 _ORDER = f" ORDER BY {', '.join(_KEY_COLS)}"
@@ -306,7 +307,7 @@ def write_buckets(rows: dict[tuple, list[int]]) -> None:
             cur.execute(_HEAD + ", ".join([_ONE] * len(chunk)) + _TAIL, params)
 
 
-_UNBOOKED = "figures_unbookedopinion"
+_UNBOOKED = UnbookedOpinion._meta.db_table
 _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 
 
@@ -328,10 +329,8 @@ def book_pending() -> int:
         ids = [r[0] for r in cur.fetchall()]
         book = Book()
         for i in range(0, len(ids), _CHUNK):
-            for org, pk, day, anon, camp, unit, cat in Opinion.objects.filter(
-                    pk__in=ids[i:i + _CHUNK]).values_list(
-                    "org_id", "pk", "received_on", "anonymous", "campaign_id", "unit_id",
-                    "category_id"):
-                book.opinion_received(org, OpinionRef(pk, day, anon, camp, unit, cat))
+            for org, *ref in Opinion.objects.filter(pk__in=ids[i:i + _CHUNK]).values_list(
+                    "org_id", *OPINION_REF_COLUMNS):
+                book.opinion_received(org, OpinionRef(*ref))
         book.flush()
     return len(ids)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
@@ -13,7 +12,7 @@ from ninja import Field, Router, Schema, Status
 from zhenggai.api.auth import TokenAuth
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
-from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.errors import Forbidden, InvalidInput, NotFound
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 
@@ -96,7 +95,8 @@ def submit(request, body: OpinionIn):
     member = _token(request)
     campaign = Campaign.by_id(body.campaign)
     if campaign is None:
-        raise Http404
+        raise NotFound(_("No %(what)s %(id)s in this organisation."),
+                       what=Campaign._meta.verbose_name, id=body.campaign)
     if not body.anonymous:
         if member is None:
             raise Forbidden(_("A named opinion needs a member's API token."))

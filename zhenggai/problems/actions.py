@@ -37,7 +37,7 @@ from .models import (
     ReviewRound,
     Scope,
 )
-from .state import EventData, OpinionRef, ProblemState, apply
+from .state import OPINION_REF_COLUMNS, EventData, OpinionRef, ProblemState, apply
 
 MAX_TEXT = 5000
 
@@ -76,9 +76,7 @@ def state_of(p: Problem) -> ProblemState:
     """The stored projection, with the opinions the figures need."""
     refs = {
         o[0]: OpinionRef(*o)
-        for o in Opinion.objects.filter(problem_id=p.pk).values_list(
-            "id", "received_on", "anonymous", "campaign_id", "unit_id", "category_id"
-        )
+        for o in Opinion.objects.filter(problem_id=p.pk).values_list(*OPINION_REF_COLUMNS)
     }
     return ProblemState(
         state=p.state, org=p.org_id, campaign=p.campaign_id, summary=p.summary, scope=p.scope,

@@ -12,6 +12,10 @@ from dataclasses import dataclass, field, replace
 
 from . import lifecycle as lc
 
+# The Opinion columns an OpinionRef is made of, in its fields' order (for values_list).
+OPINION_REF_COLUMNS = ("id", "received_on", "anonymous", "campaign_id", "unit_id",
+                       "category_id")
+
 
 @dataclass(frozen=True)
 class OpinionRef:
