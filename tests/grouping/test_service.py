@@ -50,6 +50,10 @@ def test_duplicates_found_unrelated_not(story, svc, django_capture_on_commit_cal
     got = svc.suggest(story.campaign, "The food in the canteen is too expensive", k=3)
     assert got.problems[0].problem.pk == p_food.pk
     assert got.opinions[0].opinion_id in (ops[3].pk, ops[4].pk)
+    # Problems come in the order of their best-ranked opinion among the suggestions.
+    got = svc.suggest(story.campaign, "8号炉漏水 canteen food expensive", k=8)
+    firsts = list(dict.fromkeys(o.problem_id for o in got.opinions if o.problem_id))
+    assert len(firsts) == 2 and [p.problem.pk for p in got.problems] == firsts
     # unrelated: nothing at all
     assert svc.suggest(story.campaign, "图书馆开放时间太短", k=3).problems == []
     assert svc.suggest(story.campaign, "library opening hours", k=3).opinions == []

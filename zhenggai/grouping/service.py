@@ -130,8 +130,9 @@ class Service:
     # -- questions -----------------------------------------------------------------------
 
     def suggest(self, campaign, text: str, k: int = 5) -> Suggestions:
-        """Likely existing problems (best opinion score over their opinions) and similar
-        opinions for a text being written, best first. Unrelated texts give nothing."""
+        """Likely existing problems (in the order of their best-ranked opinion, with its score
+        and how many of their opinions matched) and similar opinions for a text being written,
+        best first. Unrelated texts give nothing."""
         text = (text or "").strip()
         if not text:
             return Suggestions([], [])
@@ -154,7 +155,9 @@ class Service:
                 b = best.setdefault(pid, [score, 0])
                 b[0] = max(b[0], score)
                 b[1] += 1
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][1], kv[0]))[:k]
+        # Problems in the order of their best opinion among the hits: the engine's ranking
+        # (fused evidence), not the plain similarity kept for the threshold and the display.
+        ranked = list(best.items())[:k]
         problems = Problem.objects.in_bulk([pid for pid, _b in ranked])
         return Suggestions(
             [ProblemSuggestion(problems[pid], b[0], b[1]) for pid, b in ranked if pid in problems],
