@@ -238,7 +238,7 @@ def test_embeddings_are_optional_pending_then_fused():
 
 def test_zscore_fusion_reorders_candidates_and_keeps_pending_items():
     emb = FakeEmbedder()
-    eng = GroupingEngine(embedder=emb, fusion="zscore")
+    eng = GroupingEngine(embedder=emb)  # z-score fusion is the only rule
     eng.add_many([(1, "食堂饭菜太贵"), (2, "宿舍太贵"), (3, "canteen food costs too much"),
                   (4, "班车太贵")])
     eng.embed_pending()
@@ -247,7 +247,7 @@ def test_zscore_fusion_reorders_candidates_and_keeps_pending_items():
     assert hits[0].id in (1, 5)
     assert {1, 2, 4, 5} <= {h.id for h in hits}
     assert all(0.0 <= h.similarity <= 1.0 for h in hits)
-    with pytest.raises(ValueError):
+    with pytest.raises(TypeError):  # no other fusion rule is taken
         GroupingEngine(fusion="max")
 
 
@@ -308,3 +308,41 @@ def test_intake_ranks_lexically_without_embedding_the_query():
     sig = eng.signals("食堂太贵", vector=[1.0, 0.0])
     assert np.isnan(sig["cosine"][list(sig["id"]).index(4)])
     assert top(eng, "食堂太贵", 1) == [4]
+
+
+def test_ngram_table_is_sized_to_the_data_and_widens_exactly():
+    rng = np.random.default_rng(5)
+    texts = ["".join(map(chr, rng.integers(0x4E00, 0x9FA5, 40))) for _ in range(160)]
+    small = GroupingEngine()
+    small.add_many(OPINIONS.items())
+    assert len(small._cdf) == 2**16  # a small engine keeps a small table
+    grown = GroupingEngine()
+    for i, t in enumerate(texts):
+        grown.add(i, t)
+        if i % 9 == 4:
+            grown.remove(i - 3)
+    live = [(i, t) for i, t in enumerate(texts) if i in grown]
+    fresh = GroupingEngine()
+    fresh.add_many(live)
+    # widened on the way (re-hashing the kept texts): the same table as one built at once
+    assert grown._cbits == fresh._cbits == 18
+    assert np.array_equal(grown._cdf, fresh._cdf)
+    assert grown._cocc == np.count_nonzero(grown._cdf)
+    for q in (texts[7][:20] + texts[9][20:], texts[5], texts[100][5:30]):
+        want = [(h.id, round(h.score, 6), round(h.similarity, 6)) for h in fresh.query(q, 5)]
+        assert [(h.id, round(h.score, 6), round(h.similarity, 6))
+                for h in grown.query(q, 5)] == want
+        assert grown.char_similarity(q, texts[5]) == fresh.char_similarity(q, texts[5])
+
+
+def test_query_paths_agree(engine):
+    # query_id ranks like a query with the item's own text, without the item
+    for i in (1, 3, 7):
+        got = [(h.id, round(h.score, 4)) for h in engine.query_id(i, 4)]
+        assert got == [(h.id, round(h.score, 4)) for h in engine.query(OPINIONS[i], 4,
+                                                                         exclude=[i])]
+    # the char signal of a candidate is the char similarity of the two texts
+    q = "8号炉漏水，请维修"
+    sig = engine.signals(q)
+    for i, c in zip(sig["id"].tolist(), sig["char"].tolist(), strict=True):
+        assert c == pytest.approx(engine.char_similarity(q, OPINIONS[i]))

@@ -41,9 +41,15 @@ Character n-grams (on by default)
 A second lexical view: the TF-IDF cosine of character 2-, 3- and 4-grams of the normalised
 text (:func:`.text.char_text`; sublinear tf, smooth idf ``ln((1 + N) / (1 + df)) + 1`` over
 the live items, the usual TF-IDF defaults). It sees word order and word parts that the
-BM25F tokens (characters, bigrams, words) do not. N-grams are hashed into 2**22 buckets for
-their document frequencies (the hashing trick); each item's normalised text is kept (UTF-16
-code units) so that candidates can be scored on this view at query time.
+BM25F tokens (characters, bigrams, words) do not. N-grams are hashed into buckets for their
+document frequencies (the hashing trick); each item's normalised text is kept (UTF-16 code
+units) so that candidates can be scored on this view at query time. The table is sized to the
+data: it starts at 2**16 buckets (256 KB) and, when more than 1/8 of its buckets are in use,
+is rebuilt 4x wider from the kept texts, up to 2**22 (16 MB): at most three rebuilds, each
+one pass over the texts kept so far. A bucket's df is that of every n-gram hashed into it,
+so a table still narrow has somewhat more collisions (at most about 1/8 of new n-grams share
+a bucket before it widens); an engine whose table has reached a width scores exactly as one
+built at that width from the start (the bucket is the top bits of the same 64-bit hash).
 
 Embeddings (optional)
 ---------------------
@@ -88,7 +94,9 @@ Text = str | Mapping[str, str]
 DEFAULT_FIELD = "text"
 _BLOCK = 2_000_000  # expanded postings per step in clustering: bounds its temporary memory
 CHAR_N = (2, 3, 4)  # character n-gram lengths of the second lexical view
-_CBITS = 22  # n-gram hash buckets: 2**22 (16 MB of document frequencies)
+_CBITS_MIN = 16  # n-gram hash buckets of a new engine: 2**16 (256 KB of document frequencies)
+_CBITS_MAX = 22  # ... widened 4x at a time up to 2**22 (16 MB)
+_CLOAD = 8  # widen when more than 1/_CLOAD of the buckets are in use
 _HMUL = np.uint64(0x100000001B3)  # FNV-1a 64-bit prime, as a polynomial base
 _HMIX = np.uint64(0xBF58476D1CE4E5B9)  # splitmix64 multiplier, for the final mixing
 _SURR = re.compile(r"[\ud800-\udfff]")
@@ -104,7 +112,9 @@ class Embedder(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Hit:
-    """One search result: ``score`` ranks, ``similarity`` in [0, 1] is for thresholds."""
+    """One search result. Results come in the engine's ranking order (the fused order of the
+    module docstring when the character view or embeddings take part, else BM25F's);
+    ``score`` is the BM25F score, ``similarity`` in [0, 1] is for thresholds."""
 
     id: int
     score: float
@@ -127,11 +137,11 @@ def _char_codes(texts: Sequence[str]) -> np.ndarray:
     return np.frombuffer(joined.encode("utf-16-le"), np.uint16)
 
 
-def _char_grams(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _char_grams(codes: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Distinct (doc, bucket) n-grams of 0-separated texts, with their counts.
 
-    ``doc`` is the index of the text (the number of separators before it); keys are sorted
-    by (doc, bucket).
+    ``doc`` is the index of the text (the number of separators before it); ``bucket`` is the
+    top ``bits`` bits of the n-gram's hash; keys are sorted by (doc, bucket).
     """
     zeros = np.zeros(len(codes) + 1, np.int64)
     np.cumsum(codes == 0, out=zeros[1:])
@@ -148,12 +158,17 @@ def _char_grams(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         h ^= h >> np.uint64(31)
         h *= _HMIX
         h ^= h >> np.uint64(29)
-        keys.append((zeros[idx] << _CBITS) | (h >> np.uint64(64 - _CBITS)).astype(np.int64))
+        keys.append((zeros[idx] << bits) | (h >> np.uint64(64 - bits)).astype(np.int64))
     if not keys:
         e = np.zeros(0, np.int64)
         return e, e, e
     uniq, counts = np.unique(np.concatenate(keys), return_counts=True)
-    return uniq >> _CBITS, uniq & ((1 << _CBITS) - 1), counts
+    return uniq >> bits, uniq & ((1 << bits) - 1), counts
+
+
+def _ranges(start: np.ndarray, cnt: np.ndarray) -> np.ndarray:
+    """The indices ``start[i] .. start[i] + cnt[i] - 1`` for every i, concatenated."""
+    return np.repeat(start - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
 
 
 def _zscore(x: np.ndarray) -> np.ndarray:
@@ -192,7 +207,6 @@ class GroupingEngine:
         embedder: Embedder | None = None,
         fusion_weight: float = 0.5,
         fusion_depth: int = 50,
-        fusion: str = "zscore",
         char_ngrams: bool = True,
         max_postings: int = 200_000,
         candidates: int = 1_000,
@@ -204,9 +218,6 @@ class GroupingEngine:
         self.embedder = embedder
         self.fusion_weight = float(fusion_weight)
         self.fusion_depth = int(fusion_depth)
-        if fusion not in ("linear", "zscore"):
-            raise ValueError("fusion must be 'linear' or 'zscore'")
-        self.fusion = fusion
         self.char_ngrams = bool(char_ngrams)
         self.max_postings = int(max_postings)
         self.candidates = int(candidates)
@@ -246,12 +257,13 @@ class GroupingEngine:
         self._emb: np.ndarray | None = None
         self._has_emb = np.zeros(1024, dtype=bool)
         self._pending: dict[int, str] = {}
-        # character n-gram view: normalised text per row (UTF-16 + a 0), hashed n-gram df
+        # character n-gram view: normalised text per row (UTF-16 + a 0), row by row in
+        # _cbuf[_coff[row]:_coff[row + 1]]; hashed n-gram df in 2**_cbits buckets, _cocc in use
         self._cbuf = np.zeros(0, np.uint16)
-        self._cused = 0
-        self._cstart = np.zeros(1024, dtype=np.int64)
-        self._clen = np.zeros(1024, dtype=np.int32)
-        self._cdf = np.zeros(1 << _CBITS if self.char_ngrams else 0, np.int32)
+        self._coff = np.zeros(1025, dtype=np.int64)
+        self._cbits = _CBITS_MIN
+        self._cdf = np.zeros(1 << _CBITS_MIN if self.char_ngrams else 0, np.int32)
+        self._cocc = 0
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -344,10 +356,10 @@ class GroupingEngine:
         if need <= cap:
             return
         new = max(need, cap * 2)
-        for name in ("_row_id", "_alive", "_has_emb", "_len", "_cstart", "_clen"):
+        for name in ("_row_id", "_alive", "_has_emb", "_len", "_coff"):
             old = getattr(self, name)
-            arr = np.zeros(new, dtype=old.dtype)
-            arr[:cap] = old
+            arr = np.zeros(new + len(old) - cap, dtype=old.dtype)  # _coff: one more
+            arr[: len(old)] = old
             setattr(self, name, arr)
 
     def _grow_vocab(self) -> None:
@@ -419,29 +431,41 @@ class GroupingEngine:
                 self._pending[item_id] = _plain(text, self.field_weights)
 
     def _char_ingest(self, first: int, texts: list[str]) -> None:
+        """Keep the char-channel texts of rows ``first ...`` and count their n-grams' df."""
         codes = _char_codes(texts)
-        need = self._cused + len(codes)
+        used = int(self._coff[first])
+        need = used + len(codes)
         if need > len(self._cbuf):
-            buf = np.zeros(max(need, len(self._cbuf) * 3 // 2, 1 << 16), np.uint16)
-            buf[: self._cused] = self._cbuf[: self._cused]
+            buf = np.zeros(max(need, len(self._cbuf) * 3 // 2, 1 << 12), np.uint16)
+            buf[:used] = self._cbuf[:used]
             self._cbuf = buf
-        self._cbuf[self._cused : need] = codes
-        ends = np.flatnonzero(codes == 0) + 1
-        starts = np.concatenate(([0], ends[:-1]))
-        self._cstart[first : first + len(texts)] = self._cused + starts
-        self._clen[first : first + len(texts)] = ends - starts
-        self._cused = need
-        _, buckets, _ = _char_grams(codes)
+        self._cbuf[used:need] = codes
+        self._coff[first + 1 : first + 1 + len(texts)] = used + np.flatnonzero(codes == 0) + 1
+        _, buckets, _ = _char_grams(codes, self._cbits)
         if len(buckets) > 100_000:
-            self._cdf += np.bincount(buckets, minlength=len(self._cdf)).astype(np.int32)
+            self._cdf += np.bincount(buckets, minlength=len(self._cdf))  # int64 -> int32
+            self._cocc = int(np.count_nonzero(self._cdf))
         else:
+            self._cocc += int(np.count_nonzero(self._cdf[np.unique(buckets)] == 0))
             np.add.at(self._cdf, buckets, 1)
+        self._widen_char()
+
+    def _widen_char(self) -> None:
+        """Widen the n-gram df table 4x while more than 1/_CLOAD of its buckets are in use,
+        re-hashing the kept texts of the live rows (texts are kept in row order, so the
+        text index of :func:`_char_grams` over the whole buffer is the row)."""
+        while self._cocc * _CLOAD > len(self._cdf) and self._cbits < _CBITS_MAX:
+            self._cbits = min(self._cbits + 2, _CBITS_MAX)
+            doc, buckets, _ = _char_grams(self._cbuf[: self._coff[self._rows]], self._cbits)
+            cdf = np.zeros(1 << self._cbits, np.int32)
+            cdf += np.bincount(buckets[self._alive[doc]], minlength=len(cdf))
+            self._cdf = cdf
+            self._cocc = int(np.count_nonzero(cdf))
 
     def _row_codes(self, rows: np.ndarray) -> np.ndarray:
         """The stored char-channel code units of ``rows`` (each with its 0), concatenated."""
-        a, cnt = self._cstart[rows], self._clen[rows].astype(np.int64)
-        idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
-        return self._cbuf[idx]
+        a = self._coff[rows]
+        return self._cbuf[_ranges(a, self._coff[rows + 1] - a)]
 
     def add(self, item_id: int, text: Text) -> None:
         """Index one item (a string, or a mapping of field name to string). Re-adding an id
@@ -506,8 +530,9 @@ class GroupingEngine:
         t, _ = self._row_vector(row)
         self._df[t] -= 1
         if self.char_ngrams:
-            _, buckets, _ = _char_grams(self._row_codes(np.array([row])))
-            np.subtract.at(self._cdf, buckets, 1)
+            _, buckets, _ = _char_grams(self._row_codes(np.array([row])), self._cbits)
+            np.subtract.at(self._cdf, buckets, 1)  # buckets are distinct (one text)
+            self._cocc -= int(np.count_nonzero(self._cdf[buckets] == 0))
         self._n -= 1
         self._len_sum -= float(self._len[row])
         if row < self._rf:
@@ -702,22 +727,24 @@ class GroupingEngine:
             out.append(Hit(int(self._row_id[row]), float(s), sim))
         return out
 
-    def _char_cos(self, qcodes: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Character n-gram TF-IDF cosine of a query (its codes with one 0) with ``rows``."""
-        doc, bucket, cnt = _char_grams(np.concatenate((qcodes, self._row_codes(rows))))
-        out = np.zeros(len(rows), np.float64)
+    def _char_cos(self, qcodes: np.ndarray, dcodes: np.ndarray) -> np.ndarray:
+        """Character n-gram TF-IDF cosine of a query (its codes with one 0) with each text of
+        ``dcodes`` (0-separated codes)."""
+        nd = int(np.count_nonzero(dcodes == 0))
+        doc, bucket, cnt = _char_grams(np.concatenate((qcodes, dcodes)), self._cbits)
+        out = np.zeros(nd, np.float64)
         if not len(doc) or doc[0] != 0:
             return out
         n = float(self._n)
         idf = np.log((1.0 + n) / (1.0 + self._cdf[bucket])) + 1.0
         w = (1.0 + np.log(cnt)) * idf
-        norm = np.sqrt(np.bincount(doc, weights=w * w, minlength=len(rows) + 1))
+        norm = np.sqrt(np.bincount(doc, weights=w * w, minlength=nd + 1))
         nq = int(np.searchsorted(doc, 1))
         qb, qw = bucket[:nq], w[:nq]
         db, dd, dw = bucket[nq:], doc[nq:], w[nq:]
         pos = np.minimum(np.searchsorted(qb, db), nq - 1)
         hit = qb[pos] == db
-        dot = np.bincount(dd[hit], weights=dw[hit] * qw[pos[hit]], minlength=len(rows) + 1)
+        dot = np.bincount(dd[hit], weights=dw[hit] * qw[pos[hit]], minlength=nd + 1)
         den = norm[0] * norm[1:]
         return np.where(den > 0, dot[1:] / np.where(den > 0, den, 1.0), 0.0)
 
@@ -729,6 +756,24 @@ class GroupingEngine:
         return np.asarray(self.embedder.embed([_plain(text, self.field_weights)]),
                           np.float32)[0]
 
+    def _text_query(self, text: Text, vector, embed: bool) -> tuple:
+        """A query text as (term ids, weights idf*imp, self-score, char codes, embedding)."""
+        tids, qw, self_q, _ = self._query_vector(text)
+        qcodes = (_char_codes([_plain(text, self.field_weights)]) if self.char_ngrams
+                  else np.zeros(0, np.uint16))
+        return tids, qw, self_q, qcodes, self._query_embedding(text, vector, embed)
+
+    def _row_query(self, row: int) -> tuple:
+        """An indexed row as a query, in the form of :meth:`_text_query`."""
+        t, w = self._row_vector(row)
+        qw = self._idf(self._df[t]) * w
+        qcodes = (self._row_codes(np.array([row])) if self.char_ngrams
+                  else np.zeros(0, np.uint16))
+        qv = (self._emb[row].astype(np.float32)
+              if self.embedder is not None and self._emb is not None and self._has_emb[row]
+              else None)
+        return t, qw, float(np.sum(qw * w)), qcodes, qv
+
     def _candidates(self, tids, qw, self_q, qcodes, qv, depth, exclude) -> dict:
         """The BM25F top ``depth`` rows and every signal for them (cosine NaN if unknown)."""
         rows, scores = self._search(tids, qw, depth, exclude)
@@ -737,69 +782,35 @@ class GroupingEngine:
         if qv is not None and self._emb is not None and len(rows):
             known = self._has_emb[rows]
             cos[known] = self._emb[rows[known]].astype(np.float32) @ qv
-        char = (self._char_cos(qcodes, rows) if self.char_ngrams and len(rows)
+        char = (self._char_cos(qcodes, self._row_codes(rows)) if self.char_ngrams and len(rows)
                 else np.full(len(rows), np.nan))
         return {"rows": rows, "hits": hits, "id": self._row_id[rows].astype(np.int64),
                 "score": scores, "lexical": np.array([h.similarity for h in hits], np.float64),
                 "char": char, "cosine": cos}
 
-    def signals(self, text: Text, depth: int | None = None, *, exclude: Iterable[int] = (),
-                vector: Sequence[float] | np.ndarray | None = None,
-                embed: bool = True) -> dict[str, np.ndarray]:
-        """The candidates of a query with each signal, for inspection and measurement.
-
-        Returns arrays ``id``, ``score`` (BM25F), ``lexical`` (BM25F similarity), ``char``
-        (character n-gram cosine; NaN when that view is off) and ``cosine`` (embedding
-        cosine; NaN where an item's or the query's embedding is unknown), in BM25F order.
-        """
-        with self._lock:
-            tids, qw, self_q, _ = self._query_vector(text)
-            qv = self._query_embedding(text, vector, embed)
-            d = self._candidates(tids, qw, self_q, _char_codes([_plain(text, self.field_weights)]),
-                                 qv, depth or self.fusion_depth, set(exclude))
-            return {k: d[k] for k in ("id", "score", "lexical", "char", "cosine")}
-
-    def query(self, text: Text, k: int = 10, *, exclude: Iterable[int] = (),
-              vector: Sequence[float] | np.ndarray | None = None,
-              embed: bool = True) -> list[Hit]:
-        """The ``k`` items most similar to ``text``, best first (ties by id).
-
-        The BM25F top ``fusion_depth`` are re-ranked by the z-score fusion of the module
-        docstring (fusion ``"zscore"``, the default). ``vector`` is the query's embedding if
-        already known; otherwise, with an embedder, the query is embedded now unless
-        ``embed`` is False (then it is ranked on lexical evidence alone, as at intake).
-        ``Hit.score`` is the BM25F score; ``Hit.similarity`` in [0, 1] is for thresholds:
-        the BM25F similarity, or ``(1 - a) * similarity + a * max(cosine, 0)`` (``a`` =
-        ``fusion_weight``) when both embeddings are known. With fusion ``"linear"`` (the
-        earlier rule) the order is that of this value, and the character view is not used;
-        with neither an embedder nor the character view, the order is BM25F's.
-        """
-        with self._lock:
-            tids, qw, self_q, _ = self._query_vector(text)
-            exclude = set(exclude)
-            qv = self._query_embedding(text, vector, embed)
-            if qv is None and not self._char_fusion():
-                rows, scores = self._search(tids, qw, k, exclude)
-                return self._hits(rows, scores, self_q)
-            qcodes = (_char_codes([_plain(text, self.field_weights)]) if self.char_ngrams
-                      else np.zeros(0, np.uint16))
-            d = self._candidates(tids, qw, self_q, qcodes, qv, max(k, self.fusion_depth),
-                                 exclude)
-            return self._fuse(d)[:k]
-
-    def _char_fusion(self) -> bool:
-        return self.char_ngrams and self.fusion == "zscore"
+    def _rank(self, tids, qw, self_q, qcodes, qv, k: int, exclude: set[int]) -> list[Hit]:
+        """The top ``k`` of a query: BM25F's own when there is nothing to fuse (no query
+        embedding, character view off), else the fused order of the BM25F top
+        ``max(k, fusion_depth)``."""
+        if qv is None and not self.char_ngrams:
+            rows, scores = self._search(tids, qw, k, exclude)
+            return self._hits(rows, scores, self_q)
+        d = self._candidates(tids, qw, self_q, qcodes, qv, max(k, self.fusion_depth), exclude)
+        return self._fuse(d)[:k]
 
     def _fuse(self, d: dict) -> list[Hit]:
+        """Candidates in the order of the z-score fusion (module docstring), ties by id.
+
+        ``Hit.similarity`` is the BM25F similarity, or ``(1 - a) * similarity + a *
+        max(cosine, 0)`` (``a`` = ``fusion_weight``) when both embeddings are known.
+        """
         a = self.fusion_weight
         hits, cos = d["hits"], d["cosine"]
         known = ~np.isnan(cos)
         sim = d["lexical"].copy()
         sim[known] = (1 - a) * sim[known] + a * np.maximum(cos[known], 0.0)
         fused = [Hit(h.id, h.score, float(s)) for h, s in zip(hits, sim.tolist(), strict=True)]
-        if self.fusion == "linear":
-            key = sim
-        elif len(hits) > 1:
+        if len(hits) > 1:
             lexical = _zscore(d["lexical"])
             if self.char_ngrams:
                 lexical = (lexical + _zscore(d["char"])) / 2
@@ -813,40 +824,50 @@ class GroupingEngine:
         order = np.lexsort((d["id"], -np.asarray(key)))
         return [fused[i] for i in order.tolist()]
 
+    def signals(self, text: Text, depth: int | None = None, *, exclude: Iterable[int] = (),
+                vector: Sequence[float] | np.ndarray | None = None,
+                embed: bool = True) -> dict[str, np.ndarray]:
+        """The candidates of a query with each signal, for inspection and measurement.
+
+        Returns arrays ``id``, ``score`` (BM25F), ``lexical`` (BM25F similarity), ``char``
+        (character n-gram cosine; NaN when that view is off) and ``cosine`` (embedding
+        cosine; NaN where an item's or the query's embedding is unknown), in BM25F order.
+        """
+        with self._lock:
+            d = self._candidates(*self._text_query(text, vector, embed),
+                                 depth or self.fusion_depth, set(exclude))
+            return {k: d[k] for k in ("id", "score", "lexical", "char", "cosine")}
+
+    def query(self, text: Text, k: int = 10, *, exclude: Iterable[int] = (),
+              vector: Sequence[float] | np.ndarray | None = None,
+              embed: bool = True) -> list[Hit]:
+        """The ``k`` items most similar to ``text``, best first (ties by id).
+
+        The BM25F top ``fusion_depth`` are re-ranked by the z-score fusion of the module
+        docstring. ``vector`` is the query's embedding if already known; otherwise, with an
+        embedder, the query is embedded now unless ``embed`` is False (then it is ranked on
+        lexical evidence alone, as at intake). ``Hit.score`` is the BM25F score;
+        ``Hit.similarity`` in [0, 1] is for thresholds: the BM25F similarity, or
+        ``(1 - a) * similarity + a * max(cosine, 0)`` (``a`` = ``fusion_weight``) when both
+        embeddings are known. With neither a query embedding nor the character view, the
+        order is BM25F's.
+        """
+        with self._lock:
+            return self._rank(*self._text_query(text, vector, embed), k, set(exclude))
+
     def query_id(self, item_id: int, k: int = 10) -> list[Hit]:
         """The ``k`` items most similar to an indexed item (itself excluded)."""
         with self._lock:
-            row = self._id_row[int(item_id)]
-            t, w = self._row_vector(row)
-            idf = self._idf(self._df[t])
-            self_q = float(np.sum(idf * w * w))
-            qv = (self._emb[row].astype(np.float32)
-                  if self.embedder is not None and self._emb is not None and self._has_emb[row]
-                  else None)
-            if qv is None and not self._char_fusion():
-                rows, scores = self._search(t, idf * w, k, {int(item_id)})
-                return self._hits(rows, scores, self_q)
-            qcodes = (self._row_codes(np.array([row])) if self.char_ngrams
-                      else np.zeros(0, np.uint16))
-            d = self._candidates(t, idf * w, self_q, qcodes, qv, max(k, self.fusion_depth),
-                                 {int(item_id)})
-            return self._fuse(d)[:k]
+            item_id = int(item_id)
+            return self._rank(*self._row_query(self._id_row[item_id]), k, {item_id})
 
     def char_similarity(self, a: Text, b: Text) -> float:
         """Character n-gram TF-IDF cosine in [0, 1] of two texts, with this index's df."""
         with self._lock:
             if not self.char_ngrams:
                 raise ValueError("the character n-gram view is off")
-            doc, bucket, cnt = _char_grams(_char_codes([_plain(a, self.field_weights),
-                                                        _plain(b, self.field_weights)]))
-            n = float(self._n)
-            w = (1.0 + np.log(cnt)) * (np.log((1.0 + n) / (1.0 + self._cdf[bucket])) + 1.0)
-            na, nb = (math.sqrt(float(np.sum(w[doc == i] ** 2))) for i in (0, 1))
-            if not na or not nb:
-                return 0.0
-            _, ia, ib = np.intersect1d(bucket[doc == 0], bucket[doc == 1],
-                                            assume_unique=True, return_indices=True)
-            return float(np.sum(w[doc == 0][ia] * w[doc == 1][ib])) / (na * nb)
+            ca, cb = (_char_codes([_plain(x, self.field_weights)]) for x in (a, b))
+            return float(self._char_cos(ca, cb)[0])
 
     def similarity(self, a: Text, b: Text) -> float:
         """Lexical similarity in [0, 1] of two texts, with this index's idf (need not be indexed).
@@ -935,7 +956,7 @@ class GroupingEngine:
             r = rows[fr]
             a, b = self._foff[r], self._foff[r + 1]
             cnt = b - a
-            idx = np.repeat(a - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+            idx = _ranges(a, cnt)
             loc_l.append(np.repeat(fr, cnt))
             term_l.append(self._fterm[idx])
             imp_l.append(self._ftf[idx].astype(np.float32))
@@ -1035,7 +1056,7 @@ class GroupingEngine:
                 lo = hi
                 cnt = sub_df[es]
                 gs = g_start[grp[es]]
-                idx = np.repeat(gs - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+                idx = _ranges(gs, cnt)
                 a = np.repeat(loc[es], cnt)
                 bb = s_loc[idx]
                 contrib = np.repeat(qv[es], cnt) * s_imp[idx]
@@ -1073,7 +1094,7 @@ class GroupingEngine:
         for lo in range(0, len(qa), step):
             xa, xb = qa[lo:lo + step], qb[lo:lo + step]
             cnt = lens[xa]
-            idx = np.repeat(start[xa] - np.cumsum(cnt) + cnt, cnt) + np.arange(int(cnt.sum()))
+            idx = _ranges(start[xa], cnt)
             pid = np.repeat(np.arange(len(xa)), cnt)
             needle = term[idx] * n + np.repeat(xb, cnt)
             pos = np.searchsorted(comp, needle)
