@@ -27,8 +27,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import pg_fresh_db
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_BENCH_DB = "zhenggai_bench"
 
 
@@ -244,27 +245,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             env["ZHENGGAI_DATA"] = tmp
             if engine == "postgres":
-                if not _pg_fresh_db():
+                try:
+                    env["DATABASE_URL"] = pg_fresh_db(PG_BENCH_DB)
+                except Exception:
                     print("\n== postgres: not reachable on 127.0.0.1:5432, skipped ==")
                     continue
-                env["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
             else:
                 env.pop("DATABASE_URL", None)
             args = [sys.executable, __file__, "--child", "--engine", engine, "--scale",
                     str(a.scale), "--repeat", str(a.repeat)] + (["--verify"] if a.verify else [])
             subprocess.run(args, env=env, check=True, cwd=ROOT)
-
-
-def _pg_fresh_db() -> bool:
-    try:
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {PG_BENCH_DB}")
-            conn.execute(f"CREATE DATABASE {PG_BENCH_DB}")
-        return True
-    except Exception:
-        return False
 
 
 if __name__ == "__main__":

@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from zhenggai.grouping import GroupingEngine  # noqa: E402
-from zhenggai.grouping.text import normalise  # noqa: E402
+from zhenggai.grouping.text import char_text  # noqa: E402
 
 DATA = ROOT.parent / "shared/data/grouping"
 K1, B = 1.2, 0.75
@@ -180,7 +180,8 @@ class SparseIndex:
 
 
 def char_ngrams(text: str) -> list[str]:
-    s = re.sub(r"\s+", " ", normalise(text).lower())
+    """Character 2-, 3- and 4-grams of the text the engine's char n-gram channel reads."""
+    s = char_text(text)
     return [s[i : i + n] for n in (2, 3, 4) for i in range(len(s) - n + 1)]
 
 
@@ -420,19 +421,21 @@ def paws_engine(pairs, embedder=None, char=True, rule=None):
     pool.embed_pending()
 
     lex = np.array([corpus.similarity(a, b) for a, b, _ in pairs])
-    if char:
-        chars = np.array([corpus.char_similarity(a, b) for a, b, _ in pairs])
+    chars = np.array([corpus.char_similarity(a, b) for a, b, _ in pairs]) if char else None
+    cos = None
     if embedder is not None:
         va, vb = embedder.embed([a for a, _, _ in pairs]), embedder.embed([b for _, b, _ in pairs])
         cos = np.sum(va * vb, axis=1)
-    if rule == "equal3":
+    if rule == "equal3":  # BM25F, char n-grams and embedding cosine, one equal weight each
+        if chars is None or cos is None:
+            raise ValueError('rule "equal3" needs the char n-grams and an embedder')
         scores = zscore(lex) + zscore(chars) + zscore(cos)
+    elif chars is None and cos is None:
+        scores = lex  # BM25F alone: its similarity as it is
     else:
-        lexical = (zscore(lex) + zscore(chars)) / 2 if char else zscore(lex)
-        scores = lexical if embedder is None else (
+        lexical = zscore(lex) if chars is None else (zscore(lex) + zscore(chars)) / 2
+        scores = lexical if cos is None else (
             (1 - FUSION_WEIGHT) * lexical + FUSION_WEIGHT * zscore(cos))
-        if embedder is None and not char:
-            scores = lex  # BM25F alone: its similarity as it is
     by_pair = {(a, b): float(v) for (a, b, _), v in zip(pairs, scores, strict=True)}
 
     def rank_pool(s, k):

@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import random
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -34,21 +33,13 @@ import threading
 import time
 from pathlib import Path
 
+from _common import free_port, gunicorn, pg_fresh_db
+
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
 
 
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "zhenggai_bench_intake"
-
-
-def _pg_fresh_db() -> str:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {PG_DB}")
-        conn.execute(f"CREATE DATABASE {PG_DB}")
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_DB
 
 
 def _django(data: str) -> None:
@@ -85,12 +76,6 @@ def _setup_org():
     return camp, m, token
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _hammer(port: int, path: str, body: bytes, headers: dict, n: int) -> float:
     """n POSTs from CLIENTS threads with keep-alive; returns requests per second."""
     per = n // CLIENTS
@@ -122,25 +107,16 @@ def http_bench(n: int, rounds: int, anonymous: int) -> None:
     data = tempfile.mkdtemp(prefix="zg-intake-")
     _django(data)
     camp, _m, token = _setup_org()
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, ZHENGGAI_DATA=data, ZHENGGAI_BENCH_BARE="1")
     engine = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", "2", "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning"], env=env, cwd=ROOT)
     text = "炉前温度太高，需要加装风扇和挡热板。The heat in front of No. 8 furnace is too much."
     named = json.dumps({"campaign": camp.pk, "text": text, "anonymous": False}).encode()
     anon = json.dumps({"campaign": camp.pk, "text": text, "anonymous": True}).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     plain = {"Content-Type": "application/json"}  # an anonymous proposer sends no token
     bare_path, path = "/api/v1/bench/bare", "/api/v1/opinions"
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(port, env, ROOT, workers=2):
         _hammer(port, bare_path, named, headers, 400)  # warm both workers
         _hammer(port, path, named, headers, 400)
         # Rounds of bare, then opinions, back to back: a neighbour's burst of work on the
@@ -155,9 +131,6 @@ def http_bench(n: int, rounds: int, anonymous: int) -> None:
         if anonymous:
             a_bare = _hammer(port, bare_path, anon, plain, anonymous)
             a_ours = _hammer(port, path, anon, plain, anonymous)
-    finally:
-        server.terminate()
-        server.wait()
     print(f"(a) HTTP on {engine}, gunicorn 2 workers, {CLIENTS} clients, {n:,} requests "
           f"each, median of {rounds} rounds")
     print(f"    bare Django JSON view      {bare:8.0f} req/s")
@@ -249,7 +222,7 @@ def main() -> None:
                     help="the database behind the HTTP part (the import is SQLite's)")
     a = ap.parse_args()
     if a.only == "http" and a.engine == "postgres" and "DATABASE_URL" not in os.environ:
-        os.environ["DATABASE_URL"] = _pg_fresh_db()
+        os.environ["DATABASE_URL"] = pg_fresh_db(PG_DB)
     if a.only == "import":
         os.environ.pop("DATABASE_URL", None)
     # Each part in its own process: each sets up Django on its own data folder.

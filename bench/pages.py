@@ -25,7 +25,6 @@ import http.client
 import importlib.util
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,8 +32,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import free_port, gunicorn, pg_fresh_db, pg_url
+
 ROOT = Path(__file__).resolve().parents[1]
-PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
 PG_DB = "zhenggai_bench_pages"
 PAGES = [("public board", "/board/", None), ("leader board", "/leader/", "leader"),
          ("verification queue", "/verify/", "rep")]
@@ -46,21 +46,6 @@ def _figures_bench():
     sys.modules["bench_figures"] = mod  # its worker processes find their function by name
     spec.loader.exec_module(mod)
     return mod
-
-
-def _pg_fresh_db(name: str = PG_DB) -> str:
-    import psycopg
-
-    with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name}")
-        conn.execute(f"CREATE DATABASE {name}")
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _session_for(member_id: int) -> str:
@@ -187,21 +172,9 @@ def run(dataset: str, scale: float, repeat: int) -> None:
     sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"])}
     engine = connection.vendor
     connection.close()
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", "2", "--bind",
-         f"127.0.0.1:{port}", "--log-level", "warning"], env=dict(os.environ), cwd=ROOT)
-    try:
-        for _ in range(200):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+    port = free_port()
+    with gunicorn(port, os.environ, ROOT, workers=2):
         rows = measure(port, sessions, repeat)
-    finally:
-        server.terminate()
-        server.wait()
     print(f"\n== {info['name']} on {engine}, built in {info['build_s']:.0f} s; gunicorn 2 "
           f"workers, {repeat} requests per page, one after another ==")
     print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KiB':>6}")
@@ -240,8 +213,7 @@ def main() -> None:
                 # folder has no record of it.
                 name = f"{PG_DB}_{dataset}" if a.keep else PG_DB
                 built = a.keep and (Path(a.keep) / "bench-pages.json").exists()
-                env["DATABASE_URL"] = (PG_ADMIN.rsplit("/", 1)[0] + "/" + name if built
-                                       else _pg_fresh_db(name))
+                env["DATABASE_URL"] = pg_url(name) if built else pg_fresh_db(name)
             subprocess.run([sys.executable, __file__, "--child", dataset, "--scale",
                             str(a.scale), "--repeat", str(a.repeat)], env=env, check=True,
                            cwd=ROOT)
