@@ -88,6 +88,7 @@ def take(action: str, s, p: Problem, actor, *, other_campaign=None):
     if action == "decline":
         return A.decline(p, actor=actor, reason="超出权限", at=at)
     if action == "reject_decline":
+        p.refresh_from_db()  # an earlier try may have left a proposal rolled back
         if not p.decline_requested:
             A.propose_decline(p, actor=s.clerk, reason="超出权限", at=when(9))
             p.refresh_from_db()

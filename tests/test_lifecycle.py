@@ -212,3 +212,25 @@ def test_the_callers_copy_shows_the_new_state(story):
     p = bring_to(s, lc.ASSIGNED)
     A.claim(p, actor=s.owner, done="改了", at=when(5))
     assert (p.state, p.last_claim_by_id, p.version) == (lc.CLAIMED, s.owner.pk, 3)
+
+
+def test_a_decline_is_proposed_once_then_decided_and_a_leader_may_decline_unasked(story):
+    from zhenggai.problems import rules
+
+    s = story
+    p = bring_to(s, lc.ASSIGNED)
+    acts = ["propose_decline", "decline", "reject_decline"]
+    assert rules.offered(acts, A.state_of(p), s.campaign, s.leader, p.pk) == {"decline"}
+    before = snapshot(s.org.pk)
+    with pytest.raises(Refused, match="Nobody has proposed"):
+        A.reject_decline(p, actor=s.leader, at=when(9))
+    assert snapshot(s.org.pk) == before
+    A.propose_decline(p, actor=s.clerk, reason="超出权限", at=when(9))
+    p = Problem.objects.get(pk=p.pk)
+    assert rules.offered(acts, A.state_of(p), s.campaign, s.clerk, p.pk) == set()
+    before = snapshot(s.org.pk)
+    with pytest.raises(Refused, match="proposed already"):
+        A.propose_decline(p, actor=s.owner, reason="再提一次", at=when(9))
+    assert snapshot(s.org.pk) == before
+    assert rules.offered(acts, A.state_of(p), s.campaign, s.leader, p.pk) == {
+        "decline", "reject_decline"}

@@ -183,3 +183,12 @@ def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, mon
     assert counts == (Opinion.objects.count(), Receipt.objects.count(),
                       IndexLog.objects.count(), UnbookedOpinion.objects.count())
     assert not Opinion.objects.filter(pk=taken).exists()
+
+
+def test_staff_cannot_record_an_answer_as_if_given_through_the_receipt(story):
+    p = bring_to(story, lc.VERIFIED)
+    before = FollowUp.objects.count()
+    with pytest.raises(InvalidInput, match="Only a receipt holder"):
+        A.record_followup(p.opinions.first(), actor=story.clerk, channel="receipt",
+                          outcome="satisfied", at=when(9))
+    assert FollowUp.objects.count() == before

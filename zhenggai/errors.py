@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 class DomainError(Exception):
     code = "refused"
+    status = 409  # HTTP, for the API and the pages alike: refused in this state
 
     def __init__(self, message, **params):
         self.params = params
@@ -21,10 +22,12 @@ class Refused(DomainError):
 
 class Forbidden(Refused):
     code = "forbidden"
+    status = 403
 
 
 class InvalidInput(Refused):
     code = "invalid"
+    status = 422
 
 
 class Conflict(DomainError):
@@ -39,3 +42,4 @@ class Conflict(DomainError):
 
 class NotFound(DomainError):
     code = "not_found"
+    status = 404

@@ -85,7 +85,7 @@ def test_claim_photos_lose_their_metadata_and_bad_files_change_nothing(client, s
     bad.name = "x.jpg"
     r = client.post(f"/problems/{p.pk}/", {"do": "claim", "text": "装了风扇",
                                            "version": p.version, "photos": [bad]}, **EN)
-    assert r.status_code == 400 and "not a readable image" in r.content.decode()
+    assert r.status_code == 422 and "not a readable image" in r.content.decode()
     assert snapshot(story.org.pk) == before and not ClaimPhoto.objects.exists()
     good = io.BytesIO(_jpeg_with_gps())
     good.name = "fan.jpg"
@@ -204,6 +204,25 @@ def test_the_verification_queue_never_offers_ones_own(story, client):
     Problem.objects.filter(pk=p.pk).update(owner=story.rep)
     assert Q.next_to_verify(story.rep, story.campaign, dt.date(1957, 9, 5)) is None
     assert Q.next_to_verify(story.rep2, story.campaign, dt.date(1957, 9, 5)).pk == p.pk
+
+
+def test_a_review_round_brings_closed_problems_back_to_the_queue_until_checked(story):
+    from zhenggai.problems.models import ReviewItem
+
+    p = bring_to(story, lc.CLOSED)
+    day = p.events.order_by("-seq").first().day + dt.timedelta(days=1)
+    rnd = A.start_review_round(story.campaign, actor=story.leader, name="复查",
+                               starts_on=day, ends_on=day + dt.timedelta(days=5))
+    item = rnd.items.get()
+    rep = item.assignee
+    assert rep is not None
+    assert Q.next_to_verify(rep, story.campaign, day).pk == p.pk
+    assert Q.queue_size(rep, story.campaign, day) == 1
+    A.consolidation_check(Problem.objects.get(pk=p.pk), actor=rep, holds=True,
+                          at=timezone.make_aware(dt.datetime(day.year, day.month, day.day, 9)))
+    assert rnd.items.get().outcome == ReviewItem.Outcome.PASSED
+    assert Q.next_to_verify(rep, story.campaign, day) is None
+    assert Q.queue_size(rep, story.campaign, day) == 0
 
 
 def test_the_campaign_stalled_warning(story, as_member):

@@ -120,9 +120,9 @@ def test_bad_input_changes_nothing(story, as_member):
     c = as_member(story.owner)
     r = c.post(f"/problems/{p.pk}/", {"do": "claim", "text": "   ", "version": p.version},
                HTTP_ACCEPT_LANGUAGE="en")
-    assert r.status_code == 400 and "must not be empty" in r.content.decode()
+    assert r.status_code == 422 and "must not be empty" in r.content.decode()
     r = c.post(f"/problems/{p.pk}/", {"do": "nonsense", "version": p.version})
-    assert r.status_code == 400
+    assert r.status_code == 422
     assert snapshot(story.org.pk) == before
 
 

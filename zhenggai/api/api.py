@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from zhenggai.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from zhenggai.errors import DomainError
 from zhenggai.grouping.api import router as grouping
 from zhenggai.opinions.api import router as opinions
 from zhenggai.problems.api import router as problems
@@ -28,11 +28,7 @@ def error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    status = {Forbidden: 403, InvalidInput: 422, Conflict: 409, NotFound: 404}
-    for cls, code in status.items():
-        if isinstance(exc, cls):
-            return error(request, code, exc.code, str(exc))
-    return error(request, 409, exc.code, str(exc))  # refused in this state
+    return error(request, exc.status, exc.code, str(exc))
 
 
 @api.exception_handler(ValidationError)

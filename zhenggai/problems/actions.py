@@ -372,6 +372,8 @@ def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note
         raise InvalidInput(_("Unknown follow-up outcome."))
     if isinstance(actor, rules.ReceiptHolder) and channel != FollowUp.Channel.RECEIPT:
         raise InvalidInput(_("A receipt holder answers through the receipt."))
+    if not isinstance(actor, rules.ReceiptHolder) and channel == FollowUp.Channel.RECEIPT:
+        raise InvalidInput(_("Only a receipt holder answers through the receipt."))
     note = _text(note, _("Note"), required=False)
     problem = Problem.objects.get(pk=opinion.problem_id)
     to_state = None
@@ -429,8 +431,6 @@ def decline(problem: Problem, *, actor: Member, reason: str, at=None,
 @transaction.atomic
 def reject_decline(problem: Problem, *, actor: Member, note: str = "", at=None,
                    expected_version: int | None = None) -> Event:
-    if not problem.decline_requested:
-        raise Refused(_("Nobody has proposed to decline this problem."))
     return _commit(problem, "reject_decline", actor=actor, at=at,
                    note=_text(note, _("Note"), required=False),
                    expected_version=expected_version)[1]
@@ -461,7 +461,7 @@ def start_review_round(campaign: Campaign, *, actor: Member, name: str, starts_o
                        ends_on: dt.date) -> ReviewRound:
     """A review round (复查): every problem counted as resolved is checked again, one by
     one, shared out among the representatives so that nobody checks their own."""
-    if not has_role(actor, campaign, Role.LEADER):
+    if not rules.may_start_review_round(actor, campaign):
         raise Forbidden(_("Only a leader starts a review round."))
     if ends_on < starts_on:
         raise InvalidInput(_("A round ends after it starts."))

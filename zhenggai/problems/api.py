@@ -15,15 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.params import as_utc
-from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
-from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import figures
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
 
 from . import actions, lifecycle
-from .models import Event, Problem
+from .models import Event, FollowUp, Problem
 
 router = Router(tags=["problems"])
 
@@ -48,8 +47,7 @@ class ProblemOut(Schema):
 
     @staticmethod
     def resolve_overdue(obj) -> bool:
-        return bool(obj.deadline and obj.state in lifecycle.UNCLAIMED
-                    and obj.deadline < timezone.localdate())
+        return obj.days_overdue(timezone.localdate()) > 0
 
 
 class ProblemPage(Schema):
@@ -122,7 +120,7 @@ class CheckIn(Schema):
 
 class FollowUpIn(Schema):
     opinion: int
-    channel: Literal["conversation", "home_visit", "questionnaire"]
+    channel: Literal[tuple(c.value for c in FollowUp.STAFF_CHANNELS)]  # type: ignore[valid-type]
     outcome: Literal["satisfied", "not_satisfied", "no_answer"]
     note: str = ""
 
@@ -383,8 +381,6 @@ def contest(request, problem_id: int, body: ReasonIn):
 @router.post("/campaigns/{campaign_id}/review-rounds", response={201: RoundOut})
 def review_round(request, campaign_id: int, body: RoundIn):
     campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
-    if not may_view(request.auth, campaign, "review_rounds"):
-        raise Forbidden(_("Only a leader starts a review round."))
     r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
                                    starts_on=body.starts_on, ends_on=body.ends_on)
     return Status(201, r)

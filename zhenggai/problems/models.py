@@ -70,9 +70,25 @@ class Problem(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.summary[:60]}"
 
+    def days_overdue(self, day) -> int:
+        """Days past the deadline on `day` while not yet claimed (the figures' overdue
+        rule); 0 otherwise."""
+        if self.deadline and self.state in lc.UNCLAIMED and self.deadline < day:
+            return (day - self.deadline).days
+        return 0
+
     @property
     def state_label(self):
         return lc.STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def reopen_label(self):
+        """Why it is open again, while that is current: a reopened problem, or a claim sent
+        back to verification by a dissatisfied proposer (a new claim clears the reason;
+        once verified or closed it is history). Otherwise ""."""
+        if self.state in (lc.REOPENED, lc.CLAIMED):
+            return lc.REOPEN_REASONS.get(self.reopen_reason, "")
+        return ""
 
 
 class EventQuerySet(models.QuerySet):
@@ -140,6 +156,9 @@ class FollowUp(models.Model):
         HOME_VISIT = "home_visit", _("home visit (登门拜访)")
         QUESTIONNAIRE = "questionnaire", _("questionnaire")
         RECEIPT = "receipt", _("receipt check-in")
+
+    # How staff record a visit; the receipt is the anonymous proposer's own channel.
+    STAFF_CHANNELS = (Channel.CONVERSATION, Channel.HOME_VISIT, Channel.QUESTIONNAIRE)
 
     class Outcome(models.TextChoices):
         SATISFIED = "satisfied", _("satisfied")

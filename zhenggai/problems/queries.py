@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
@@ -66,9 +66,9 @@ def story(problem: Problem | None) -> list[dict]:
     if problem is None:
         return []
     out = []
-    for e in problem.events.order_by("seq"):
-        line = {"day": e.day, "kind": e.kind, "text": PLAIN.get(e.kind, e.kind),
-                "to_state": lc.STATE_LABELS.get(e.to_state, e.to_state)}
+    # Event.Meta.ordering is (problem, seq): all() is in order, and uses a prefetch if any.
+    for e in problem.events.all():
+        line = {"day": e.day, "text": PLAIN.get(e.kind, e.kind)}
         if e.kind in ("decline", "verify_not_thorough", "check_deteriorated"):
             line["note"] = e.note
         if e.kind == "followup":
@@ -86,7 +86,7 @@ def asks_satisfaction(problem: Problem | None) -> bool:
 def my_opinions(member: Member) -> QuerySet:
     """A member's named opinions, newest first. Anonymous ones are reached by receipt only."""
     return (Opinion.objects.filter(author=member).select_related("problem", "campaign")
-            .order_by("-received_on", "-pk"))
+            .prefetch_related("problem__events").order_by("-received_on", "-pk"))
 
 
 # -- clerk -----------------------------------------------------------------------------
@@ -95,7 +95,7 @@ def unsummarised(campaign: Campaign, *, after: int | None = None) -> QuerySet:
     qs = Opinion.objects.filter(campaign=campaign, problem__isnull=True)
     if after:
         qs = qs.filter(pk__gt=after)
-    return qs.select_related("unit", "category").order_by("pk")
+    return qs.select_related("unit", "author").order_by("pk")  # what the desk shows
 
 
 def open_problems(campaign: Campaign, q: str = "") -> QuerySet:
@@ -103,7 +103,7 @@ def open_problems(campaign: Campaign, q: str = "") -> QuerySet:
     qs = Problem.objects.filter(campaign=campaign, state__in=sorted(lc.UNRESOLVED))
     if q:
         qs = qs.filter(summary__icontains=q)
-    return qs.select_related("owner", "unit").order_by("-updated_at", "-pk")
+    return qs.order_by("-updated_at", "-pk")
 
 
 # -- owner -----------------------------------------------------------------------------
@@ -116,7 +116,6 @@ def my_problems(member: Member, campaign: Campaign) -> QuerySet:
         mine |= Q(owner__isnull=True, unit_id=member.unit_id)
     return (Problem.objects.filter(mine, campaign=campaign,
                                    state__in=[lc.ASSIGNED, lc.REOPENED, lc.CLAIMED])
-            .select_related("unit", "owner")
             .order_by(F("deadline").asc(nulls_last=True), "pk"))
 
 
@@ -128,22 +127,21 @@ def _not_mine(member: Member) -> Q:
 
 
 def _due(member: Member, campaign: Campaign, day: dt.date) -> list[QuerySet]:
-    """What waits for a representative, as two queries that each read one range of the
-    (campaign, state, recheck_due) index: claims, and consolidation checks that are due."""
+    """What waits for a representative: the review round's items shared out to them (on any
+    problem counted as resolved: a claim to verify, or a verified or closed problem to check
+    again), then claims, then consolidation checks that are due."""
     base = Problem.objects.filter(campaign=campaign).filter(_not_mine(member))
-    return [base.filter(state=lc.CLAIMED),
+    mine = base.filter(state__in=sorted(lc.CLAIMED_RESOLVED), review_items__assignee=member,
+                       review_items__outcome=ReviewItem.Outcome.PENDING).distinct()
+    return [mine, base.filter(state=lc.CLAIMED),
             base.filter(state=lc.VERIFIED, recheck_due__lte=day)]
 
 
 def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
                    after: int | None = None) -> Problem | None:
-    """The next problem in this representative's queue: first the review round's items
-    shared out to them, then claims, then due consolidation checks, oldest first. `after`
-    skips past a problem the representative passed over."""
-    claims, checks = _due(member, campaign, day)
-    mine = claims.filter(review_items__assignee=member,
-                         review_items__outcome=ReviewItem.Outcome.PENDING)
-    for qs in (mine, claims, checks):
+    """The next problem in this representative's queue, oldest first in each part of it
+    (see `_due`). `after` skips past a problem the representative passed over."""
+    for qs in _due(member, campaign, day):
         if after:
             qs = qs.filter(pk__gt=after)
         p = qs.order_by("pk").first()
@@ -153,7 +151,10 @@ def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
 
 
 def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
-    return sum(qs.count() for qs in _due(member, campaign, day))
+    mine, claims, checks = _due(member, campaign, day)
+    # Round items not already counted as a claim or a due check.
+    extra = mine.exclude(state=lc.CLAIMED).exclude(state=lc.VERIFIED, recheck_due__lte=day)
+    return claims.count() + checks.count() + extra.count()
 
 
 @dataclass
@@ -285,16 +286,28 @@ def followup_log(campaign: Campaign, limit: int = 20) -> list[FollowUp]:
     return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk, limit)
 
 
+def _proposed_reasons(problem) -> QuerySet:
+    """The notes of a problem's proposed declines, latest first."""
+    return (Event.objects.filter(problem=problem, kind="propose_decline")
+            .order_by("-seq").values_list("note", flat=True))
+
+
 def pending_declines(campaign: Campaign) -> QuerySet:
-    """Proposed declines waiting for a leader."""
+    """Proposed declines waiting for a leader, each with the latest proposal's reason
+    (`decline_note`), read in the same query."""
     return (Problem.objects.filter(campaign=campaign, decline_requested=True,
                                    state__in=[lc.OPEN, lc.ASSIGNED])
+            .annotate(decline_note=Subquery(_proposed_reasons(OuterRef("pk"))[:1]))
             .select_related("owner", "unit").order_by("updated_at", "pk"))
 
 
 def decline_reason(problem: Problem) -> str:
-    e = (problem.events.filter(kind="propose_decline").order_by("-seq").only("note").first())
-    return e.note if e else ""
+    """The reason of the latest proposal to decline: from pending_declines' annotation if
+    the problem came from there, else one query."""
+    note = getattr(problem, "decline_note", None)
+    if note is None:
+        note = _proposed_reasons(problem).first()
+    return note or ""
 
 
 # -- the public board ------------------------------------------------------------------
@@ -310,15 +323,15 @@ def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
     """Past their deadline and not yet claimed, most overdue first."""
     late = Problem.objects.filter(org_id=org_id, deadline__lt=day)
     qs = _first_per_state(late, lc.UNCLAIMED, "deadline", limit)
-    return [{"problem": p, "who": responsible(p), "days": (day - p.deadline).days} for p in qs]
+    return [{"problem": p, "who": responsible(p), "days": p.days_overdue(day)} for p in qs]
 
 
 def reopened(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
     qs = (Problem.objects.filter(org_id=org_id, state=lc.REOPENED)
           .select_related("owner", "unit").order_by("-updated_at", "-pk")[:limit])
     return [{"problem": p, "who": responsible(p),
-             "reason": lc.REOPEN_REASONS.get(p.reopen_reason, ""),
-             "days": (day - p.deadline).days if p.deadline and p.deadline < day else 0}
+             "reason": p.reopen_label,
+             "days": p.days_overdue(day)}
             for p in qs]
 
 

@@ -81,6 +81,13 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
     return t
 
 
+def may_start_review_round(actor, campaign: Campaign) -> bool:
+    """A review round is started by a leader of the campaign."""
+    from zhenggai.campaigns.models import Role
+
+    return member_id(actor) is not None and has_role(actor, campaign, Role.LEADER)
+
+
 def _role_label(role: str):
     from zhenggai.campaigns.models import Role
 
@@ -88,6 +95,11 @@ def _role_label(role: str):
 
 
 def _check_person(action: str, s: ProblemState, actor) -> None:
+    # A decline is proposed once and then decided; a leader may also decline unasked.
+    if action == "propose_decline" and s.decline_requested:
+        raise Refused(_("A decline is proposed already; a leader decides on it."))
+    if action == "reject_decline" and not s.decline_requested:
+        raise Refused(_("Nobody has proposed to decline this problem."))
     if action == "claim":
         if s.owner is not None and s.owner != actor.pk:
             raise Forbidden(_("Only the problem's owner may claim it is rectified."))

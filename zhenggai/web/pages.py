@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 
 from zhenggai.campaigns.access import may_view, member_of, views_for
 from zhenggai.campaigns.models import Campaign
@@ -75,27 +76,26 @@ def board_allowed(request: HttpRequest) -> bool:
 
 
 def nav(request: HttpRequest) -> dict:
-    """Context processor: the role pages this member may open, for the menu."""
-    user = getattr(request, "user", None)
-    member = member_of(user) if user is not None else None
-    if member is None:
-        return {"nav_views": []}
-    # A role page has found its campaign already (role_page); others take the current one.
-    campaign = getattr(request, "campaign", None) or current_campaign(member.org_id, today())
-    return {"nav_views": views_for(member, campaign) if campaign else [], "me": member}
+    """Context processor: the role pages this member may open, for the menu, and the member.
+    It runs on every render, partials (htmx) too: both are worked out only when a template
+    reads them, so a page without the menu pays no query for it."""
+    def member():
+        return member_of(getattr(request, "user", None))
+
+    def views() -> list[str]:
+        m = member()
+        if m is None:
+            return []
+        # A role page has found its campaign already (role_page); others take the current one.
+        campaign = getattr(request, "campaign", None) or current_campaign(m.org_id, today())
+        return views_for(m, campaign) if campaign else []
+
+    return {"nav_views": SimpleLazyObject(views), "me": SimpleLazyObject(member)}
 
 
 def status_of(e) -> int:
-    """The HTTP status of a refused action: 403 for the wrong person, 409 for a conflict."""
-    from zhenggai.errors import Conflict, Forbidden, NotFound
-
-    if isinstance(e, Forbidden):
-        return 403
-    if isinstance(e, Conflict):
-        return 409
-    if isinstance(e, NotFound):
-        return 404
-    return 400
+    """The HTTP status of a refused action: the domain error's own (errors.py)."""
+    return e.status
 
 
 def posted_id(request: HttpRequest, name: str) -> int:

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from zhenggai.figures.queries import figures
-from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
 
@@ -43,8 +42,6 @@ def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
     day = today()
     return render(request, "web/poster_print.html", {
         "problem": p, "who": Q.responsible(p), "as_of": day,
-        "days_overdue": (day - p.deadline).days if p.deadline and p.deadline < day
-        and p.state in lc.UNCLAIMED else 0,
-        "reopen_reason": lc.REOPEN_REASONS.get(p.reopen_reason, ""),
+        "days_overdue": p.days_overdue(day),
         "posters": p.posters.select_related("signed_by").order_by("-day", "-pk")[:3],
     })

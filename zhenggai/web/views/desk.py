@@ -24,11 +24,6 @@ from zhenggai.problems.models import Problem, Scope
 from ..pages import as_id, posted_id, query_id, role_page, status_of
 
 
-def owners(campaign) -> list[Member]:
-    ids = CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER).values("member_id")
-    return list(Member.objects.filter(pk__in=ids).select_related("unit").order_by("name"))
-
-
 class PlanForm(forms.Form):
     """Owner, owning unit, measures and deadline: used by the desk and the problem page."""
 
@@ -46,7 +41,8 @@ class PlanForm(forms.Form):
     def __init__(self, *args, campaign, **kw):
         super().__init__(*args, **kw)
         self.fields["owner"].queryset = Member.objects.filter(
-            pk__in=[m.pk for m in owners(campaign)])
+            pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
+            .values("member_id")).order_by("name")
         self.fields["unit"].queryset = Unit.objects.filter(org_id=campaign.org_id)
 
 

@@ -77,7 +77,7 @@ def board(request: HttpRequest) -> HttpResponse:
     return render(request, "web/leader.html", {
         "campaign": campaign, "as_of": day, "bad_date": bad, "error": error,
         "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
-        "category_rows": category_rows, "n_categories": n_categories, "show_all": show_all,
+        "category_rows": category_rows, "n_categories": n_categories,
         "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day, now=unit_sums),
         "campaign_stalled": Q.campaign_stalled(org_id, day),
         "stall_days": Q.STALL_DAYS, "long": Q.long_standing(campaign, day),

@@ -53,16 +53,16 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "problem": problem, "offers": offers, "opinions": opinions, "claims": claims,
         # Follow-up visits are with named proposers; anonymous ones answer by receipt.
         "named": [o for o in opinions if not o.anonymous],
-        "events": Q.events_of(problem), "posters": problem.posters.order_by("-day", "-pk"),
+        "events": Q.events_of(problem),
+        "posters": problem.posters.select_related("signed_by").order_by("-day", "-pk"),
         "show_authors": may_view(member, campaign, "opinion_authors"),
         "plan": PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
                                   "measures": problem.measures, "deadline": problem.deadline,
-                                  "scope": problem.scope}, campaign=campaign),
+                                  "scope": problem.scope}, campaign=campaign)
+        if "assign" in offers else None,
         "decline_reason": Q.decline_reason(problem) if problem.decline_requested else "",
-        "channels": [c for c in FollowUp.Channel.choices
-                     if c[0] in (FollowUp.Channel.CONVERSATION, FollowUp.Channel.HOME_VISIT)],
+        "channels": [(c, FollowUp.Channel(c).label) for c in FollowUp.STAFF_CHANNELS],
         "outcomes": FollowUp.Outcome.choices, "error": error,
-        "reopen_reason": lc.REOPEN_REASONS.get(problem.reopen_reason, ""),
     }, status=status)
 
 

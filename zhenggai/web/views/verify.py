@@ -11,12 +11,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from zhenggai.campaigns.access import may_view
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
+from zhenggai.problems import rules
 from zhenggai.problems.models import Problem
 
 from ..actions import take
@@ -48,9 +48,7 @@ def queue(request: HttpRequest) -> HttpResponse:
                           [:100]),
             claim=problem.claims.select_related("by").prefetch_related("photos")
             .order_by("-event__seq").first(),
-            events=Q.events_of(problem), recheck=problem.state != lc.CLAIMED,
-            reopen_reason=lc.REOPEN_REASONS.get(problem.reopen_reason, ""),
-            show_authors=may_view(rep, campaign, "opinion_authors"))
+            events=Q.events_of(problem), recheck=problem.state != lc.CLAIMED)
     return render(request, "web/verify.html", ctx, status=status)
 
 
@@ -59,7 +57,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 def review_rounds(request: HttpRequest) -> HttpResponse:
     campaign, member = request.campaign, request.member
     error, status = None, 200
-    can_start = may_view(member, campaign, "leader_board")
+    can_start = rules.may_start_review_round(member, campaign)
     if request.method == "POST":
         try:
             starts = dt.date.fromisoformat(request.POST.get("starts_on", ""))

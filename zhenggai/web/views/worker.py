@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -93,7 +94,7 @@ def _case_context(opinion: Opinion) -> dict:
 def my_opinions(request: HttpRequest) -> HttpResponse:
     member = member_of(request.user)
     if member is None:
-        return render(request, "403.html", status=403)
+        raise PermissionDenied
     error = done = None
     status = 200
     if request.method == "POST":
