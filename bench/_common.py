@@ -49,7 +49,8 @@ def gunicorn(port: int, env: Mapping[str, str], cwd: str | os.PathLike, workers:
     accepts connections, terminate the server on the way out."""
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "zhenggai.wsgi", "--workers", str(workers),
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"], env=dict(env), cwd=Path(cwd))
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
+        env={"ZHENGGAI_DEMO": "1", **env}, cwd=Path(cwd))  # benches run on the demo key
     try:
         deadline = time.monotonic() + wait_s
         while True:

@@ -283,6 +283,8 @@ def _serve(host: str, port: int, workers: int) -> None:
 @click.option("--no-serve", is_flag=True, help="Build the replay and print the logins only.")
 def demo(host: str, port: int, no_serve: bool) -> None:
     """Build the Anshan replay if needed, print the logins, and serve."""
+    # The demo runs on its own key and any host name; a production server never does.
+    os.environ["ZHENGGAI_DEMO"] = "1"
     _setup()
     _migrate()
     from zhenggai import anshan

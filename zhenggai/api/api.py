@@ -28,7 +28,10 @@ def error(request, status: int, code: str, message: str, details=None):
 
 @api.exception_handler(DomainError)
 def domain_error(request, exc: DomainError):
-    return error(request, exc.status, exc.code, str(exc))
+    response = error(request, exc.status, exc.code, str(exc))
+    if getattr(exc, "retry_after", None):  # throttled or busy: when to try again
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @api.exception_handler(ValidationError)

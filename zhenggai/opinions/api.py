@@ -15,6 +15,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden, InvalidInput, NotFound
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
+from zhenggai.security.address import client_address
 
 from . import actions, receipts
 from .models import Opinion
@@ -138,20 +139,20 @@ def _case(holder) -> dict:
 @router.post("/receipts/case", response=Case, auth=None)
 def case(request, body: ReceiptIn):
     """An anonymous proposer's case: their opinion, its problem and what happened to it."""
-    return _case(receipts.redeem(body.receipt))
+    return _case(receipts.redeem(body.receipt, address=client_address(request)))
 
 
 @router.post("/receipts/answer", response=Case, auth=None)
 def answer(request, body: AnswerIn):
     """“Is it fixed to your satisfaction?”, answered with the receipt."""
-    holder = receipts.redeem(body.receipt)
+    holder = receipts.redeem(body.receipt, address=client_address(request))
     problem_actions.proposer_answer(holder.opinion, actor=holder, outcome=body.outcome)
     return _case(holder)
 
 
 @router.post("/receipts/contest", response=Case, auth=None)
 def contest(request, body: TextIn):
-    holder = receipts.redeem(body.receipt)
+    holder = receipts.redeem(body.receipt, address=client_address(request))
     o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
     if o.problem is None:
         raise InvalidInput(_("This opinion is not yet part of a problem."))
@@ -161,7 +162,7 @@ def contest(request, body: TextIn):
 
 @router.post("/receipts/poster", response=Case, auth=None)
 def poster(request, body: TextIn):
-    holder = receipts.redeem(body.receipt)
+    holder = receipts.redeem(body.receipt, address=client_address(request))
     o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
     if o.problem is None:
         raise InvalidInput(_("This opinion is not yet part of a problem."))

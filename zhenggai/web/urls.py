@@ -8,7 +8,7 @@ from .views import account, board, desk, leader, owner, problem, verify, worker
 app_name = "web"
 urlpatterns = [
     path("", figures.situation, name="situation"),
-    path("login/", auth.LoginView.as_view(template_name="web/login.html"), name="login"),
+    path("login/", account.LoginView.as_view(), name="login"),
     path("logout/", auth.LogoutView.as_view(), name="logout"),
     path("language/", account.set_language, name="set_language"),
     # worker

@@ -23,6 +23,7 @@ from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
 from zhenggai.problems import queries as Q
+from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
 
@@ -135,19 +136,22 @@ def check_receipt(request: HttpRequest) -> HttpResponse:
     """The anonymous proposer's view of their case. The code travels only in POST bodies."""
     code = request.POST.get("receipt", "")
     ctx: dict = {"receipt": code}
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST":
         holder = None
         try:
-            holder = receipts.redeem(code)
+            holder = receipts.redeem(code, address=client_address(request))
             if request.POST.get("do"):
                 ctx["done"] = _answer(request, holder.opinion, holder)
         except DomainError as e:
             ctx["error"], status = str(e), status_of(e)
+            retry_after = getattr(e, "retry_after", None)
         if holder is not None:
             opinion = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
             ctx["case"] = _case_context(opinion)
             ctx["receipt"] = receipts.pretty(receipts.normalise(code))
     resp = render(request, "web/check_receipt.html", ctx, status=status)
     resp["Cache-Control"] = "no-store"
+    if retry_after:  # throttled or busy
+        resp["Retry-After"] = str(retry_after)
     return resp
