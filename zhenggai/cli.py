@@ -354,7 +354,8 @@ def _width(s: str) -> int:
               show_default=True)
 @click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
 @click.option("--verify", is_flag=True,
-              help="Also recompute every figure from the events and report any difference.")
+              help="Also recompute every figure from the events, fold every problem's events "
+                   "and compare with the stored problem, and report any difference.")
 def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
             verify: bool) -> None:
     """Print the figures: claimed against verified, false figures, and the rest."""
@@ -372,12 +373,21 @@ def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
     else:
         click.echo(_table(result))
     if verify:
+        from zhenggai.problems.audit import drift
+
         diffs = differences(org.pk, day or timezone.localdate())
+        drifted = drift(org.pk)
         if diffs:
             click.echo("\n".join(diffs[:50]), err=True)
             click.echo(f"{len(diffs)} figures disagree with the events.", err=True)
+        if drifted:
+            click.echo("\n".join(drifted), err=True)
+            click.echo(f"{len(drifted)} fields of stored problems disagree with their events: "
+                       "pages and exports show what the events do not support.", err=True)
+        if diffs or drifted:
             sys.exit(1)
-        click.echo("Every figure agrees with a recomputation from the events.", err=True)
+        click.echo("Every figure agrees with a recomputation from the events, and every "
+                   "problem with the fold of its events.", err=True)
 
 
 @main.command()

@@ -34,6 +34,10 @@ class SecurityHeadersMiddleware:
                 del response["X-Frame-Options"]
         response.setdefault("Content-Security-Policy",
                             CSP.format(ancestors=ancestors or "'none'"))
+        if response.status_code == 503 and response.has_header("Retry-After"):
+            # "Busy, try again" is the cap on argon2 doing its job, not a server error: no
+            # error log line (with the time of an anonymous look-up) for it.
+            response._has_been_logged = True
         if request.path.startswith(NO_STORE_PATHS):
             response["Cache-Control"] = "no-store"
             response["Pragma"] = "no-cache"

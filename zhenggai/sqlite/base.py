@@ -22,6 +22,14 @@ class DatabaseWrapper(base.DatabaseWrapper):
     _writer_fd: int | None = None
     _writer_locked = False
 
+    def get_new_connection(self, conn_params):
+        conn = super().get_new_connection(conn_params)
+        # The events table's DELETE trigger asks this (problems/append_only.py).
+        from zhenggai.problems.append_only import SQLITE_FUNCTION, sqlite_erasable
+
+        conn.create_function(SQLITE_FUNCTION, 0, sqlite_erasable, deterministic=False)
+        return conn
+
     def _writer_lock_path(self) -> str | None:
         if self.is_in_memory_db():
             return None
