@@ -14,6 +14,9 @@ def pytest_configure(config):
     # at the smallest cost. Production never sets these.
     settings.RECEIPT_ARGON2_TIME_COST = 1
     settings.RECEIPT_ARGON2_MEMORY_KIB = 1024
+    # The suite runs without SECRET_KEY and ALLOWED_HOSTS, like the demo (tests/security
+    # starts the real thing in production mode in a subprocess).
+    settings.PRODUCTION = False
     _flush_may_empty_the_events()
 
 

@@ -40,6 +40,8 @@ def expected(action: str, state: str, persona: str) -> bool:
         ok = ok and persona == "owner"
     if action.startswith(("verify_", "check_")):  # never one's own problem or claim
         ok = ok and persona != "owner"
+    if action == "propose_decline" and persona != "clerk":  # an owner: only their own problem
+        ok = ok and persona == "owner" and state != lc.OPEN  # (an open one has no owner)
     return ok
 
 

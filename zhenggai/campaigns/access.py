@@ -23,6 +23,8 @@ VIEWS: dict[str, frozenset[str]] = {
     "declines": frozenset({Role.LEADER}),
     # The names behind named opinions: those who summarise them and lead the campaign.
     "opinion_authors": frozenset({Role.CLERK, Role.LEADER}),
+    # The rectification ledger's download: of the campaigns where one is clerk or leader.
+    "ledger": frozenset({Role.CLERK, Role.LEADER}),
 }
 
 

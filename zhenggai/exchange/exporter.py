@@ -36,14 +36,16 @@ RESULTS = {"verify_passed": ("通过", "passed"), "verify_not_thorough": ("不�
            "check_deteriorated": ("复查反弹", "re-check: deteriorated")}
 
 
-def ledger_rows(org: Organisation, english: bool = False):
-    """The ledger's header, then one row per problem."""
+def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
+    """The ledger's header, then one row per problem (of `campaigns`, if given)."""
     yield [en if english else zh for zh, en in LEDGER_COLUMNS]
     checks = Event.objects.filter(kind__in=list(RESULTS)).select_related("actor") \
         .order_by("seq")
     problems = (Problem.objects.filter(org=org).select_related("unit", "owner")
                 .prefetch_related(Prefetch("events", queryset=checks, to_attr="checks"))
                 .order_by("created_on", "pk"))
+    if campaigns is not None:
+        problems = problems.filter(campaign__in=list(campaigns))
     with translation.override("en" if english else "zh-hans"):
         for n, p in enumerate(problems.iterator(chunk_size=2000), start=1):
             last = p.checks[-1] if p.checks else None
@@ -61,15 +63,16 @@ def ledger_rows(org: Organisation, english: bool = False):
             ]
 
 
-def export_ledger(org: Organisation, path, english: bool = False) -> int:
+def export_ledger(org: Organisation, path, english: bool = False, campaigns=None) -> int:
+    """Write the ledger; `campaigns` limits it to those campaigns' problems (a member's)."""
     path = Path(path)
-    rows = ledger_rows(org, english)
+    rows = ledger_rows(org, english, campaigns)
     n = 0
     if path.suffix.lower() == ".csv":
         with path.open("w", newline="", encoding="utf-8-sig") as fh:
             w = csv.writer(fh)
             for row in rows:
-                w.writerow(row)
+                w.writerow([csv_cell(v) for v in row])
                 n += 1
     elif path.suffix.lower() == ".xlsx":
         from openpyxl import Workbook
@@ -77,12 +80,36 @@ def export_ledger(org: Organisation, path, english: bool = False) -> int:
         wb = Workbook(write_only=True)
         ws = wb.create_sheet("整改台账" if not english else "Ledger")
         for row in rows:
-            ws.append(row)
+            ws.append([xlsx_cell(ws, v) for v in row])
             n += 1
         wb.save(path)
     else:
         raise InvalidInput(_("Export to an .xlsx or a .csv file."))
     return n - 1
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (formula injection:
+# a summary of `=HYPERLINK(…)` or `=cmd|' /C calc'!A0`).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell a spreadsheet shows as the text it is: a leading ' before a formula start."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def xlsx_cell(ws, value):
+    """Text as a text cell, never a formula, whatever it starts with; other values as they
+    are."""
+    if not isinstance(value, str):
+        return value
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
 
 
 def _event_line(e: Event) -> dict:

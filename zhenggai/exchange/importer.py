@@ -29,6 +29,7 @@ from zhenggai.opinions.models import Channel, Opinion, random_id
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.problems.history import OPINION_COLS, insert_rows
 from zhenggai.problems.state import OpinionRef
+from zhenggai.text import clean as clean_text
 
 # Header → field. Compared after stripping spaces and lower-casing.
 HEADERS = {
@@ -65,13 +66,19 @@ class ImportReport:
         return not self.errors
 
 
+class Formula(str):
+    """An XLSX cell that holds a formula, not a value."""
+
+
 def _cells(path: Path) -> Iterator[list]:
     if path.suffix.lower() == ".xlsx":
         from openpyxl import load_workbook
 
-        wb = load_workbook(path, read_only=True, data_only=True)
-        for row in wb.worksheets[0].iter_rows(values_only=True):
-            yield list(row)
+        # Not data_only: a formula's cached value may be missing (then it read as "empty");
+        # a formula is reported as what it is.
+        wb = load_workbook(path, read_only=True)
+        for row in wb.worksheets[0].iter_rows():
+            yield [Formula(c.value) if c.data_type == "f" else c.value for c in row]
         wb.close()
     elif path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as fh:
@@ -152,7 +159,11 @@ def _check_row(cells: list, cols: dict, look: _Lookup, campaign: Campaign, today
         v = cells[i] if i is not None and i < len(cells) else None
         return "" if v is None else v
 
-    text = str(get("text")).strip()
+    for f in cols:
+        if isinstance(get(f), Formula):
+            raise InvalidInput(_("The “%(col)s” cell holds a formula (%(f)s), not a value: type "
+                                 "the value itself."), col=f, f=get(f)[:40])
+    text = clean_text(str(get("text")))  # the domain's one cleaner (zhenggai/text.py)
     if not text:
         raise InvalidInput(_("The opinion text is empty."))
     if len(text) > MAX_TEXT:

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.access import may_view, member_of
-from zhenggai.campaigns.models import Campaign
+from zhenggai.campaigns.models import Campaign, CampaignRole, Role
 from zhenggai.errors import DomainError
 
 from . import exporter, importer
@@ -57,19 +57,30 @@ def upload(request):
     }, status=400 if error else 200)
 
 
+def ledger_campaigns(member) -> list[Campaign]:
+    """The campaigns whose ledger a member may download: where they are clerk or leader; an
+    administrator (in any campaign, or a superuser), all of the organisation's."""
+    if member is None:
+        return []
+    every = list(Campaign.objects.filter(org_id=member.org_id))
+    if (member.user_id and member.user.is_superuser) or CampaignRole.objects.filter(
+            member=member, role=Role.ADMIN).exists():
+        return every
+    return [c for c in every if may_view(member, c, "ledger")]
+
+
 @login_required
 def ledger(request):
     member = member_of(request.user)
-    campaigns = [c for c in Campaign.objects.filter(org_id=member.org_id)
-                 if may_view(member, c, "summarising_desk") or may_view(member, c, "leader_board")
-                 ] if member else []
+    campaigns = ledger_campaigns(member)
     if not campaigns:
         raise PermissionDenied
     fmt = "csv" if request.GET.get("format") == "csv" else "xlsx"
     english = request.GET.get("lang") == "en"
     tmp = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)
     tmp.close()
-    exporter.export_ledger(member.org, tmp.name, english)
+    # Only the campaigns where the member is a clerk or a leader (an admin: all of them).
+    exporter.export_ledger(member.org, tmp.name, english, campaigns=campaigns)
     name = f"{'ledger' if english else 'zhenggai-taizhang'}.{fmt}"
     response = FileResponse(open(tmp.name, "rb"), as_attachment=True, filename=name)
     Path(tmp.name).unlink()  # the open handle keeps the data until the response is sent

@@ -8,11 +8,14 @@ from django.utils import timezone
 
 from zhenggai.org.models import Organisation
 from zhenggai.production.board import production_summary
+from zhenggai.web.pages import public_page
 
 from .queries import figures
 
 
+@public_page
 def situation(request: HttpRequest) -> HttpResponse:
+    """The situation page: public like the board (web/pages.py `public_page`)."""
     org = Organisation.objects.order_by("pk").first()
     by = request.GET.get("by") or "unit"
     if by not in ("unit", "category", "campaign"):

@@ -6,10 +6,12 @@ are taken with the problems endpoints (create, add opinions, remove opinion), as
 """
 from __future__ import annotations
 
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
+from zhenggai.api.types import ID_MAX, ID_MIN, Id
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden
@@ -46,6 +48,8 @@ class GroupOut(Schema):
 
 
 def _campaign(request, pk: int, view: str) -> Campaign:
+    if not ID_MIN <= pk <= ID_MAX:  # no campaign has it; the database could not hold it
+        raise Http404
     c = get_object_or_404(Campaign, pk=pk, org_id=request.auth.org_id)
     if not may_view(request.auth, c, view):
         raise Forbidden(_("You may not see this in this campaign."))
@@ -67,7 +71,7 @@ def suggest(request, campaign: int, text: str, k: int = 5):
 
 
 @router.get("/{campaign}/proposals", response=list[GroupOut])
-def proposals(request, campaign: int):
+def proposals(request, campaign: Id):
     """Groups of unsummarised opinions that share words (clerks only)."""
     c = _campaign(request, campaign, "summarising_desk")
     return [{"opinions": [o.pk for o in g.opinions], "texts": [o.text for o in g.opinions],

@@ -5,5 +5,5 @@ from . import views
 app_name = "grouping"
 urlpatterns = [
     path("<int:pk>/suggest/", views.suggest, name="suggest"),
-    path("<int:pk>/proposals/", views.proposals, name="proposals"),
+    path("<id:pk>/proposals/", views.proposals, name="proposals"),
 ]

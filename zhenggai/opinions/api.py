@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.auth import TokenAuth
+from zhenggai.api.types import Id, Text
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden, InvalidInput, NotFound
@@ -25,11 +26,11 @@ _token = TokenAuth()  # optional here: an anonymous opinion comes without one
 
 
 class OpinionIn(Schema):
-    campaign: int
-    text: str
+    campaign: Id
+    text: Text
     anonymous: bool = False
-    unit: int | None = None
-    category: int | None = None
+    unit: Id | None = None
+    category: Id | None = None
 
 
 class OpinionOut(Schema):
@@ -76,7 +77,7 @@ class AnswerIn(ReceiptIn):
 
 
 class TextIn(ReceiptIn):
-    text: str
+    text: Text
 
 
 def _ref(model, pk, campaign):
@@ -111,8 +112,8 @@ def submit(request, body: OpinionIn):
 
 
 @router.get("/opinions", response=list[OpinionOut])
-def list_opinions(request, campaign: int, unsummarised: bool = False, limit: int = 100,
-                  after: int | None = None):
+def list_opinions(request, campaign: Id, unsummarised: bool = False, limit: int = 100,
+                  after: Id | None = None):
     """For clerks: the opinions of a campaign, by id; `after` continues from an id."""
     c = get_object_or_404(Campaign, pk=campaign, org_id=request.auth.org_id)
     if not may_view(request.auth, c, "summarising_desk"):

@@ -22,6 +22,7 @@ from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
 from zhenggai.figures.ledger import Book
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
+from zhenggai.text import clean as clean_text
 
 from . import lifecycle as lc
 from . import photos as P
@@ -60,7 +61,7 @@ def _day_only(at: dt.datetime) -> dt.datetime:
 
 
 def _text(value: str, label, *, required: bool = True, limit: int = MAX_TEXT) -> str:
-    value = (value or "").strip()
+    value = clean_text(value)  # the one cleaner: valid, no bidi controls, visible or empty
     if required and not value:
         raise InvalidInput(_("%(field)s must not be empty."), field=label)
     if len(value) > limit:

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.params import as_utc
+from zhenggai.api.types import Id, Text
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import figures
@@ -68,80 +69,80 @@ class EventOut(Schema):
 
 
 class CreateIn(Schema):
-    campaign: int
-    opinions: list[int] = Field(min_length=1)
-    summary: str
+    campaign: Id
+    opinions: list[Id] = Field(min_length=1)
+    summary: Text
     scope: Literal["individual", "common"] = "common"
-    category: int | None = None
-    owner: int | None = None
-    unit: int | None = None
-    measures: str = ""
+    category: Id | None = None
+    owner: Id | None = None
+    unit: Id | None = None
+    measures: Text = ""
     deadline: dt.date | None = None
 
 
 class AssignIn(Schema):
-    owner: int | None = None
-    unit: int | None = None
-    measures: str = ""
+    owner: Id | None = None
+    unit: Id | None = None
+    measures: Text = ""
     deadline: dt.date | None = None
     scope: Literal["individual", "common"] | None = None
-    version: int | None = None
+    version: Id | None = None
 
 
 class UpdateIn(Schema):
-    summary: str | None = None
+    summary: Text | None = None
     scope: Literal["individual", "common"] | None = None
-    category: int | None = None
-    version: int | None = None
+    category: Id | None = None
+    version: Id | None = None
 
 
 class OpinionsIn(Schema):
-    opinions: list[int] = Field(min_length=1)
-    version: int | None = None
+    opinions: list[Id] = Field(min_length=1)
+    version: Id | None = None
 
 
 class ClaimIn(Schema):
-    done: str
-    evidence: str = ""
-    version: int | None = None
+    done: Text
+    evidence: Text = ""
+    version: Id | None = None
 
 
 class VerifyIn(Schema):
     passed: bool
-    findings: str = ""
-    version: int | None = None
+    findings: Text = ""
+    version: Id | None = None
 
 
 class CheckIn(Schema):
     holds: bool
-    findings: str = ""
-    version: int | None = None
+    findings: Text = ""
+    version: Id | None = None
 
 
 class FollowUpIn(Schema):
-    opinion: int
+    opinion: Id
     channel: Literal[tuple(c.value for c in FollowUp.STAFF_CHANNELS)]  # type: ignore[valid-type]
     outcome: Literal["satisfied", "not_satisfied", "no_answer"]
-    note: str = ""
+    note: Text = ""
 
 
 class PosterIn(Schema):
-    text: str
+    text: Text
     signed: bool = True
 
 
 class ReasonIn(Schema):
-    reason: str
-    version: int | None = None
+    reason: Text
+    version: Id | None = None
 
 
 class NoteIn(Schema):
-    note: str = ""
-    version: int | None = None
+    note: Text = ""
+    version: Id | None = None
 
 
 class RoundIn(Schema):
-    name: str
+    name: Text
     starts_on: dt.date
     ends_on: dt.date
 
@@ -168,7 +169,7 @@ def _org(request) -> int:
     return request.auth.org_id
 
 
-def _problem(request, problem_id: int) -> Problem:
+def _problem(request, problem_id: Id) -> Problem:
     return get_object_or_404(Problem, pk=problem_id, org_id=_org(request))
 
 
@@ -211,9 +212,9 @@ def _next(p: Problem) -> str:
 
 # -- reads --------------------------------------------------------------------------------
 @router.get("/problems", response=ProblemPage)
-def list_problems(request, campaign: int | None = None, status: str | None = None,
-                  unit: int | None = None, category: int | None = None,
-                  owner: int | None = None, overdue: bool | None = None,
+def list_problems(request, campaign: Id | None = None, status: str | None = None,
+                  unit: Id | None = None, category: Id | None = None,
+                  owner: Id | None = None, overdue: bool | None = None,
                   updated_since: dt.datetime | None = None, cursor: str | None = None,
                   limit: int = 50):
     """Newest change first. Filters combine; `cursor` continues where the last page ended."""
@@ -244,12 +245,12 @@ def list_problems(request, campaign: int | None = None, status: str | None = Non
 
 
 @router.get("/problems/{problem_id}", response=ProblemOut)
-def get_problem(request, problem_id: int):
+def get_problem(request, problem_id: Id):
     return _problem(request, problem_id)
 
 
 @router.get("/problems/{problem_id}/events", response=list[EventOut])
-def problem_events(request, problem_id: int):
+def problem_events(request, problem_id: Id):
     return list(_problem(request, problem_id).events.order_by("seq"))
 
 
@@ -273,7 +274,7 @@ def create_problem(request, body: CreateIn):
 
 
 @router.post("/problems/{problem_id}/assign", response=Done)
-def assign(request, problem_id: int, body: AssignIn):
+def assign(request, problem_id: Id, body: AssignIn):
     p = _problem(request, problem_id)
     actions.assign(p, actor=request.auth, owner=_ref(Member, body.owner, request),
                    unit=_ref(Unit, body.unit, request), measures=body.measures,
@@ -282,7 +283,7 @@ def assign(request, problem_id: int, body: AssignIn):
 
 
 @router.post("/problems/{problem_id}/update", response=Done)
-def update(request, problem_id: int, body: UpdateIn):
+def update(request, problem_id: Id, body: UpdateIn):
     p = _problem(request, problem_id)
     actions.update_problem(p, actor=request.auth, summary=body.summary, scope=body.scope,
                            category=_ref(Category, body.category, request),
@@ -291,7 +292,7 @@ def update(request, problem_id: int, body: UpdateIn):
 
 
 @router.post("/problems/{problem_id}/opinions", response=Done)
-def add_opinions(request, problem_id: int, body: OpinionsIn):
+def add_opinions(request, problem_id: Id, body: OpinionsIn):
     p = _problem(request, problem_id)
     actions.add_opinions(p, _opinions(request, body.opinions), actor=request.auth,
                          expected_version=body.version)
@@ -299,14 +300,14 @@ def add_opinions(request, problem_id: int, body: OpinionsIn):
 
 
 @router.post("/opinions/{opinion_id}/split", response=Done)
-def split_opinion(request, opinion_id: int):
+def split_opinion(request, opinion_id: Id):
     (opinion,) = _opinions(request, [opinion_id])
     p = actions.remove_opinion(opinion, actor=request.auth)
     return _done(p)
 
 
 @router.post("/problems/{problem_id}/claims", response=Done)
-def claim(request, problem_id: int, body: ClaimIn):
+def claim(request, problem_id: Id, body: ClaimIn):
     p = _problem(request, problem_id)
     c = actions.claim(p, actor=request.auth, done=body.done, evidence=body.evidence,
                       expected_version=body.version)
@@ -314,7 +315,7 @@ def claim(request, problem_id: int, body: ClaimIn):
 
 
 @router.post("/problems/{problem_id}/verifications", response=Done)
-def verify(request, problem_id: int, body: VerifyIn):
+def verify(request, problem_id: Id, body: VerifyIn):
     p = _problem(request, problem_id)
     e = actions.verify(p, actor=request.auth, passed=body.passed, findings=body.findings,
                        expected_version=body.version)
@@ -322,7 +323,7 @@ def verify(request, problem_id: int, body: VerifyIn):
 
 
 @router.post("/problems/{problem_id}/checks", response=Done)
-def check(request, problem_id: int, body: CheckIn):
+def check(request, problem_id: Id, body: CheckIn):
     p = _problem(request, problem_id)
     e = actions.consolidation_check(p, actor=request.auth, holds=body.holds,
                                     findings=body.findings, expected_version=body.version)
@@ -330,7 +331,7 @@ def check(request, problem_id: int, body: CheckIn):
 
 
 @router.post("/problems/{problem_id}/followups", response=Done)
-def followup(request, problem_id: int, body: FollowUpIn):
+def followup(request, problem_id: Id, body: FollowUpIn):
     p = _problem(request, problem_id)
     (opinion,) = _opinions(request, [body.opinion])
     if opinion.problem_id != p.pk:
@@ -341,14 +342,14 @@ def followup(request, problem_id: int, body: FollowUpIn):
 
 
 @router.post("/problems/{problem_id}/posters", response=Done)
-def poster(request, problem_id: int, body: PosterIn):
+def poster(request, problem_id: Id, body: PosterIn):
     p = _problem(request, problem_id)
     x = actions.post_poster(p, actor=request.auth, text=body.text, signed=body.signed)
     return _done(p, x.event)
 
 
 @router.post("/problems/{problem_id}/decline-proposals", response=Done)
-def propose_decline(request, problem_id: int, body: ReasonIn):
+def propose_decline(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.propose_decline(p, actor=request.auth, reason=body.reason,
                                 expected_version=body.version)
@@ -356,7 +357,7 @@ def propose_decline(request, problem_id: int, body: ReasonIn):
 
 
 @router.post("/problems/{problem_id}/declines", response=Done)
-def decline(request, problem_id: int, body: ReasonIn):
+def decline(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.decline(p, actor=request.auth, reason=body.reason,
                         expected_version=body.version)
@@ -364,7 +365,7 @@ def decline(request, problem_id: int, body: ReasonIn):
 
 
 @router.post("/problems/{problem_id}/decline-rejections", response=Done)
-def reject_decline(request, problem_id: int, body: NoteIn):
+def reject_decline(request, problem_id: Id, body: NoteIn):
     p = _problem(request, problem_id)
     e = actions.reject_decline(p, actor=request.auth, note=body.note,
                                expected_version=body.version)
@@ -372,14 +373,14 @@ def reject_decline(request, problem_id: int, body: NoteIn):
 
 
 @router.post("/problems/{problem_id}/contests", response=Done)
-def contest(request, problem_id: int, body: ReasonIn):
+def contest(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.contest(p, actor=request.auth, reason=body.reason)
     return _done(p, e)
 
 
 @router.post("/campaigns/{campaign_id}/review-rounds", response={201: RoundOut})
-def review_round(request, campaign_id: int, body: RoundIn):
+def review_round(request, campaign_id: Id, body: RoundIn):
     campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
     r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
                                    starts_on=body.starts_on, ends_on=body.ends_on)

@@ -77,7 +77,7 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
             _("Only a %(roles)s may “%(action)s” in campaign “%(campaign)s”."),
             roles=names, action=t.label, campaign=campaign.name,
         )
-    _check_person(action, s, actor)
+    _check_person(action, s, actor, campaign)
     return t
 
 
@@ -94,12 +94,26 @@ def _role_label(role: str):
     return _("proposer of this problem") if role == lc.PROPOSER else Role(role).label
 
 
-def _check_person(action: str, s: ProblemState, actor) -> None:
+def _is_owner_of(s: ProblemState, actor) -> bool:
+    """The problem's owner; without one, a member of its owning unit."""
+    if s.owner is not None:
+        return s.owner == actor.pk
+    return s.unit is not None and actor.unit_id == s.unit
+
+
+def _check_person(action: str, s: ProblemState, actor, campaign: Campaign) -> None:
     # A decline is proposed once and then decided; a leader may also decline unasked.
     if action == "propose_decline" and s.decline_requested:
         raise Refused(_("A decline is proposed already; a leader decides on it."))
     if action == "reject_decline" and not s.decline_requested:
         raise Refused(_("Nobody has proposed to decline this problem."))
+    if action == "propose_decline" and not _is_owner_of(s, actor):
+        from zhenggai.campaigns.models import Role
+
+        # An owner proposes to decline their own problem; a clerk, any problem.
+        if not has_role(actor, campaign, Role.CLERK):
+            raise Forbidden(_("Only the problem's owner (or a clerk) may propose to decline "
+                              "it."))
     if action == "claim":
         if s.owner is not None and s.owner != actor.pk:
             raise Forbidden(_("Only the problem's owner may claim it is rectified."))

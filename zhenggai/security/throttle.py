@@ -64,13 +64,17 @@ def rules() -> dict[str, Rule]:
     return {name: Rule(name, limit, window) for name, (limit, window) in t.items()}
 
 
+def _clock() -> float:
+    return time.time()
+
+
 def _since(rule: Rule, now: float) -> int:
     return int(now) // rule.window * rule.window
 
 
 def check(*pairs: tuple[str, str], now: float | None = None) -> None:
     """Raise Throttled if any (rule name, value) has used up its failures in this window."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     all_rules = rules()
     wanted = {}
     for name, value in pairs:
@@ -88,7 +92,7 @@ def check(*pairs: tuple[str, str], now: float | None = None) -> None:
 
 def failed(*pairs: tuple[str, str], now: float | None = None) -> None:
     """Count one failure under each (rule name, value), and forget windows long past."""
-    now = time.time() if now is None else now
+    now = _clock() if now is None else now
     all_rules = rules()
     table = connection.ops.quote_name(Attempt._meta.db_table)
     q = connection.ops.quote_name

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from ipaddress import ip_address, ip_network
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -22,6 +21,7 @@ from zhenggai.campaigns.access import may_view, member_of, views_for
 from zhenggai.campaigns.models import Campaign
 from zhenggai.org.models import Organisation
 from zhenggai.problems.queries import current_campaign
+from zhenggai.security.address import in_networks
 
 
 def today() -> dt.date:
@@ -64,15 +64,23 @@ def role_page(view_name: str):
 
 
 def board_allowed(request: HttpRequest) -> bool:
-    """The public board needs no login, but only inside the organisation's network
-    (settings.BOARD_NETWORKS). Signed-in members may see it from anywhere."""
+    """The public pages (the board, its posters and the situation page at /) need no login,
+    but only inside the organisation's network (settings.BOARD_NETWORKS; the client's
+    address behind a trusted proxy, security/address.py). Signed-in members may see them
+    from anywhere."""
     if request.user.is_authenticated and member_of(request.user) is not None:
         return True
-    try:
-        addr = ip_address(request.META.get("REMOTE_ADDR", ""))
-    except ValueError:
-        return False
-    return any(addr in ip_network(n) for n in settings.BOARD_NETWORKS)
+    return in_networks(request, settings.BOARD_NETWORKS)
+
+
+def public_page(fn):
+    """A page of the public board: the one rule of `board_allowed`, else 403."""
+    @functools.wraps(fn)
+    def inner(request, *args, **kwargs):
+        if not board_allowed(request):
+            raise PermissionDenied
+        return fn(request, *args, **kwargs)
+    return inner
 
 
 def nav(request: HttpRequest) -> dict:

@@ -18,12 +18,12 @@ urlpatterns = [
     # clerk, owner, representative, leader
     path("desk/", desk.desk, name="desk"),
     path("owner/", owner.my_problems, name="my_problems"),
-    path("problems/<int:pk>/", problem.problem_page, name="problem"),
-    path("photos/<int:pk>/", problem.photo, name="photo"),
+    path("problems/<id:pk>/", problem.problem_page, name="problem"),
+    path("photos/<id:pk>/", problem.photo, name="photo"),
     path("verify/", verify.queue, name="verify"),
     path("rounds/", verify.review_rounds, name="rounds"),
     path("leader/", leader.board, name="leader"),
     # the public board
     path("board/", board.public_board, name="board"),
-    path("board/problems/<int:pk>/", board.poster_print, name="poster"),
+    path("board/problems/<id:pk>/", board.poster_print, name="poster"),
 ]

@@ -4,7 +4,7 @@ that refreshes itself; a problem printed as a big-character poster on A3."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -12,30 +12,31 @@ from zhenggai.figures.queries import figures
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
 
-from ..pages import board_allowed, home_org, today
+from ..pages import home_org, public_page, today
 
 KIOSK_REFRESH_S = 60
 
 
+@public_page
 def public_board(request: HttpRequest) -> HttpResponse:
-    if not board_allowed(request):
-        raise PermissionDenied
     org, day = home_org(request), today()
     if org is None:
         return render(request, "web/board.html", {"org": None})
     kiosk = request.GET.get("kiosk") == "1"
-    return render(request, "web/board.html", {
+    response = render(request, "web/board.html", {
         "org": org, "as_of": day, "kiosk": kiosk, "refresh": KIOSK_REFRESH_S,
         "figures": figures(org.pk, day)["total"],
         "overdue": Q.overdue(org.pk, day), "reopened": Q.reopened(org.pk, day),
         "posters": Q.recent_posters(org.pk),
     })
+    if kiosk:  # the kiosk may be framed by the organisation's own screens (security/headers)
+        response.frame_ancestors = settings.KIOSK_FRAME_ANCESTORS
+    return response
 
 
+@public_page
 def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
     """One problem as a big-character poster, laid out for A3 paper."""
-    if not board_allowed(request):
-        raise PermissionDenied
     org = home_org(request)
     p = get_object_or_404(Problem.objects.select_related("owner", "unit"), pk=pk,
                           org_id=org.pk if org else 0)

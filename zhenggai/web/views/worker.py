@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from zhenggai import text as text_cleaner
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
 from zhenggai.opinions import actions as intake
@@ -42,6 +43,16 @@ class OpinionForm(forms.Form):
         super().__init__(*args, **kw)
         self.fields["unit"].queryset = Unit.objects.filter(org_id=org_id)
         self.fields["category"].queryset = Category.objects.filter(org_id=org_id)
+
+    def clean_text(self) -> str:
+        # The domain's one text cleaner (zhenggai/text.py); invisible-only text is empty.
+        try:
+            value = text_cleaner.clean(self.cleaned_data["text"])
+        except DomainError as e:
+            raise forms.ValidationError(str(e)) from None
+        if not value:
+            raise forms.ValidationError(_("An opinion must say something."))
+        return value
 
 
 @never_cache
