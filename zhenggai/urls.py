@@ -1,10 +1,14 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from zhenggai import converters  # noqa: F401  (registers <id:…>)
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
+    # The admin signs in through the one throttled log-in page (web/views/account.py).
+    path("admin/login/", RedirectView.as_view(url="/login/", query_string=True),
+         name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("zhenggai.api.urls")),  # /api/v1/openapi.json
     path("production/", include("zhenggai.production.urls")),

@@ -141,3 +141,10 @@ def test_argon2_beyond_the_cap_answers_busy_at_once(story, client):
         release.set()
         t.join()
     assert guess(client, WRONG.format(1), api=True).status_code == 404
+
+
+def test_the_admin_signs_in_through_the_throttled_page(db, client):
+    r = client.get("/admin/")
+    assert r.status_code == 302
+    r = client.get(r["Location"])
+    assert r.status_code == 302 and r["Location"].startswith("/login/?next=/admin/")

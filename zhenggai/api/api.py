@@ -44,7 +44,11 @@ def validation_error(request, exc: ValidationError):
 @api.exception_handler(DataError)
 def data_error(request, exc: DataError):
     # A value the database cannot hold (an id beyond its integer range, a time zone offset
-    # PostgreSQL refuses): the request is bad, not the server.
+    # PostgreSQL refuses, a NUL in a text it was not cleaned of): the request is bad, not
+    # the server.
+    if "NUL" in str(exc):
+        return error(request, 422, "validation",
+                     _("The text holds a NUL character, which text cannot contain."))
     return error(request, 422, "validation", _("A value is out of range."))
 
 
