@@ -3,6 +3,7 @@ the member's language, and the leader board's figures."""
 
 import datetime as dt
 import io
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -153,7 +154,12 @@ def test_overdue_problems_show_days_overdue_on_the_board(client, story):
     rows = Q.overdue(story.org.pk, dt.date(1957, 10, 11))
     assert [(r["problem"].pk, r["days"]) for r in rows] == [(p.pk, 10)]
     r = client.get(f"/board/problems/{p.pk}/", **EN)
-    assert r.status_code == 200 and "@page { size: A3" in r.content.decode()
+    assert r.status_code == 200 and "web/poster.css" in r.content.decode()
+    # The A3 layout is a static style sheet (the Content-Security-Policy allows no inline one).
+    from django.contrib.staticfiles import finders
+
+    css = Path(finders.find("web/poster.css")).read_text(encoding="utf-8")
+    assert "@page { size: A3" in css
 
 
 def test_a_member_s_language_wins_over_the_browser(client, story):
