@@ -1,6 +1,8 @@
 """Bad input gets a clear 4xx, never a 500, on both engines; text passes one cleaner; and a
 500 is logged with its traceback but without a secret."""
 
+import base64
+import json
 import logging
 
 import pytest
@@ -46,6 +48,8 @@ def test_ids_beyond_64_bits_are_a_4xx(story, clerk_api, n):
         clerk_api.post("/opinions", {"campaign": story.campaign.pk, "text": "x", "unit": n}),
         clerk_api.get(f"/grouping/{story.campaign.pk}/proposals"),
     ]
+    cursor = base64.urlsafe_b64encode(json.dumps(["2020-01-01T00:00:00+00:00", n]).encode())
+    calls.append(clerk_api.get(f"/problems?cursor={cursor.decode()}"))
     if n > 0:
         calls += [clerk_api.get(f"/problems/{n}"), clerk_api.get(f"/grouping/{n}/proposals")]
     for r in calls:
@@ -55,8 +59,6 @@ def test_ids_beyond_64_bits_are_a_4xx(story, clerk_api, n):
 
 
 def test_a_huge_id_in_a_page_address_is_a_404(story, client):
-    from ..web.conftest import user_for
-
     client.force_login(user_for(story.clerk))
     for url in (f"/grouping/{10**30}/proposals/", f"/grouping/{2**63}/proposals/",
                 f"/problems/{2**63}/", f"/board/problems/{10**25}/"):

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.params import as_utc
-from zhenggai.api.types import Id, Text
+from zhenggai.api.types import ID_MAX, ID_MIN, Id, Text
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import figures
@@ -200,6 +200,8 @@ def _cursor(value: str | None) -> tuple[dt.datetime, int] | None:
         return None
     try:
         at, pk = json.loads(base64.urlsafe_b64decode(value.encode()))
+        if not ID_MIN <= int(pk) <= ID_MAX:
+            raise ValueError(pk)
         return as_utc(dt.datetime.fromisoformat(at)), int(pk)
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         raise InvalidInput(_("This cursor is not valid.")) from e
