@@ -47,15 +47,19 @@ def test_ids_beyond_64_bits_are_a_4xx(story, clerk_api, n):
                        {"opinion": n, "channel": "visit", "outcome": "satisfied"}),
         clerk_api.post("/opinions", {"campaign": story.campaign.pk, "text": "x", "unit": n}),
         clerk_api.get(f"/grouping/{story.campaign.pk}/proposals"),
+        clerk_api.get(f"/production/heats?furnace={n}"),
+        clerk_api.get(f"/production/target?day=1958-01-01&furnace={n}"),
     ]
     cursor = base64.urlsafe_b64encode(json.dumps(["2020-01-01T00:00:00+00:00", n]).encode())
     calls.append(clerk_api.get(f"/problems?cursor={cursor.decode()}"))
     if n > 0:
-        calls += [clerk_api.get(f"/problems/{n}"), clerk_api.get(f"/grouping/{n}/proposals")]
+        calls += [clerk_api.get(f"/problems/{n}"), clerk_api.get(f"/grouping/{n}/proposals"),
+                  clerk_api.get(f"/production/heats/{n}")]
     for r in calls:
         assert 400 <= r.status_code < 500 or r.status_code == 200, (r.status_code, r.content)
         if r.status_code >= 400:
-            assert r.json()["error"]["code"] in ("validation", "not_found", "invalid")
+            assert r.json()["error"]["code"] in ("validation", "not_found", "invalid",
+                                                 "forbidden")
 
 
 def test_a_huge_id_in_a_page_address_is_a_404(story, client):

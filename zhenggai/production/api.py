@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.params import as_utc
+from zhenggai.api.types import Id
 from zhenggai.errors import InvalidInput
 
 from . import competition, heats, targets
@@ -30,22 +31,22 @@ class FurnaceOut(Schema):
 
 class Delay(Schema):
     code: str
-    minutes: int
+    minutes: int = Field(ge=0, le=2**31 - 1)
 
 
 class HeatIn(Schema):
-    furnace: int = Field(description="the furnace's number")
-    number: int
+    furnace: Id = Field(description="the furnace's number")
+    number: Id
     shift: Literal["A", "B", "C"]
     crew: str = Field(max_length=50)
     charge_at: dt.datetime
     tap_at: dt.datetime
-    fettling_min: int = Field(ge=0)
-    charging_min: int = Field(ge=0)
-    hot_metal_min: int = Field(ge=0)
-    meltdown_min: int = Field(ge=0)
-    refining_min: int = Field(ge=0)
-    tapping_min: int = Field(ge=0)
+    fettling_min: int = Field(ge=0, le=2**31 - 1)
+    charging_min: int = Field(ge=0, le=2**31 - 1)
+    hot_metal_min: int = Field(ge=0, le=2**31 - 1)
+    meltdown_min: int = Field(ge=0, le=2**31 - 1)
+    refining_min: int = Field(ge=0, le=2**31 - 1)
+    tapping_min: int = Field(ge=0, le=2**31 - 1)
     tons: float
     good_tons: float
     grade: str = Field(max_length=30)
@@ -141,14 +142,14 @@ class TargetOut(Schema):
     probability: float | None
 
 
-def _furnace(request, number: int) -> Furnace:
+def _furnace(request, number: Id) -> Furnace:
     f = Furnace.objects.filter(org_id=request.auth.org_id, number=number).first()
     if f is None:
         raise InvalidInput(_("No furnace No. %(n)s in this plant."), n=number)
     return f
 
 
-def _heat(request, heat_id: int) -> Heat:
+def _heat(request, heat_id: Id) -> Heat:
     return get_object_or_404(Heat.objects.select_related("furnace"), pk=heat_id,
                              org_id=request.auth.org_id)
 
@@ -159,7 +160,7 @@ def list_furnaces(request):
 
 
 @router.get("/heats", response=list[HeatOut])
-def list_heats(request, furnace: int | None = None,
+def list_heats(request, furnace: Id | None = None,
                status: Literal["recorded", "verified"] | None = None,
                before: dt.datetime | None = None, limit: int = 50):
     """Newest first, at most 500. Page backwards with `before` = the last item's tap_at."""
@@ -175,7 +176,7 @@ def list_heats(request, furnace: int | None = None,
 
 
 @router.get("/heats/{heat_id}", response=HeatOut)
-def get_heat(request, heat_id: int):
+def get_heat(request, heat_id: Id):
     return _heat(request, heat_id)
 
 
@@ -188,13 +189,13 @@ def record_heat(request, body: HeatIn):
 
 
 @router.post("/heats/{heat_id}/verify", response=HeatOut)
-def verify_heat(request, heat_id: int, body: VerifyIn):
+def verify_heat(request, heat_id: Id, body: VerifyIn):
     return heats.verify_heat(_heat(request, heat_id), actor=request.auth,
                              expected_version=body.version)
 
 
 @router.post("/heats/{heat_id}/corrections", response=HeatOut)
-def correct_heat(request, heat_id: int, body: CorrectionIn):
+def correct_heat(request, heat_id: Id, body: CorrectionIn):
     changes = body.dict()["changes"]
     for k in ("charge_at", "tap_at"):
         if isinstance(changes.get(k), str):
@@ -232,7 +233,7 @@ def leaderboard(request, start: dt.date, end: dt.date,
 
 
 @router.get("/target", response=TargetOut)
-def target(request, day: dt.date, furnace: int | None = None):
+def target(request, day: dt.date, furnace: Id | None = None):
     """The plant's target, or one furnace's with `furnace` (its number)."""
     f = _furnace(request, furnace) if furnace is not None else None
     return targets.progress(request.auth.org_id, day, f)
