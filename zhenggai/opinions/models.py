@@ -89,10 +89,24 @@ class Opinion(models.Model):
 
 
 class Receipt(models.Model):
-    """An anonymous proposer's key to their case. Only a slow hash of the code is kept."""
+    """An anonymous proposer's key to their case. Only a slow hash of the code is kept.
+    Its id is its opinion's (random), so that no counter orders receipts."""
 
+    id = models.BigIntegerField(primary_key=True, editable=False)
     opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT, related_name="receipt")
     code_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("receipt")
+
+
+class ShuffleMark(models.Model):
+    """A boundary in the database's transaction order: the first transaction of a day, or
+    the moment an operator released the day so far. See shuffle.py."""
+
+    day = models.DateField()
+    # PostgreSQL: the boundary's transaction id (32 bits, compared by age); SQLite: none.
+    xid = models.BigIntegerField(null=True)
+    # Set once the rows written from this mark to the next were rewritten in random order.
+    shuffled = models.BooleanField(default=False)
+    shuffle_xid = models.BigIntegerField(null=True)
