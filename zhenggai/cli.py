@@ -277,15 +277,13 @@ def serve(host: str, port: int, workers: int) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from zhenggai.serving import configure
     from zhenggai.wsgi import application
 
     class App(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            # No client address in the log: anonymous proposers must not be traceable.
-            self.cfg.set("access_log_format", '%(t)s "%(r)s" %(s)s %(b)s %(M)sms')
+            # What the logs may say: see serving.py (nothing that dates an anonymous opinion).
+            configure(self.cfg, bind=f"{host}:{port}", workers=workers)
 
         def load(self):
             return application

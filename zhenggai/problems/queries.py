@@ -261,7 +261,8 @@ def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
     # today's events (an anonymous act is dated to the start of its day), both by index.
     last = Problem.objects.aggregate(m=Max("updated_at"))["m"]
     n_today = Event.objects.filter(kind__in=sorted(lc.TABLE), day=timezone.localdate()).count()
-    key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{last}:{n_today}"
+    stamp = last.timestamp() if last else 0
+    key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{stamp}:{n_today}"
     counts = cache.get(key)
     if counts is None:
         old = Problem.objects.filter(org_id=org_id, first_raised__lte=cutoff)
