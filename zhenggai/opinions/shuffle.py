@@ -31,7 +31,7 @@ from zhenggai.grouping.models import IndexLog
 
 from .models import ShuffleMark
 
-_XID = "txid_current() % 4294967296"
+_XID = "mod(txid_current(), 4294967296)"
 
 
 def _tables() -> list[str]:
