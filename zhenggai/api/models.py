@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from zhenggai.opinions.models import random_id
+from zhenggai.opinions.models import KeyField, random_id
 from zhenggai.org.models import Member
 
 PREFIX_LEN = 8
@@ -56,7 +56,7 @@ class IdempotencyKey(models.Model):
     request hash are keyed hashes, and the body has no receipt. Kept to the day, purged after
     a short window; the id is random so that the rows keep no order."""
 
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     scope = models.CharField(max_length=64)  # the caller: their token's hash, or "anonymous"
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)  # method, path and body

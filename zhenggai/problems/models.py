@@ -10,7 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
-from zhenggai.opinions.models import random_id
+from zhenggai.opinions.models import KeyField, random_id
 from zhenggai.org.models import Category, Member, Organisation, Unit
 
 from . import lifecycle as lc
@@ -107,7 +107,7 @@ class Event(models.Model):
     poster, a contest, an answer through a receipt) between named events and their times.
     The order of a problem's events is `seq`."""
 
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     # (problem) is covered by the unique (problem, seq); figures never scan events.
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events",
                                 db_index=False)
@@ -172,7 +172,7 @@ class FollowUp(models.Model):
         NO_ANSWER = "no_answer", _("no answer")
 
     # Random, as the event's: a sequential id would date an answer through a receipt.
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="followups")
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="followup")
     opinion = models.ForeignKey("opinions.Opinion", on_delete=models.PROTECT,
@@ -188,7 +188,7 @@ class Poster(models.Model):
     """A big-character poster (大字报) on a problem, signed or anonymous."""
 
     # Random, as the event's: a sequential id would date an anonymous poster.
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="posters")
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="poster")
     text = models.TextField(_("text"))
