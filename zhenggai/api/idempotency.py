@@ -36,7 +36,7 @@ MAX_KEY = 200
 #: Stored replies are kept for the day they were made and the next one.
 KEEP_DAYS = 1
 #: How long a twin waits for the first request with its key to finish.
-WAIT_S = 30.0
+WAIT_S = 10.0
 ANONYMOUS = "anonymous"
 
 
