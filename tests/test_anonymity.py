@@ -239,3 +239,17 @@ def test_intake_adds_no_work_that_grows_with_the_day(story, django_assert_max_nu
     f.opinion(story.campaign, "先来一条")
     with django_assert_max_num_queries(6 if connection.vendor == "postgresql" else 8):
         submit_opinion(story.campaign, text="再来一条", anonymous=True)
+
+
+def test_the_daily_sweep_shuffles_and_forgets_old_replies(story, client):
+    from zhenggai.notifications.schedules import sweep
+
+    post(client, {"campaign": story.campaign.pk, "text": "澡堂热水不够", "anonymous": True},
+         key="k-9")
+    IdempotencyKey.objects.update(created_on=timezone.localdate() - dt.timedelta(days=3))
+    for i in range(5):
+        f.opinion(story.campaign, f"意见 {i}", author=story.worker if i % 2 else None)
+    before = max(IndexLog.objects.values_list("seq", flat=True))
+    sweep()
+    assert not IdempotencyKey.objects.exists()
+    assert min(IndexLog.objects.values_list("seq", flat=True)) > before
