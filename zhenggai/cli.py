@@ -94,6 +94,20 @@ def worker(once: bool) -> None:
     run(once=once)
 
 
+@main.command()
+@click.option("--now", is_flag=True, help="Release the day so far too (its rows are then "
+                                          "grouped apart from the rest of the day).")
+def shuffle(now: bool) -> None:
+    """Rewrite the rows of the days that are over in random order (the worker's daily sweep
+    does this), so that no order in the database dates an anonymous opinion."""
+    _setup()
+    from zhenggai.opinions import shuffle as S
+
+    if now:
+        S.mark_day(now=True)
+    click.echo(f"{S.shuffle()} rows written again in random order.")
+
+
 @main.group("import")
 def import_() -> None:
     """Import opinions from paper forms, or an events export."""
@@ -207,11 +221,13 @@ def token_create(username: str, name: str) -> None:
 def token_list(username: str) -> None:
     """The tokens of USERNAME, by prefix."""
     _setup()
+    from django.utils import timezone
+
     from zhenggai.api.models import ApiToken
 
     for row in ApiToken.objects.filter(member__user__username=username).order_by("created_at"):
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "live"
-        used = f"{row.last_used_at:%Y-%m-%d %H:%M}" if row.last_used_at else "never"
+        used = f"{timezone.localtime(row.last_used_at):%Y-%m-%d}" if row.last_used_at else "never"
         click.echo(f"{row.prefix}  {row.name:<20} {state:<18} last used {used}")
 
 
@@ -261,15 +277,13 @@ def serve(host: str, port: int, workers: int) -> None:
 def _serve(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
+    from zhenggai.serving import configure
     from zhenggai.wsgi import application
 
     class App(BaseApplication):
         def load_config(self):
-            self.cfg.set("bind", f"{host}:{port}")
-            self.cfg.set("workers", workers)
-            self.cfg.set("accesslog", "-")
-            # No client address in the log: anonymous proposers must not be traceable.
-            self.cfg.set("access_log_format", '%(t)s "%(r)s" %(s)s %(b)s %(M)sms')
+            # What the logs may say: see serving.py (nothing that dates an anonymous opinion).
+            configure(self.cfg, bind=f"{host}:{port}", workers=workers)
 
         def load(self):
             return application

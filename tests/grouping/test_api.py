@@ -34,6 +34,12 @@ def test_suggest_and_proposals(story, client):
     body = r.json()
     assert body["problems"][0]["problem"] == p.pk
     assert {o["opinion"] for o in body["opinions"]} == {ops[0].pk, ops[1].pk}
+    # the same with the text in a POST body (no text in a URL)
+    _, token = ApiToken.issue(story.worker)
+    r = client.post(f"/api/v1/grouping/{story.campaign.pk}/suggest",
+                    data={"text": "8号炉漏水"}, content_type="application/json",
+                    HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert r.status_code == 200 and r.json() == body
     assert get(client, story.worker, f"/{story.campaign.pk}/proposals").status_code == 403
     r = get(client, story.clerk, f"/{story.campaign.pk}/proposals")
     assert r.status_code == 200

@@ -34,11 +34,16 @@ def all_opinions(story):
 def test_suggest_partial(story, ops, client):
     p = A.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
     url = reverse("grouping:suggest", args=[story.campaign.pk])
-    assert "炉子漏水" not in client.get(url, {"text": "8号炉漏水"}).content.decode()  # no login
+    assert "炉子漏水" not in client.post(url, {"text": "8号炉漏水"}).content.decode()  # no login
     login(client, story.worker)
-    html = client.get(url, {"text": "８号炉又漏水"}).content.decode()
+    html = client.post(url, {"text": "８号炉又漏水"}).content.decode()
     assert "炉子漏水" in html and f'data-problem="{p.pk}"' in html
-    assert "data-problem" not in client.get(url, {"text": "library hours"}).content.decode()
+    assert "data-problem" not in client.post(url, {"text": "library hours"}).content.decode()
+    # typed text never travels in a URL: the page posts it, and a GET is refused
+    assert client.get(url, {"text": "８号炉又漏水"}).status_code == 405
+    page = client.get(reverse("web:submit")).content.decode()
+    assert 'hx-post="' + url + '"' in page and "hx-get" not in page
+    assert "hx-vals" not in page and "compositionend" in page
 
 
 @pytest.mark.parametrize("who", ["worker", "owner", "leader", None])

@@ -261,3 +261,24 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
     walk.shot(worker, "situation")
     # The board never names an anonymous proposer: nothing on it links to the opinion.
     assert text not in anon.content()
+
+
+def test_live_suggestions_post_the_typed_text_and_never_put_it_in_a_url(
+        live_server, browser, story):
+    from tests import factories as f
+    from zhenggai.problems import actions as A
+
+    ops = [f.opinion(story.campaign, "八号炉漏水严重").opinion]
+    A.create_problem(story.campaign, ops, actor=story.clerk, summary="炉子漏水")
+    walk = Walk(browser, live_server.url, "en", Path("."))
+    page = walk.page(story.worker)
+    sent = []
+    page.on("request", lambda r: sent.append((r.method, r.url, r.post_data or "")))
+    page.goto(live_server.url + "/submit/")
+    page.type("textarea[name=text]", "八号炉又漏水了", delay=30)
+    page.wait_for_selector("#similar [data-problem]")
+    assert "炉子漏水" in page.inner_text("#similar")
+    suggest = [s for s in sent if "/suggest/" in s[1]]
+    assert suggest and all(m == "POST" for m, _u, _b in suggest)
+    assert all("text" not in u and "%E" not in u for _m, u, _b in sent)
+    assert any("%E6%BC%8F" in b or "漏" in b for _m, _u, b in suggest)  # 漏 in the body

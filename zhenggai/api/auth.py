@@ -20,14 +20,22 @@ _SQL = (
 )
 
 
+def _today_start() -> dt.datetime:
+    local = timezone.localtime()
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
 class TokenAuth(HttpBearer):
     def authenticate(self, request, token: str):
-        now = timezone.now()
+        # A token's last use is kept to the day: a second would bracket whatever its
+        # member did around it (an anonymous opinion sent by the same hand, say).
+        today = _today_start()
         with connection.cursor() as cur:
-            cur.execute(_SQL, [now - dt.timedelta(minutes=1), hash_token(token)])
+            cur.execute(_SQL, [connection.ops.adapt_datetimefield_value(today),
+                              hash_token(token)])
             row = cur.fetchone()
         if row is None:
             return None
-        if row[1]:  # last used over a minute ago: the write would cost more than the call
-            ApiToken.objects.filter(pk=row[0]).update(last_used_at=now)
+        if row[1]:  # first use today
+            ApiToken.objects.filter(pk=row[0]).update(last_used_at=today)
         return Member.from_db(connection.alias, _MEMBER_COLS, row[2:])

@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhenggai.opinions.models import KeyField, random_id
 from zhenggai.org.models import Member
 
 PREFIX_LEN = 8
@@ -49,15 +50,20 @@ class ApiToken(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """The first response to a write sent with an Idempotency-Key, replayed for repeats."""
+    """The first response to a write sent with an Idempotency-Key, replayed for repeats.
 
+    For an anonymous request (see idempotency.py) the scope is "anonymous", the key and the
+    request hash are keyed hashes, and the body has no receipt. Kept to the day, purged after
+    a short window; the id is random so that the rows keep no order."""
+
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     scope = models.CharField(max_length=64)  # the caller: their token's hash, or "anonymous"
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)  # method, path and body
-    status = models.PositiveSmallIntegerField()
+    status = models.PositiveSmallIntegerField()  # 0 while the first request runs
     body = models.BinaryField()
     content_type = models.CharField(max_length=100)
-    created_at = models.DateTimeField(default=timezone.now)
+    created_on = models.DateField()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key")]

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
+from zhenggai.figures.queries import ANON_MIN
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
 from zhenggai.problems import lifecycle as lc
@@ -49,8 +50,10 @@ def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
     with translation.override("en" if english else "zh-hans"):
         for n, p in enumerate(problems.iterator(chunk_size=2000), start=1):
             last = p.checks[-1] if p.checks else None
-            anon = f"，匿名 {p.n_anonymous}" if p.n_anonymous and not english else \
-                (f", {p.n_anonymous} anonymous" if p.n_anonymous else "")
+            # Fewer than five anonymous opinions are not counted apart (domain.md), and the
+            # named ones are not counted apart either, so nothing subtracts to them.
+            n = p.n_anonymous if p.n_anonymous >= ANON_MIN else 0
+            anon = (f", {n} anonymous" if english else f"，匿名 {n}") if n else ""
             closed = p.verified_on if p.state in lc.VERIFIED_RESOLVED else None
             yield [
                 n, p.summary,

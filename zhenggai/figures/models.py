@@ -11,6 +11,8 @@ a newly taken opinion is queued (`UnbookedOpinion`) and added by the next figure
 
 from django.db import models
 
+from zhenggai.opinions.models import KeyField
+
 from .counters import COUNTERS
 
 
@@ -41,4 +43,4 @@ class UnbookedOpinion(models.Model):
     exact. Why not book at intake: every opinion of a day adds to the same fifteen bucket
     rows, so on PostgreSQL concurrent intakes queued on those rows' locks."""
 
-    opinion_id = models.BigIntegerField(primary_key=True)
+    opinion_id = KeyField(primary_key=True)  # on SQLite the rowid: no order of arrival

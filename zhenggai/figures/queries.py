@@ -13,6 +13,7 @@ from .counters import COUNTERS, DIMS, TOTAL
 from .ledger import book_pending
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
+HIDDEN = f"<{ANON_MIN}"
 
 _SUMS = ", ".join(f"SUM({c})" for c in COUNTERS)
 _COLS = ", ".join(["gkey", *COUNTERS])
@@ -55,7 +56,7 @@ def shape(vec: list[int], day: dt.date) -> dict:
     unresolved = c["unresolved"]
     return {
         "opinions": c["opinions"],
-        "anonymous_opinions": anon if anon >= ANON_MIN else f"<{ANON_MIN}",
+        "anonymous_opinions": anon if anon >= ANON_MIN else HIDDEN,
         "problems": c["problems"],
         "claims": c["claims"],
         "claimed_resolved": claimed_resolved,
@@ -81,6 +82,22 @@ def shape(vec: list[int], day: dt.date) -> dict:
         "posters": c["posters"],
         "states": {k[3:]: c[k] for k in COUNTERS if k.startswith("st_")},
     }
+
+
+_I_ANON = COUNTERS.index("anonymous_opinions")
+
+
+def hide_complement(groups: list[dict], anon: list[int]) -> None:
+    """No group's anonymous count may be found by subtracting the shown ones from the total.
+    Groups of fewer than five are shown as "<5" already; if those hidden together hold one to
+    four (so the total minus the shown cells would tell), the smallest shown groups are hidden
+    too, until the hidden ones hold five or more."""
+    hidden = sum(n for n in anon if n < ANON_MIN)
+    shown = sorted((n, i) for i, n in enumerate(anon) if n >= ANON_MIN)
+    while 0 < hidden < ANON_MIN and shown:
+        n, i = shown.pop(0)
+        groups[i]["anonymous_opinions"] = HIDDEN
+        hidden += n
 
 
 def _labels(org_id: int, by: str, keys) -> dict[int, tuple]:
@@ -122,12 +139,14 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
         out["by"] = by
         rows = sums(org_id, day, DIMS[by])
         labels = _labels(org_id, by, rows)
-        groups = []
+        groups, anon = [], []
         for gkey, vec in rows.items():
             if not any(vec):
                 continue
             key, label = labels.get(gkey, (None, None)) if gkey else (None, None)
             groups.append({"key": key, "label": label, **shape(vec, day)})
+            anon.append(vec[_I_ANON])
+        hide_complement(groups, anon)
         groups.sort(key=lambda g: (g["key"] is None, str(g["key"])))
         out["groups"] = groups
     return out, rows

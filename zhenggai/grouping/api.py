@@ -56,9 +56,25 @@ def _campaign(request, pk: int, view: str) -> Campaign:
     return c
 
 
+class SuggestIn(Schema):
+    text: str
+    k: int = 5
+
+
 @router.get("/{campaign}/suggest", response=SuggestOut)
 def suggest(request, campaign: int, text: str, k: int = 5):
-    """Likely existing problems for a text, and similar opinions, best first."""
+    """Likely existing problems for a text, and similar opinions, best first. Prefer the
+    POST form: a text in a URL may be kept by logs and proxies on the way."""
+    return _suggest(request, campaign, text, k)
+
+
+@router.post("/{campaign}/suggest", response=SuggestOut)
+def suggest_post(request, campaign: int, body: SuggestIn):
+    """The same, with the text in the body."""
+    return _suggest(request, campaign, body.text, body.k)
+
+
+def _suggest(request, campaign: int, text: str, k: int) -> dict:
     c = _campaign(request, campaign, "submit")
     s = service.suggest(c, text[:2000], k=min(max(k, 1), 50))
     return {

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.campaigns.models import Campaign
@@ -23,14 +23,15 @@ from zhenggai.problems.models import Problem
 from . import service
 
 
-@require_GET
+@require_POST
 def suggest(request, pk: int):
-    """Likely existing problems for the text being typed (GET ?text=...)."""
+    """Likely existing problems for the text being typed, sent in the POST body: typed text
+    never goes into a URL, which access logs and proxies keep."""
     campaign = get_object_or_404(Campaign, pk=pk)
     member = member_of(request.user) if request.user.is_authenticated else None
     found = None
     if member is not None and may_view(member, campaign, "submit"):
-        found = service.suggest(campaign, request.GET.get("text", "")[:2000], k=5)
+        found = service.suggest(campaign, request.POST.get("text", "")[:2000], k=5)
     return render(request, "grouping/suggest.html", {"campaign": campaign, "found": found})
 
 

@@ -157,11 +157,15 @@ def pending_questionnaire(opinion: Opinion) -> bool:
 
 
 def sweep(today: dt.date | None = None) -> dict:
+    from zhenggai.api.idempotency import purge
     from zhenggai.grouping.service import prune_log
+    from zhenggai.opinions.shuffle import shuffle
     from zhenggai.problems.audit import report_drift
 
     today = today or timezone.localdate()
     prune_log()  # the grouping index's arrival log: keep anonymous arrival order briefly
+    shuffle()  # the days that are over: no order at rest dates an anonymous act
+    purge(today)  # stored replies of idempotent writes: a short window only
     return {
         # Stored problems that their events do not support: logged as errors (never fixed
         # silently: somebody changed the record behind the actions' back).

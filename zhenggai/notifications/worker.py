@@ -12,6 +12,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
+from zhenggai.opinions.shuffle import mark_day
 
 from .models import SweepRun
 from .tasks import daily_sweep
@@ -31,6 +32,7 @@ def enqueue_today() -> bool:
 
 def _scheduler(stop: threading.Event, every: float) -> None:
     while not stop.is_set():
+        mark_day()  # where today begins, for the nightly shuffle (opinions/shuffle.py)
         enqueue_today()
         # Figure reads book waiting opinions themselves; this keeps the queue short when
         # nobody reads.
@@ -41,6 +43,7 @@ def _scheduler(stop: threading.Event, every: float) -> None:
 
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
+        mark_day()
         enqueue_today()
         call_command("db_worker", "--batch", "--no-startup-delay")
         return

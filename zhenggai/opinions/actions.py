@@ -83,7 +83,7 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
 _FIELDS = list(Opinion._meta.concrete_fields)
 _INSERT = (f"INSERT INTO {Opinion._meta.db_table} ({', '.join(f.column for f in _FIELDS)}) "
            f"VALUES ({', '.join(['%s'] * len(_FIELDS))})")
-_RECEIPT = f"INSERT INTO {Receipt._meta.db_table} (opinion_id, code_hash) "
+_RECEIPT = f"INSERT INTO {Receipt._meta.db_table} (id, opinion_id, code_hash) "
 _LOG = f"INSERT INTO {IndexLog._meta.db_table} (opinion_id, campaign_id) "
 _UNBOOKED = f"INSERT INTO {UnbookedOpinion._meta.db_table} (opinion_id) "
 
@@ -98,7 +98,7 @@ def _store(opinion: Opinion, code_hash: str | None) -> None:
     values = [f.get_db_prep_save(getattr(opinion, f.attname), connection) for f in _FIELDS]
     if connection.vendor == "postgresql":
         sql = ("WITH o AS (" + _INSERT + " RETURNING id)"
-               + (f", r AS ({_RECEIPT} SELECT id, %s FROM o)" if code_hash else "")
+               + (f", r AS ({_RECEIPT} SELECT id, id, %s FROM o)" if code_hash else "")
                + f", l AS ({_LOG} SELECT id, %s FROM o)"
                + f", u AS ({_UNBOOKED} SELECT id FROM o) SELECT id FROM o")
         params = [*values, *([code_hash] if code_hash else []), opinion.campaign_id]
@@ -110,7 +110,7 @@ def _store(opinion: Opinion, code_hash: str | None) -> None:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(_INSERT, values)
             if code_hash:
-                cur.execute(_RECEIPT + "VALUES (%s, %s)", [opinion.pk, code_hash])
+                cur.execute(_RECEIPT + "VALUES (%s, %s, %s)", [opinion.pk, opinion.pk, code_hash])
             cur.execute(_LOG + "VALUES (%s, %s)", [opinion.pk, opinion.campaign_id])
             cur.execute(_UNBOOKED + "VALUES (%s)", [opinion.pk])
     opinion._state.adding = False

@@ -49,6 +49,9 @@ class Submitted(Schema):
     receipt: str | None = Field(
         None, description="anonymous only: shown this once, never stored; a lost receipt "
                           "cannot be recovered")
+    receipt_withheld: bool = Field(
+        False, description="a replay (same Idempotency-Key) of an anonymous submission: the "
+                           "receipt was in the first answer and is never shown again")
 
 
 class ReceiptIn(Schema):
@@ -93,8 +96,8 @@ def _ref(model, pk, campaign):
 @router.post("/opinions", response={201: Submitted}, auth=None)
 def submit(request, body: OpinionIn):
     """Named opinions need a member's token; anonymous ones need none and keep no link to
-    whoever sent them."""
-    member = _token(request)
+    whoever sent them (a token sent with one is not even looked at)."""
+    member = None if body.anonymous else _token(request)
     campaign = Campaign.by_id(body.campaign)
     if campaign is None:
         raise NotFound(_("No %(what)s %(id)s in this organisation."),

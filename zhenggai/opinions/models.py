@@ -19,6 +19,17 @@ def random_id() -> int:
     return secrets.randbits(62) + 1
 
 
+class KeyField(models.BigIntegerField):
+    """A 64-bit primary key that on SQLite is the row's own rowid (INTEGER PRIMARY KEY):
+    rows are stored in the order of their key, not in the order they were written, which a
+    hidden rowid beside a "bigint" key would keep. With random keys, no order at all."""
+
+    def db_type(self, connection):
+        if connection.vendor == "sqlite":
+            return "integer"
+        return super().db_type(connection)
+
+
 class Channel(models.TextChoices):
     WEB = "web", _("web form")
     PHONE = "phone", _("phone page")
@@ -34,7 +45,7 @@ class OpinionQuerySet(models.QuerySet):
 
 
 class Opinion(models.Model):
-    id = models.BigIntegerField(primary_key=True, default=random_id, editable=False)
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     # Indexes are chosen for the queries that run (every index slows a million inserts):
     # by campaign and problem, by author, and the source reference of imports.
     org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+",
@@ -89,10 +100,24 @@ class Opinion(models.Model):
 
 
 class Receipt(models.Model):
-    """An anonymous proposer's key to their case. Only a slow hash of the code is kept."""
+    """An anonymous proposer's key to their case. Only a slow hash of the code is kept.
+    Its id is its opinion's (random), so that no counter orders receipts."""
 
+    id = KeyField(primary_key=True, editable=False)
     opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT, related_name="receipt")
     code_hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = _("receipt")
+
+
+class ShuffleMark(models.Model):
+    """A boundary in the database's transaction order: the first transaction of a day, or
+    the moment an operator released the day so far. See shuffle.py."""
+
+    day = models.DateField()
+    # PostgreSQL: the boundary's transaction id (32 bits, compared by age); SQLite: none.
+    xid = models.BigIntegerField(null=True)
+    # Set once the rows written from this mark to the next were rewritten in random order.
+    shuffled = models.BooleanField(default=False)
+    shuffle_xid = models.BigIntegerField(null=True)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
-from zhenggai.opinions.models import Opinion
+from zhenggai.opinions.models import Opinion, random_id
 
 from . import lifecycle as lc
 from .actions import projection
@@ -125,9 +125,9 @@ class HistoryLoader:
             ev = EventData(e.kind, day, s.state, target, e.reason, e.actor, data)
             after = apply(s, ev)
             self.book.transition(s, after, e.kind, day, data)
-            self.event_rows.append((pid, after.version, e.kind, e.actor, self._when(e.at), day,
-                                    s.state, target, e.reason, e.note, _json(data),
-                                    self.recorded))
+            self.event_rows.append((random_id(), pid, after.version, e.kind, e.actor,
+                                    self._when(e.at), day, s.state, target, e.reason, e.note,
+                                    _json(data), self.recorded))
             s = after
         p = projection(s)
         self.problem_rows.append((
@@ -167,7 +167,7 @@ PROBLEM_COLS = ["id", "org_id", "campaign_id", "summary", "scope", "category_id"
                 "first_raised", "first_raised_given", "n_opinions", "n_anonymous",
                 "last_claim_by_id", "ever_verified", "verified_on", "recheck_due",
                 "decline_requested", "version", "updated_at"]
-EVENT_COLS = ["problem_id", "seq", "kind", "actor_id", "at", "day", "from_state", "to_state",
+EVENT_COLS = ["id", "problem_id", "seq", "kind", "actor_id", "at", "day", "from_state", "to_state",
               "reason", "note", "data", "recorded_at"]
 OPINION_COLS = ["id", "org_id", "campaign_id", "text", "channel", "received_on", "received_at",
                 "anonymous", "author_id", "unit_id", "category_id", "source_ref", "problem_id"]

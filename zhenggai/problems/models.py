@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
+from zhenggai.opinions.models import KeyField, random_id
 from zhenggai.org.models import Category, Member, Organisation, Unit
 
 from . import lifecycle as lc
@@ -100,8 +101,13 @@ class EventQuerySet(models.QuerySet):
 
 
 class Event(models.Model):
-    """One state change: who, when, from, to, why. Immutable."""
+    """One state change: who, when, from, to, why. Immutable.
 
+    Its id is random, like an opinion's: a sequential id would place an anonymous act (a
+    poster, a contest, an answer through a receipt) between named events and their times.
+    The order of a problem's events is `seq`."""
+
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     # (problem) is covered by the unique (problem, seq); figures never scan events.
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="events",
                                 db_index=False)
@@ -165,6 +171,8 @@ class FollowUp(models.Model):
         NOT_SATISFIED = "not_satisfied", _("not satisfied")
         NO_ANSWER = "no_answer", _("no answer")
 
+    # Random, as the event's: a sequential id would date an answer through a receipt.
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="followups")
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="followup")
     opinion = models.ForeignKey("opinions.Opinion", on_delete=models.PROTECT,
@@ -179,6 +187,8 @@ class FollowUp(models.Model):
 class Poster(models.Model):
     """A big-character poster (大字报) on a problem, signed or anonymous."""
 
+    # Random, as the event's: a sequential id would date an anonymous poster.
+    id = KeyField(primary_key=True, default=random_id, editable=False)
     problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="posters")
     event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="poster")
     text = models.TextField(_("text"))

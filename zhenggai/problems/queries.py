@@ -10,7 +10,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
@@ -256,8 +257,12 @@ def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
     """How many long-standing problems are solved and still open. Counting them reads every
     one of them (a city has hundreds of thousands): the counts are kept per process until the
     next event anywhere, which is when they can change, so they are always exact."""
-    last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
-    key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{last}"
+    # Where the log stands (event ids are random): the latest problem update and the count of
+    # today's events (an anonymous act is dated to the start of its day), both by index.
+    last = Problem.objects.aggregate(m=Max("updated_at"))["m"]
+    n_today = Event.objects.filter(kind__in=sorted(lc.TABLE), day=timezone.localdate()).count()
+    stamp = last.timestamp() if last else 0
+    key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{stamp}:{n_today}"
     counts = cache.get(key)
     if counts is None:
         old = Problem.objects.filter(org_id=org_id, first_raised__lte=cutoff)
@@ -282,7 +287,8 @@ def _newest(qs: QuerySet, keep, limit: int, batch: int = 200, batches: int = 50)
 
 def followup_log(campaign: Campaign, limit: int = 20) -> list[FollowUp]:
     """The newest follow-ups of the campaign, newest recorded first."""
-    qs = FollowUp.objects.select_related("problem", "event", "recorded_by").order_by("-pk")
+    qs = (FollowUp.objects.select_related("problem", "event", "recorded_by")
+          .order_by("-event__recorded_at", "-pk"))  # ids are random
     return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk, limit)
 
 

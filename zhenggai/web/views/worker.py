@@ -8,7 +8,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -76,15 +76,14 @@ def submit(request: HttpRequest) -> HttpResponse:
         except DomainError as e:
             error = str(e)
         else:
-            if done.receipt:
-                # The receipt is shown in this response and nowhere else: never stored, never
-                # in a URL, not cached.
-                resp = render(request, "web/receipt_once.html",
-                              {"receipt": done.receipt, "opinion": done.opinion,
-                               "campaign": campaign})
-                resp["Cache-Control"] = "no-store"
-                return resp
-            return redirect("web:my_opinions")
+            # Named and anonymous alike answer 200 in place (no redirect to follow): nothing
+            # in the exchange tells one from the other. The receipt is shown in this response
+            # and nowhere else: never stored, never in a URL, not cached.
+            ctx = {"receipt": done.receipt, "opinion": done.opinion, "campaign": campaign}
+            resp = render(request, "web/receipt_once.html" if done.receipt
+                          else "web/submitted.html", ctx)
+            resp["Cache-Control"] = "no-store"
+            return resp
     status = 400 if (error or form.errors) else 200
     return render(request, "web/submit.html",
                   {"form": form, "campaign": campaign, "error": error,
