@@ -13,7 +13,7 @@ def remove(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("problems", "0003_page_indexes"),
+        ("problems", "0004_random_event_ids"),
     ]
 
     operations = [migrations.RunPython(install, remove)]
