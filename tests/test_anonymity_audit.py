@@ -75,7 +75,9 @@ def instance(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST")}
     env.update(ZHENGGAI_DATA=str(tmp_path / "data"), DJANGO_SETTINGS_MODULE="zhenggai.settings",
                ZHENGGAI_RECEIPT_TIME_COST="1", ZHENGGAI_RECEIPT_MEMORY_KIB="1024",
-               PYTHONPATH=str(ROOT))
+               PYTHONPATH=str(ROOT),
+               # Served as in production, which needs its own secret and host names.
+               SECRET_KEY="audit-" + os.urandom(16).hex(), ALLOWED_HOSTS="127.0.0.1,localhost")
     url = os.environ.get("DATABASE_URL", "")
     pg = None
     if url:
