@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from zhenggai.problems import lifecycle as lc
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
-from .ledger import book_pending
+from .ledger import book_pending, nodes_down
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 
@@ -21,36 +23,55 @@ ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 _SUMS = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in COUNTERS)
 _COLS = ", ".join(["gkey", *COUNTERS])
 _T = "figures_figurebucket"
-# Three range scans of the (org, dim, grain, period) index, one per grain: whole years
-# before the day's year, whole months before its month, and the days of its month.
-_SQL = f"""
-SELECT gkey, {_SUMS} FROM (
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'y' AND period < %s
-    UNION ALL
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'm'
-        AND period >= %s AND period < %s
-    UNION ALL
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'd'
-        AND period >= %s AND period <= %s
-) AS b
-GROUP BY gkey
-"""
+_PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
 
 
-def _params(org_id: int, day: dt.date, dim: int) -> list:
-    y0, m0 = day.replace(month=1, day=1), day.replace(day=1)
-    return [org_id, dim, y0, org_id, dim, y0, m0, org_id, dim, m0, day]
+@functools.cache
+def _sum_sql(n_months: int, n_days: int) -> str:
+    """Whole years before the day's year (a range of the (org, dim, grain, period) index),
+    then the few month and day buckets of the Fenwick trees whose sum is the months before
+    the day's month and the days of its month up to the day (ledger.nodes_down)."""
+    parts = [_PART + "'y' AND period < %s"]
+    for grain, n in (("m", n_months), ("d", n_days)):
+        if n:
+            parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})")
+    return (f"SELECT gkey, {_SUMS} FROM (" + " UNION ALL ".join(parts) + ") AS b "
+            "GROUP BY gkey")
+
+
+def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
+    months = [day.replace(month=j, day=1) for j in nodes_down(day.month - 1)]
+    days = [day.replace(day=i) for i in nodes_down(day.day)]
+    params = [org_id, dim, day.replace(month=1, day=1)]
+    for periods in (months, days):
+        if periods:
+            params += [org_id, dim, *periods]
+    return _sum_sql(len(months), len(days)), params
 
 
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
     """The raw counters as of the end of `day`, per key of dimension `dim`."""
     book_pending()
     with connection.cursor() as cur:
-        cur.execute(_SQL, _params(org_id, day, dim))
+        cur.execute(*_query(org_id, day, dim))
         return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
 
 
-def _label_sql(by: str) -> str:
+@contextlib.contextmanager
+def _serial():
+    """A cursor for a split's sums. PostgreSQL plans a parallel aggregate for them (it cannot
+    tell how many groups a union of index ranges has); starting workers costs more than the
+    few thousand rows, and on a small server it takes the cores of other requests."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cur:
+            yield cur
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield cur
+
+
+def _label_sql(org_id: int, day: dt.date, by: str) -> tuple[str, list]:
     """The split's sums with each key's label joined on: one query, not a second one with
     thousands of ids in it."""
     from zhenggai.campaigns.models import Campaign
@@ -58,16 +79,17 @@ def _label_sql(by: str) -> str:
 
     model, key, en = {"unit": (Unit, "code", "name_en"), "category": (Category, "code", "name_en"),
                       "owner": (Member, "id", "NULL"), "campaign": (Campaign, "id", "NULL")}[by]
-    return (f"SELECT s.*, t.{key}, t.name, {'t.' + en if en != 'NULL' else en} FROM ({_SQL}) s "
-            f"LEFT JOIN {model._meta.db_table} t ON t.id = s.gkey")
+    sql, params = _query(org_id, day, DIMS[by])
+    return (f"SELECT s.*, t.{key}, t.name, {'t.' + en if en != 'NULL' else en} FROM ({sql}) s "
+            f"LEFT JOIN {model._meta.db_table} t ON t.id = s.gkey"), params
 
 
 def _split(org_id: int, day: dt.date, by: str) -> tuple[list[int], dict, np.ndarray]:
     """The split's group keys, their "key" and "label" columns, and the matrix of their raw
     counters (one row each)."""
     book_pending()
-    with connection.cursor() as cur:
-        cur.execute(_label_sql(by), _params(org_id, day, DIMS[by]))
+    with _serial() as cur:
+        cur.execute(*_label_sql(org_id, day, by))
         rows = cur.fetchall()
     if not rows:
         return [], {"key": [], "label": []}, np.zeros((0, len(COUNTERS)), dtype=np.int64)
@@ -176,17 +198,65 @@ def _figures(org_id: int, as_of: dt.date | None, by: str | None,
 _DAYS_SQL = f"""
 SELECT period, {", ".join(COUNTERS)} FROM {_T}
 WHERE org = %s AND dim = %s AND gkey = %s AND grain = 'd' AND period >= %s AND period <= %s
-ORDER BY period
 """
+
+
+def _as_date(v) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+@functools.cache
+def _prefix_matrix(n: int) -> np.ndarray:
+    """(n, n): row i-1 picks the day buckets (Fenwick nodes) whose sum is days 1..i."""
+    m = np.zeros((n, n), dtype=np.int64)
+    for i in range(1, n + 1):
+        m[i - 1, [k - 1 for k in nodes_down(i)]] = 1
+    return m
+
+
+def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date
+                ) -> np.ndarray:
+    """(days, counters): what each day from `first` to `last` added, out of the months'
+    day buckets. One query."""
+    m0, m1 = first.replace(day=1), _month_end(last)
+    with connection.cursor() as cur:
+        cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
+        rows = cur.fetchall()
+    nodes: dict[dt.date, np.ndarray] = {}
+    for period, *vec in rows:
+        p = _as_date(period)
+        month = nodes.setdefault(p.replace(day=1), np.zeros((31, len(COUNTERS)), np.int64))
+        month[p.day - 1] = vec
+    out = np.zeros(((m1 - m0).days + 1, len(COUNTERS)), dtype=np.int64)
+    for month, tree in nodes.items():
+        n = _month_end(month).day
+        prefix = _prefix_matrix(n) @ tree[:n]
+        at = (month - m0).days
+        out[at:at + n] = np.diff(prefix, axis=0, prepend=0)
+    lo = (first - m0).days
+    return out[lo:lo + (last - first).days + 1]
+
 
 def last_active_day(org_id: int, day: dt.date) -> dt.date | None:
     """The last day up to `day` on which any figure moved."""
     book_pending()
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND gkey = 0 "
-                    "AND grain = 'd' AND period <= %s", [org_id, TOTAL, day])
-        v = cur.fetchone()[0]
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
+    month = day.replace(day=1)
+    while True:
+        moved = np.flatnonzero(_plain_days(org_id, TOTAL, 0, month, day).any(axis=1))
+        if len(moved):
+            return month + dt.timedelta(days=int(moved[-1]))
+        with connection.cursor() as cur:  # the latest earlier month with a bucket
+            cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s "
+                        "AND gkey = 0 AND grain = 'd' AND period < %s", [org_id, TOTAL, month])
+            v = cur.fetchone()[0]
+        if v is None:
+            return None
+        month = _as_date(v).replace(day=1)
+        day = _month_end(month)
 
 
 SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
@@ -195,21 +265,13 @@ SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
 def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int = 0,
            step: int = 1) -> list[dict]:
     """The figures of one key, day by day from `start` to `end` (every `step` days): the sums
-    as of the day before `start`, then the day buckets added one by one. Two queries, however
-    long the campaign."""
+    as of the day before `start`, then what each day added. Two queries, however long the
+    campaign."""
     if end < start:
         return []
     base = sums(org_id, start - dt.timedelta(days=1), dim).get(key, [0] * len(COUNTERS))
     ndays = (end - start).days + 1
-    grid = np.zeros((ndays, len(COUNTERS)), dtype=np.int64)
-    with connection.cursor() as cur:
-        cur.execute(_DAYS_SQL, [org_id, dim, key, start, end])
-        rows = cur.fetchall()
-    if rows:
-        days = [(r[0] if isinstance(r[0], dt.date) else dt.date.fromisoformat(r[0]))
-                for r in rows]
-        grid[[(d - start).days for d in days]] = np.array([r[1:] for r in rows],
-                                                         dtype=np.int64)
+    grid = _plain_days(org_id, dim, key, start, end)
     c = {name: col for name, col in zip(
         COUNTERS, (np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)).T,
         strict=True)}
