@@ -124,3 +124,38 @@ def test_figures_of_one_organisation_never_include_another(story):
     bring_to(s, lc.CLAIMED)
     other = f.org("另一个厂")
     assert figures(other.pk, dt.date(1957, 12, 1))["total"]["problems"] == 0
+
+
+def test_every_day_across_month_and_year_ends_agrees_with_the_events(story):
+    """Day and month buckets are Fenwick trees (figures.ledger): every day of a history that
+    crosses month ends, a leap day and a year end is summed right, split every way; the
+    trend's day-by-day series and the last active day read the same buckets."""
+    from zhenggai.figures.queries import last_active_day, series, shape, sums
+    from zhenggai.problems.history import HistoryLoader
+
+    from .test_history import lifecycle, opinions
+
+    s = story
+    loader = HistoryLoader(s.org.pk)
+    for k in range(0, 95, 4):  # 1959-12-20 .. 1960-03-23 (1960 is a leap year)
+        day = dt.date(1959, 12, 20) + dt.timedelta(days=k)
+        ops = opinions(s, 1 + k % 3, day)
+        loader.opinions(ops)
+        loader.problem(lifecycle(s, [o.id for o in ops], day))
+    loader.finish()
+    first, last = dt.date(1959, 12, 15), dt.date(1960, 5, 5)
+    days = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    for day in days:
+        assert differences(s.org.pk, day) == [], day
+    trend = series(s.org.pk, first, last)
+    assert [t["day"] for t in trend] == [d.isoformat() for d in days]
+    for t, day in zip(trend, days, strict=True):
+        want = shape(sums(s.org.pk, day).get(0, [0] * 24), day)
+        assert {k: want[k] for k in t if k != "day"} == {k: v for k, v in t.items() if k != "day"}
+    # The last active day is the last day whose sums differ from the day before's.
+    totals = {d: sums(s.org.pk, d).get(0) for d in [first - dt.timedelta(days=1), *days]}
+    moved = [d for d in days if totals[d] != totals[d - dt.timedelta(days=1)]]
+    for probe in (dt.date(1960, 5, 5), dt.date(1960, 4, 15), dt.date(1960, 2, 29),
+                  dt.date(1960, 1, 1)):
+        assert last_active_day(s.org.pk, probe) == max(d for d in moved if d <= probe)
+    assert last_active_day(s.org.pk, dt.date(1959, 12, 19)) is None

@@ -1,19 +1,28 @@
 """The vectorised bucket projection equals the plain definition."""
 
+import calendar
 import datetime as dt
 import random
 from collections import defaultdict
 
 from zhenggai.figures.counters import CAMPAIGN, CATEGORY, OWNER, TOTAL, UNIT, N
-from zhenggai.figures.ledger import Book
+from zhenggai.figures.ledger import Book, rows_from_arrays
+
+
+def covering(i: int, n: int) -> list[int]:
+    """Fenwick nodes up to n that cover position i: node k covers (k - lowbit(k), k]."""
+    return [k for k in range(1, n + 1) if k - (k & -k) < i <= k]
 
 
 def plain(rows):
     out = defaultdict(lambda: [0] * N)
     for (org, c, u, cat, o, day), vec in rows.items():
+        n_days = calendar.monthrange(day.year, day.month)[1]
+        buckets = ([("d", day.replace(day=k)) for k in covering(day.day, n_days)]
+                   + [("m", day.replace(month=k, day=1)) for k in covering(day.month, 12)]
+                   + [("y", day.replace(month=1, day=1))])
         for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
-            for grain, per in (("d", day), ("m", day.replace(day=1)),
-                               ("y", day.replace(month=1, day=1))):
+            for grain, per in buckets:
                 acc = out[(org, dim, grain, per, g)]
                 for j, v in enumerate(vec):
                     acc[j] += v
@@ -58,7 +67,6 @@ def test_merging_payloads_equals_booking_them_together():
 
 def test_small_and_vectorised_projections_agree():
     """One action's few keys are summed in plain Python, a bulk load's with numpy: same rows."""
-    import datetime as dt
     import random
 
     from zhenggai.figures.counters import COUNTERS
@@ -73,3 +81,37 @@ def test_small_and_vectorised_projections_agree():
             book._add(key[:5], key[5], [(rng.randrange(len(COUNTERS)), rng.choice([-1, 1, 2]))],
                       1)
         assert book._small_rows() == rows_from_arrays(*book.bucket_arrays())
+
+
+def test_small_and_vectorised_paths_agree_on_month_ends_and_leap_days():
+    for day in (dt.date(2024, 2, 29), dt.date(2023, 2, 28), dt.date(2024, 12, 31),
+                dt.date(2024, 4, 30), dt.date(1958, 1, 16), dt.date(2025, 7, 1)):
+        b = Book()
+        b.rows[(1, 2, 3, 4, 5, day)][0] += 1
+        assert b._small_rows() == plain(b.rows) == rows_from_arrays(*b.bucket_arrays())
+
+
+def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
+    """figures 0003 rewrites plain day and month buckets as the ledger now writes them."""
+    import importlib
+
+    m = importlib.import_module("zhenggai.figures.migrations.0004_fenwick_buckets")
+    r = random.Random(4)
+    b = Book()
+    for _i in range(300):
+        day = dt.date(1959, 11, 1) + dt.timedelta(days=r.randint(0, 150))
+        b.rows[(1, r.randint(1, 2), r.randint(0, 3), 0, r.randint(0, 5), day)][
+            r.randrange(N)] += r.choice([-1, 1, 2])
+    old = defaultdict(lambda: [0] * N)  # the layout before: one bucket a day and a month
+    for (org, c, u, cat, o, day), vec in b.rows.items():
+        for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
+            for grain, per in (("d", day), ("m", day.replace(day=1))):
+                acc = old[(org, dim, grain, per, g)]
+                for j, v in enumerate(vec):
+                    acc[j] += v
+    rows = [(*k, *v) for k, v in old.items() if any(v)]
+    trees = {k: v for k, v in m.to_trees(rows).items() if any(v)}
+    assert trees == {k: v for k, v in b.bucket_rows().items() if k[2] != "y"}
+    back = m.to_plain([(*k, *v) for k, v in trees.items()])
+    assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
+                                                          if any(v)}

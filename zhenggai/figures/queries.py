@@ -2,86 +2,74 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import functools
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from .counters import COUNTERS, DIMS, TOTAL
-from .ledger import book_pending
+from zhenggai.problems import lifecycle as lc
+
+from .counters import COUNTERS, DIMS, INDEX, TOTAL
+from .ledger import book_pending, nodes_down
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
 
-_SUMS = ", ".join(f"SUM({c})" for c in COUNTERS)
+# Cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC, which psycopg reads as Decimals
+# (a third of the time of a split by owner went to them).
+_SUMS = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in COUNTERS)
 _COLS = ", ".join(["gkey", *COUNTERS])
 _T = "figures_figurebucket"
-# Three range scans of the (org, dim, grain, period) index, one per grain: whole years
-# before the day's year, whole months before its month, and the days of its month.
-_SQL = f"""
-SELECT gkey, {_SUMS} FROM (
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'y' AND period < %s
-    UNION ALL
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'm'
-        AND period >= %s AND period < %s
-    UNION ALL
-    SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = 'd'
-        AND period >= %s AND period <= %s
-) AS b
-GROUP BY gkey
-"""
+_PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
+
+
+@functools.cache
+def _sum_sql(n_months: int, n_days: int) -> str:
+    """Whole years before the day's year (a range of the (org, dim, grain, period) index),
+    then the few month and day buckets of the Fenwick trees whose sum is the months before
+    the day's month and the days of its month up to the day (ledger.nodes_down)."""
+    parts = [_PART + "'y' AND period < %s"]
+    for grain, n in (("m", n_months), ("d", n_days)):
+        if n:
+            parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})")
+    return (f"SELECT gkey, {_SUMS} FROM (" + " UNION ALL ".join(parts) + ") AS b "
+            "GROUP BY gkey")
+
+
+def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
+    months = [day.replace(month=j, day=1) for j in nodes_down(day.month - 1)]
+    days = [day.replace(day=i) for i in nodes_down(day.day)]
+    params = [org_id, dim, day.replace(month=1, day=1)]
+    for periods in (months, days):
+        if periods:
+            params += [org_id, dim, *periods]
+    return _sum_sql(len(months), len(days)), params
 
 
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
     """The raw counters as of the end of `day`, per key of dimension `dim`."""
-    y0, m0 = day.replace(month=1, day=1), day.replace(day=1)
     book_pending()
     with connection.cursor() as cur:
-        cur.execute(_SQL, [org_id, dim, y0, org_id, dim, y0, m0, org_id, dim, m0, day])
+        cur.execute(*_query(org_id, day, dim))
         return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
 
 
-def _ratio(a: int, b: int) -> float | None:
-    return round(a / b, 4) if b else None
-
-
-def shape(vec: list[int], day: dt.date) -> dict:
-    """The published figures (domain.md) from the raw counters."""
-    c = dict(zip(COUNTERS, vec, strict=True))
-    claimed_resolved = c["st_claimed"] + c["st_verified"] + c["st_closed"]
-    verified_resolved = c["st_verified"] + c["st_closed"]
-    anon = c["anonymous_opinions"]
-    unresolved = c["unresolved"]
-    return {
-        "opinions": c["opinions"],
-        "anonymous_opinions": anon if anon >= ANON_MIN else HIDDEN,
-        "problems": c["problems"],
-        "claims": c["claims"],
-        "claimed_resolved": claimed_resolved,
-        "verified_resolved": verified_resolved,
-        "claimed_share": _ratio(claimed_resolved, c["problems"]),
-        "verified_share": _ratio(verified_resolved, c["problems"]),
-        "opinions_claimed_share": _ratio(c["opinions_claimed"], c["opinions"]),
-        "opinions_verified_share": _ratio(c["opinions_verified"], c["opinions"]),
-        "false_figures": c["false_figures"],
-        "false_share": _ratio(c["false_figures"], c["claims"]),
-        "reopened": c["reopened"],
-        "deteriorated": c["deteriorated"],
-        "ever_verified": c["ever_verified"],
-        "regression_rate": _ratio(c["deteriorated"], c["ever_verified"]),
-        "followups": c["followups"],
-        "followups_answered": c["followups_answered"],
-        "satisfied": c["satisfied"],
-        "satisfaction": _ratio(c["satisfied"], c["followups_answered"]),
-        "overdue": c["overdue"],
-        "unresolved": unresolved,
-        "mean_age_days": (round(day.toordinal() - c["age_sum"] / unresolved, 1)
-                          if unresolved else None),
-        "posters": c["posters"],
-        "states": {k[3:]: c[k] for k in COUNTERS if k.startswith("st_")},
-    }
+@contextlib.contextmanager
+def _serial():
+    """A cursor for a split's sums. PostgreSQL plans a parallel aggregate for them (it cannot
+    tell how many groups a union of index ranges has); starting workers costs more than the
+    few thousand rows, and on a small server it takes the cores of other requests."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cur:
+            yield cur
+        return
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+        yield cur
 
 
 _I_ANON = COUNTERS.index("anonymous_opinions")
@@ -100,35 +88,110 @@ def hide_complement(groups: list[dict], anon: list[int]) -> None:
         hidden += n
 
 
-def _labels(org_id: int, by: str, keys) -> dict[int, tuple]:
+def _label_sql(org_id: int, day: dt.date, by: str) -> tuple[str, list]:
+    """The split's sums with each key's label joined on: one query, not a second one with
+    thousands of ids in it."""
     from zhenggai.campaigns.models import Campaign
     from zhenggai.org.models import Category, Member, Unit
 
-    keys = [k for k in keys if k]
-    if by in ("unit", "category"):
-        # Plain rows, not model instances: a city has thousands of units.
-        model = Unit if by == "unit" else Category
-        english = (get_language() or "").startswith("en")
-        rows = model.objects.filter(org_id=org_id, pk__in=keys).values_list(
-            "pk", "code", "name", "name_en")
-        return {pk: (code, name_en if english and name_en else name)
-                for pk, code, name, name_en in rows}
-    if by == "campaign":
-        rows = Campaign.objects.filter(org_id=org_id, pk__in=keys)
-        return {c.pk: (c.pk, c.name) for c in rows}
-    rows = Member.objects.filter(org_id=org_id, pk__in=keys).values_list("pk", "name")
-    return {pk: (pk, name) for pk, name in rows}
+    model, key, en = {"unit": (Unit, "code", "name_en"), "category": (Category, "code", "name_en"),
+                      "owner": (Member, "id", "NULL"), "campaign": (Campaign, "id", "NULL")}[by]
+    sql, params = _query(org_id, day, DIMS[by])
+    return (f"SELECT s.*, t.{key}, t.name, {'t.' + en if en != 'NULL' else en} FROM ({sql}) s "
+            f"LEFT JOIN {model._meta.db_table} t ON t.id = s.gkey"), params
+
+
+def _split(org_id: int, day: dt.date, by: str) -> tuple[list[int], dict, np.ndarray]:
+    """The split's group keys, their "key" and "label" columns, and the matrix of their raw
+    counters (one row each)."""
+    book_pending()
+    with _serial() as cur:
+        cur.execute(*_label_sql(org_id, day, by))
+        rows = cur.fetchall()
+    if not rows:
+        return [], {"key": [], "label": []}, np.zeros((0, len(COUNTERS)), dtype=np.int64)
+    gkeys, *counters, keys, names, names_en = zip(*rows, strict=True)
+    if not (get_language() or "").startswith("en"):
+        names_en = names
+    labels = [en or name for en, name in zip(names_en, names, strict=True)]
+    # Key 0 is "none" (no unit, no owner): it has no key and no label.
+    head = {"key": [k if g else None for g, k in zip(gkeys, keys, strict=True)],
+            "label": [lb if g else None for g, lb in zip(gkeys, labels, strict=True)]}
+    return list(gkeys), head, np.array(counters, dtype=np.int64).T
+
+
+def _ratios(a: np.ndarray, b: np.ndarray) -> list[float | None]:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.round(a / b, 4).tolist()
+    return [x if y else None for x, y in zip(r, b.tolist(), strict=True)]
+
+
+_STATE_COLS = [INDEX[f"st_{s}"] for s in lc.STATES]
+
+
+def shape_rows(mat: np.ndarray, day: dt.date, head: dict[str, list] | None = None
+               ) -> list[dict]:
+    """The published figures (domain.md) of each row of raw counters, all rows at once: a
+    split by owner has thousands of rows, and a figure per row in Python was the slow part.
+    `head`: columns to put first in each row (a split's key and label)."""
+    c = {name: mat[:, i] for i, name in enumerate(COUNTERS)}
+    claimed_resolved = c["st_claimed"] + c["st_verified"] + c["st_closed"]
+    verified_resolved = c["st_verified"] + c["st_closed"]
+    today = day.toordinal()
+    cols = {
+        **(head or {}),
+        "opinions": c["opinions"].tolist(),
+        "anonymous_opinions": [a if a >= ANON_MIN else HIDDEN
+                               for a in c["anonymous_opinions"].tolist()],
+        "problems": c["problems"].tolist(),
+        "claims": c["claims"].tolist(),
+        "claimed_resolved": claimed_resolved.tolist(),
+        "verified_resolved": verified_resolved.tolist(),
+        "claimed_share": _ratios(claimed_resolved, c["problems"]),
+        "verified_share": _ratios(verified_resolved, c["problems"]),
+        "opinions_claimed_share": _ratios(c["opinions_claimed"], c["opinions"]),
+        "opinions_verified_share": _ratios(c["opinions_verified"], c["opinions"]),
+        "false_figures": c["false_figures"].tolist(),
+        "false_share": _ratios(c["false_figures"], c["claims"]),
+        "reopened": c["reopened"].tolist(),
+        "deteriorated": c["deteriorated"].tolist(),
+        "ever_verified": c["ever_verified"].tolist(),
+        "regression_rate": _ratios(c["deteriorated"], c["ever_verified"]),
+        "followups": c["followups"].tolist(),
+        "followups_answered": c["followups_answered"].tolist(),
+        "satisfied": c["satisfied"].tolist(),
+        "satisfaction": _ratios(c["satisfied"], c["followups_answered"]),
+        "overdue": c["overdue"].tolist(),
+        "unresolved": c["unresolved"].tolist(),
+        "mean_age_days": [round(today - a / u, 1) if u else None for a, u in
+                          zip(c["age_sum"].tolist(), c["unresolved"].tolist(), strict=True)],
+        "posters": c["posters"].tolist(),
+        "states": [dict(zip(lc.STATES, r, strict=True))
+                   for r in mat[:, _STATE_COLS].tolist()],
+    }
+    names = list(cols)
+    return [dict(zip(names, row, strict=True)) for row in zip(*cols.values(), strict=True)]
+
+
+def shape(vec: list[int], day: dt.date) -> dict:
+    """The published figures (domain.md) from one row of raw counters."""
+    return shape_rows(np.asarray([vec], dtype=np.int64), day)[0]
 
 
 def figures(org_id: int, as_of: dt.date | None = None, by: str | None = None) -> dict:
     """{"as_of", "total", and with `by` also "groups": [{"key", "label", …}]}."""
-    return figures_and_sums(org_id, as_of, by)[0]
+    return _figures(org_id, as_of, by, want_rows=False)[0]
 
 
 def figures_and_sums(org_id: int, as_of: dt.date | None = None,
                      by: str | None = None) -> tuple[dict, dict[int, list[int]]]:
     """The figures, and the raw counters of the split they were shaped from (for callers that
     derive more from the same read, such as the stalled units)."""
+    return _figures(org_id, as_of, by, want_rows=True)
+
+
+def _figures(org_id: int, as_of: dt.date | None, by: str | None,
+             want_rows: bool) -> tuple[dict, dict[int, list[int]]]:
     day = as_of or timezone.localdate()
     total = sums(org_id, day).get(0, [0] * len(COUNTERS))
     out = {"as_of": day.isoformat(), "total": shape(total, day)}
@@ -137,16 +200,14 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
         if by not in DIMS:
             raise ValueError(f"by must be one of {', '.join(DIMS)}")
         out["by"] = by
-        rows = sums(org_id, day, DIMS[by])
-        labels = _labels(org_id, by, rows)
-        groups, anon = [], []
-        for gkey, vec in rows.items():
-            if not any(vec):
-                continue
-            key, label = labels.get(gkey, (None, None)) if gkey else (None, None)
-            groups.append({"key": key, "label": label, **shape(vec, day)})
-            anon.append(vec[_I_ANON])
-        hide_complement(groups, anon)
+        gkeys, head, mat = _split(org_id, day, by)
+        if want_rows:
+            rows = dict(zip(gkeys, mat.tolist(), strict=True))
+        moved = mat.any(axis=1)
+        head = {k: [v for v, m in zip(col, moved.tolist(), strict=True) if m]
+                for k, col in head.items()}
+        groups = shape_rows(mat[moved], day, head)
+        hide_complement(groups, mat[moved, _I_ANON].tolist())
         groups.sort(key=lambda g: (g["key"] is None, str(g["key"])))
         out["groups"] = groups
     return out, rows
@@ -155,17 +216,65 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
 _DAYS_SQL = f"""
 SELECT period, {", ".join(COUNTERS)} FROM {_T}
 WHERE org = %s AND dim = %s AND gkey = %s AND grain = 'd' AND period >= %s AND period <= %s
-ORDER BY period
 """
+
+
+def _as_date(v) -> dt.date:
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
+
+
+def _month_end(day: dt.date) -> dt.date:
+    return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+@functools.cache
+def _prefix_matrix(n: int) -> np.ndarray:
+    """(n, n): row i-1 picks the day buckets (Fenwick nodes) whose sum is days 1..i."""
+    m = np.zeros((n, n), dtype=np.int64)
+    for i in range(1, n + 1):
+        m[i - 1, [k - 1 for k in nodes_down(i)]] = 1
+    return m
+
+
+def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date
+                ) -> np.ndarray:
+    """(days, counters): what each day from `first` to `last` added, out of the months'
+    day buckets. One query."""
+    m0, m1 = first.replace(day=1), _month_end(last)
+    with connection.cursor() as cur:
+        cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
+        rows = cur.fetchall()
+    nodes: dict[dt.date, np.ndarray] = {}
+    for period, *vec in rows:
+        p = _as_date(period)
+        month = nodes.setdefault(p.replace(day=1), np.zeros((31, len(COUNTERS)), np.int64))
+        month[p.day - 1] = vec
+    out = np.zeros(((m1 - m0).days + 1, len(COUNTERS)), dtype=np.int64)
+    for month, tree in nodes.items():
+        n = _month_end(month).day
+        prefix = _prefix_matrix(n) @ tree[:n]
+        at = (month - m0).days
+        out[at:at + n] = np.diff(prefix, axis=0, prepend=0)
+    lo = (first - m0).days
+    return out[lo:lo + (last - first).days + 1]
+
 
 def last_active_day(org_id: int, day: dt.date) -> dt.date | None:
     """The last day up to `day` on which any figure moved."""
     book_pending()
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND gkey = 0 "
-                    "AND grain = 'd' AND period <= %s", [org_id, TOTAL, day])
-        v = cur.fetchone()[0]
-    return dt.date.fromisoformat(v) if isinstance(v, str) else v
+    month = day.replace(day=1)
+    while True:
+        moved = np.flatnonzero(_plain_days(org_id, TOTAL, 0, month, day).any(axis=1))
+        if len(moved):
+            return month + dt.timedelta(days=int(moved[-1]))
+        with connection.cursor() as cur:  # the latest earlier month with a bucket
+            cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s "
+                        "AND gkey = 0 AND grain = 'd' AND period < %s", [org_id, TOTAL, month])
+            v = cur.fetchone()[0]
+        if v is None:
+            return None
+        month = _as_date(v).replace(day=1)
+        day = _month_end(month)
 
 
 SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
@@ -174,21 +283,13 @@ SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
 def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int = 0,
            step: int = 1) -> list[dict]:
     """The figures of one key, day by day from `start` to `end` (every `step` days): the sums
-    as of the day before `start`, then the day buckets added one by one. Two queries, however
-    long the campaign."""
+    as of the day before `start`, then what each day added. Two queries, however long the
+    campaign."""
     if end < start:
         return []
     base = sums(org_id, start - dt.timedelta(days=1), dim).get(key, [0] * len(COUNTERS))
     ndays = (end - start).days + 1
-    grid = np.zeros((ndays, len(COUNTERS)), dtype=np.int64)
-    with connection.cursor() as cur:
-        cur.execute(_DAYS_SQL, [org_id, dim, key, start, end])
-        rows = cur.fetchall()
-    if rows:
-        days = [(r[0] if isinstance(r[0], dt.date) else dt.date.fromisoformat(r[0]))
-                for r in rows]
-        grid[[(d - start).days for d in days]] = np.array([r[1:] for r in rows],
-                                                         dtype=np.int64)
+    grid = _plain_days(org_id, dim, key, start, end)
     c = {name: col for name, col in zip(
         COUNTERS, (np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)).T,
         strict=True)}
