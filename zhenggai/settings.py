@@ -223,7 +223,9 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"secrets": {"()": "zhenggai.security.logfilter.NoSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    # Dated to the day only: an error during an anonymous submission must not time it.
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+                             "datefmt": "%Y-%m-%d"}},
     "handlers": {
         "stderr": {"class": "logging.StreamHandler", "level": "WARNING",
                    "filters": ["secrets"], "formatter": "plain"},

@@ -4,6 +4,6 @@ from . import views
 
 app_name = "grouping"
 urlpatterns = [
-    path("<int:pk>/suggest/", views.suggest, name="suggest"),
+    path("<id:pk>/suggest/", views.suggest, name="suggest"),
     path("<id:pk>/proposals/", views.proposals, name="proposals"),
 ]

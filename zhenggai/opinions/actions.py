@@ -15,6 +15,7 @@ from zhenggai.errors import InvalidInput, Refused
 from zhenggai.figures.models import UnbookedOpinion
 from zhenggai.grouping.models import IndexLog
 from zhenggai.org.models import Category, Member, Unit
+from zhenggai.text import clean as clean_text
 
 from . import receipts
 from .models import Channel, Opinion, Receipt
@@ -34,7 +35,7 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
                    received_on: dt.date | None = None, at: dt.datetime | None = None,
                    receipt: bool | None = None, source_ref: str = "") -> Submitted:
     """Take in one opinion. Anonymous ones get a receipt code (unless typed in from paper)."""
-    text = (text or "").strip()
+    text = clean_text(text)
     if not text:
         raise InvalidInput(_("An opinion must say something."))
     if len(text) > MAX_TEXT:
