@@ -6,8 +6,9 @@ import datetime as dt
 
 import numpy as np
 from django.db import connection
-from django.utils import timezone
 from django.utils.translation import get_language
+
+from zhenggai.org import clock
 
 from .counters import COUNTERS, DIMS, TOTAL
 from .ledger import book_pending
@@ -112,9 +113,13 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
                      by: str | None = None) -> tuple[dict, dict[int, list[int]]]:
     """The figures, and the raw counters of the split they were shaped from (for callers that
     derive more from the same read, such as the stalled units)."""
-    day = as_of or timezone.localdate()
+    from .shares import DENOMINATORS
+
+    day = as_of or clock.today(org_id)
     total = sums(org_id, day).get(0, [0] * len(COUNTERS))
-    out = {"as_of": day.isoformat(), "total": shape(total, day)}
+    # Each share's denominator, by its field's name (shares.py): the same everywhere.
+    out = {"as_of": day.isoformat(), "denominators": DENOMINATORS,
+           "total": shape(total, day)}
     rows: dict[int, list[int]] = {}
     if by:
         if by not in DIMS:
