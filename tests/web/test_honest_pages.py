@@ -214,6 +214,14 @@ def test_every_page_and_action_of_a_pinned_organisation_reads_its_clock(story, a
     _, token = ApiToken.issue(s.leader)
     r = client.get("/api/v1/figures", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert r.json()["as_of"] == "1957-10-11"
+    # Intake dates an opinion by the organisation's day, over the API and on the page.
+    r = client.post("/api/v1/opinions", {"campaign": s.campaign.pk, "text": "炉前太热",
+                                         "anonymous": True}, content_type="application/json")
+    assert r.json()["opinion"]["received_on"] == "1957-10-11", r.content
+    as_member(s.worker).post("/submit/", {"text": "食堂太远"})
+    from zhenggai.opinions.models import Opinion
+
+    assert Opinion.objects.get(text="食堂太远").received_on == dt.date(1957, 10, 11)
 
 
 def test_the_clock_is_edited_in_the_admin(story, as_member):
