@@ -126,7 +126,7 @@ def test_the_stall_is_pushed_to_the_leaders_once_a_week(story):
     assert schedules.sweep_org(s.org.pk, day + dt.timedelta(days=7))["stall_warnings"] == 1
     n = Notification.objects.get(member=s.leader, kind=Notification.Kind.STALL,
                                  key__contains="1957-W40")
-    assert "6 claims are waiting for verification" in n.body
+    assert "6 个报称整改等待核对" in n.body  # in the member's language (the site's)
     # The daily sweep runs each organisation on its own clock.
     _pin(s.org, dt.date(1957, 10, 22))
     assert schedules.sweep()["stall_warnings"] == 1
