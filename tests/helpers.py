@@ -51,14 +51,16 @@ def bring_to(s, state: str) -> Problem:
     A.verify(p, actor=s.rep, passed=True, at=when(3))
     if state == lc.VERIFIED:
         return Problem.objects.get(pk=p.pk)
-    A.consolidation_check(p, actor=s.rep, holds=True, at=when(4))
+    # A consolidation check comes 30 days after verification, by another representative.
+    A.consolidation_check(p, actor=s.rep2, holds=True, at=when(33))
     assert state == lc.CLOSED
     return Problem.objects.get(pk=p.pk)
 
 
 def take(action: str, s, p: Problem, actor, *, other_campaign=None):
-    """Take `action` on `p` as `actor`, with plausible input."""
-    at = when(10)
+    """Take `action` on `p` as `actor`, with plausible input (after any consolidation
+    period of bring_to's problems)."""
+    at = when(40)
     if action == "create":
         op = f.opinion(s.campaign).opinion
         return A.create_problem(s.campaign, [op], actor=actor, summary="新问题", at=at)

@@ -118,3 +118,34 @@ def test_the_replay_has_no8s_four_records_and_the_target(replay):
     assert Target.objects.get(org=replay.org, year=1958).increase_t == 50_000
     r = CliRunner().invoke(main, ["figures", "--as-of", "1958-01-28"])
     assert r.exit_code == 0
+
+
+@pytest.mark.django_db
+def test_replay_consolidation_checks_keep_the_rules(replay):
+    """Issue 13: every consolidation check of the replay comes after the consolidation
+    period and from a representative other than the verifier (the actions refuse others)."""
+    checks = Event.objects.filter(problem__org=replay.org,
+                                  kind__in=["check_holds", "check_deteriorated"])
+    assert checks.count() > 500
+    for e in checks:
+        v = (Event.objects.filter(problem_id=e.problem_id, kind="verify_passed", seq__lt=e.seq)
+             .order_by("-seq").first())
+        assert (e.day - v.day).days >= replay.campaign.consolidation_days
+        assert e.actor_id != v.actor_id
+
+
+@pytest.mark.django_db
+def test_replay_stalls_before_the_review_and_moves_after_it(replay):
+    """Issue 13: claims piling up with nobody verifying, from mid-December to the review
+    round, is a stall (figures/stall.py); the round ends it."""
+    from zhenggai.figures.stall import VERIFICATION, campaign_stall
+
+    d = day("1957-12-15")
+    while d <= day("1958-01-15"):
+        s = campaign_stall(replay.org.pk, d)
+        assert s is not None and s.reason == VERIFICATION, d
+        d += dt.timedelta(days=5)
+    assert campaign_stall(replay.org.pk, day("1958-01-20")) is None
+    assert campaign_stall(replay.org.pk, day("1958-01-28")) is None
+    # The demo's clock stands at the report.
+    assert replay.org.clock_day == anshan.REPORT

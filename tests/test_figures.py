@@ -65,7 +65,7 @@ def test_split_by_unit_category_owner_and_campaign(story):
     p = bring_to(s, lc.CLAIMED)
     op = f.opinion(s.campaign, "办公室太冷", author=s.worker).opinion
     A.create_problem(s.campaign, [op], actor=s.clerk, summary="办公室太冷", owner=s.owner2,
-                     unit=s.office, at=when(3))
+                     unit=s.office, deadline=dt.date(1957, 12, 31), at=when(3))
     day = dt.date(1957, 9, 10)
     by_unit = {g["key"]: g for g in total(s, day, "unit")["groups"]}
     assert by_unit["furnace8"]["claimed_resolved"] == 1
@@ -97,7 +97,7 @@ def test_opinions_move_with_their_problem(story):
     day = dt.date(1957, 9, 20)
     assert {g["key"]: g["opinions"] for g in total(s, day, "unit")["groups"]} == {"office": 1}
     A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", unit=s.furnace,
-                     owner=s.owner, at=when(10))
+                     owner=s.owner, deadline=dt.date(1957, 12, 31), at=when(10))
     assert {g["key"]: g["opinions"] for g in total(s, day, "unit")["groups"]} == {"furnace8": 1}
     # …but as of before the grouping it was still counted where it came from.
     assert {g["key"]: g["opinions"]

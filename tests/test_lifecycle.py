@@ -1,6 +1,8 @@
 """Every action, from every state, by every persona: allowed exactly where the lifecycle
 table and the person rules say, and refused otherwise with nothing written."""
 
+import datetime as dt
+
 import pytest
 from django.db import transaction
 
@@ -14,10 +16,12 @@ from zhenggai.problems.models import Event, Problem
 from . import factories as f
 from .helpers import bring_to, snapshot, take, when
 
-PERSONAS = ["worker", "proposer", "clerk", "owner", "owner2", "rep", "leader"]
+DEADLINE = dt.date(1957, 12, 31)
+PERSONAS = ["worker", "proposer", "clerk", "owner", "owner2", "rep", "rep2", "leader"]
 HELD = {  # roles held in the campaign, beside being a member (a worker)
     "worker": set(), "proposer": set(), "clerk": {lc.CLERK}, "owner": {lc.OWNER},
-    "owner2": {lc.OWNER}, "rep": {lc.REPRESENTATIVE}, "leader": {lc.LEADER},
+    "owner2": {lc.OWNER}, "rep": {lc.REPRESENTATIVE}, "rep2": {lc.REPRESENTATIVE},
+    "leader": {lc.LEADER},
 }
 
 
@@ -27,7 +31,7 @@ class Rollback(Exception):
 
 def actor_of(s, persona):
     return {"worker": s.worker, "proposer": s.worker2, "clerk": s.clerk, "owner": s.owner,
-            "owner2": s.owner2, "rep": s.rep, "leader": s.leader}[persona]
+            "owner2": s.owner2, "rep": s.rep, "rep2": s.rep2, "leader": s.leader}[persona]
 
 
 def expected(action: str, state: str, persona: str) -> bool:
@@ -42,6 +46,10 @@ def expected(action: str, state: str, persona: str) -> bool:
         ok = ok and persona != "owner"
     if action == "propose_decline" and persona != "clerk":  # an owner: only their own problem
         ok = ok and persona == "owner" and state != lc.OPEN  # (an open one has no owner)
+    if action.startswith("check_"):  # never by whoever verified (bring_to: rep)
+        ok = ok and persona != "rep"
+    if action == "followup":  # a conversation is recorded by staff, not by the proposer
+        ok = ok and persona in ("clerk", "leader")
     return ok
 
 
@@ -88,7 +96,8 @@ def test_a_representative_never_verifies_a_problem_they_own(story):
     s = story
     grant(s.rep, s.campaign, Role.OWNER)
     op = f.opinion(s.campaign).opinion
-    p = A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", owner=s.rep, at=when(0))
+    p = A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", owner=s.rep,
+                         deadline=DEADLINE, at=when(0))
     A.claim(p, actor=s.rep, done="done", at=when(1))
     with pytest.raises(Forbidden, match="never verifies a problem they own"):
         A.verify(p, actor=s.rep, passed=True, at=when(2))
@@ -100,7 +109,7 @@ def test_nobody_verifies_their_own_claim_even_as_admin(story):
     grant(s.admin, s.campaign, Role.OWNER)
     op = f.opinion(s.campaign).opinion
     p = A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", owner=s.admin,
-                         at=when(0))
+                         deadline=DEADLINE, at=when(0))
     A.claim(p, actor=s.admin, done="done", at=when(1))
     with pytest.raises(Forbidden):
         A.verify(p, actor=s.admin, passed=True, at=when(2))

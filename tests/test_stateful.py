@@ -40,6 +40,10 @@ class Ledger(RuleBasedStateMachine):
         o = f.org()
         self.org = o
         c = f.campaign(o)
+        # No consolidation period, so that runs (whose days rarely pass) reach the re-checks;
+        # the period itself is tested in test_lifecycle.
+        c.consolidation_days = 0
+        c.save()
         self.campaign = c
         u1, u2 = f.unit(o), f.unit(o)
         self.cat = f.category(o)
@@ -133,13 +137,26 @@ class Ledger(RuleBasedStateMachine):
                "declined": "contest"}[p.state]
         self._act(p, "natural", nxt, 20)
 
+    @precondition(lambda self: Problem.objects.filter(
+        org=self.org, state__in=["verified", "closed"]).exists())
+    @rule(pick=st.integers(0, 50), good=st.booleans())
+    def consolidate(self, pick, good):
+        """A consolidation check of a verified or closed problem, by another representative."""
+        problems = list(Problem.objects.filter(org=self.org, state__in=["verified", "closed"])
+                        .order_by("pk"))
+        self._act(problems[pick % len(problems)], "natural", "check_ok" if good else "check_bad",
+                  20)
+
     def natural(self, action, p):
         """Mostly the person whose job it is, so that runs go deep into the lifecycle."""
         ppl = self.people
         if action == "claim":
             return p.owner or ppl["owner"]
-        if action.startswith(("verify", "check")):
+        if action.startswith("verify"):
             return ppl["rep2"] if p.last_claim_by_id == ppl["rep"].pk else ppl["rep"]
+        if action.startswith("check"):  # never whoever verified
+            busy = {p.last_claim_by_id, p.verified_by_id}
+            return ppl["rep2"] if ppl["rep"].pk in busy else ppl["rep"]
         return {"assign": ppl["clerk"], "split": ppl["clerk"], "add": ppl["clerk"],
                 "decline": ppl["leader"], "followup_ok": ppl["leader"],
                 "followup_bad": ppl["leader"]}.get(action, ppl["worker"])

@@ -343,15 +343,19 @@ def _table(result: dict) -> str:
         lines.append("  ".join(
             (c + " " * (widths[i] - _width(c))) if i == 0 else (" " * (widths[i] - _width(c)) + c)
             for i, c in enumerate(r)))
+    from django.utils import translation
+
+    from zhenggai.figures.shares import describe
+
     t = result["total"]
-    share = lambda v: "-" if v is None else f"{v:.1%}"  # noqa: E731
     lines.append("")
-    lines.append(
-        f"as of {result['as_of']}: claimed resolved {share(t['claimed_share'])} of problems, "
-        f"verified {share(t['verified_share'])}; false figures {t['false_figures']} "
-        f"({share(t['false_share'])} of claims); regression rate {share(t['regression_rate'])}; "
-        f"satisfaction {share(t['satisfaction'])}"
-    )
+    with translation.override("en"):  # the table is in English
+        lines.append(
+            f"as of {result['as_of']}: claimed resolved {describe(t, 'claimed_share')}, "
+            f"verified {describe(t, 'verified_share')}; false figures {t['false_figures']} "
+            f"({describe(t, 'false_share')}); regression rate "
+            f"{describe(t, 'regression_rate')}; satisfaction {describe(t, 'satisfaction')}"
+        )
     return "\n".join(lines)
 
 
@@ -375,10 +379,9 @@ def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
     """Print the figures: claimed against verified, false figures, and the rest."""
     day = _parse_day(as_of)
     _setup()
-    from django.utils import timezone
-
     from zhenggai.figures.queries import figures as compute
     from zhenggai.figures.reference import differences
+    from zhenggai.org import clock
 
     org = _org(org_id)
     result = compute(org.pk, day, by)
@@ -389,7 +392,7 @@ def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
     if verify:
         from zhenggai.problems.audit import drift
 
-        diffs = differences(org.pk, day or timezone.localdate())
+        diffs = differences(org.pk, day or clock.today(org))
         drifted = drift(org.pk)
         if diffs:
             click.echo("\n".join(diffs[:50]), err=True)
@@ -414,6 +417,9 @@ def lifecycle() -> None:
         src = ", ".join(sorted(t.sources)) or "(new)"
         to = t.target or "(unchanged)"
         click.echo(f"{t.action:<20} {src:<55} → {to:<12} by {', '.join(sorted(t.roles))}")
+        for outcome, sources, target in t.otherwise:
+            click.echo(f"{'':<20} {'  ' + outcome + ': ' + ', '.join(sorted(sources)):<55} "
+                       f"→ {target}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

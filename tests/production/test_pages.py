@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.contrib.auth import get_user_model
 
+from zhenggai.org.models import Organisation
 from zhenggai.production.models import Heat, Target
 
 from .conftest import run
@@ -27,6 +28,8 @@ def logged(plant, client):
 
 
 def test_pages_render_with_the_figures(plant, logged):
+    # The pages show the organisation's today: its clock stands in January 1958.
+    Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 6))
     Target.objects.create(org=plant.org, year=1958, plan_t=900, increase_t=100)
     run(plant, plant.f8, T0, [560, 530, 500])
     c = logged(plant.worker)

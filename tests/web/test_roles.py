@@ -42,8 +42,9 @@ ACTIONS = {
     "claim": (lc.ASSIGNED, {"owner"}, lambda s, p: {"text": "装了风扇"}),
     "verify_passed": (lc.CLAIMED, {"rep"}, lambda s, p: {"text": ""}),
     "verify_not_thorough": (lc.CLAIMED, {"rep"}, lambda s, p: {"text": "还是热"}),
-    "check_holds": (lc.VERIFIED, {"rep"}, lambda s, p: {"text": ""}),
-    "check_deteriorated": (lc.VERIFIED, {"rep"}, lambda s, p: {"text": "又坏了"}),
+    # bring_to's verifier is rep: the check is another representative's (rep2).
+    "check_holds": (lc.VERIFIED, {"rep2"}, lambda s, p: {"text": ""}),
+    "check_deteriorated": (lc.VERIFIED, {"rep2"}, lambda s, p: {"text": "又坏了"}),
     "propose_decline": (lc.ASSIGNED, {"clerk", "owner"}, lambda s, p: {"text": "超出权限"}),
     "decline": (lc.ASSIGNED, {"leader"}, lambda s, p: {"text": "超出权限"}),
     "reject_decline": ("proposed", {"leader"}, lambda s, p: {"text": ""}),

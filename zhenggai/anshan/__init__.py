@@ -39,6 +39,7 @@ N_PROBLEMS = 1200
 CLAIMED_SHARE = 0.85
 FAIL_NOT_THOROUGH = 0.12  # of claims never verified before the round
 FAIL_DETERIORATED = 0.07  # of claims verified in the autumn
+N_AUTUMN_VERIFIED = 386  # claims verified before the review round (32% of the problems)
 
 AIRING = (dt.date(1957, 5, 20), dt.date(1957, 8, 31))
 CLAIMED_BY = dt.date(1958, 1, 15)
@@ -324,25 +325,32 @@ class _Builder:
         return out
 
     def autumn(self, plans: list[dict], claimed: set[int]) -> tuple[set[int], set[int]]:
-        """Owners claim; in the autumn a part is verified, a part of that re-checked."""
+        """Owners claim; in the autumn a part is verified, a part of that re-checked.
+
+        A consolidation check comes `consolidation_days` after verification and is made by
+        another representative (rules.py); the review round re-checks every autumn
+        verification, so those are made early enough for it (by VERIFY_BY)."""
         rng = self.rng
         verified, closed = set(), set()
         order = sorted(claimed)
+        days = self.camp.consolidation_days
+        verify_by = ROUND[0] - dt.timedelta(days=days)
+        autumn_verified = set(rng.sample(order, N_AUTUMN_VERIFIED))
         for i in order:
             p = plans[i]
             prob = p["problem"]
             made = prob.created_on
+            last = verify_by - dt.timedelta(days=1) if i in autumn_verified else CLAIMED_BY
             cday = self.day_between(made + dt.timedelta(days=7),
-                                    min(CLAIMED_BY, made + dt.timedelta(days=100)))
+                                    min(last, made + dt.timedelta(days=100)))
             A.claim(prob, actor=self.heads[p["unit"]], done="已按措施整改完毕",
                     evidence="车间自查合格", at=at(cday, 15))
-            if rng.random() < 0.4 and cday + dt.timedelta(days=3) < CLAIMED_BY:
+            if i in autumn_verified:
                 vday = self.day_between(cday + dt.timedelta(days=1),
-                                        min(CLAIMED_BY, cday + dt.timedelta(days=20)))
-                rep = self.rep_for(prob)
-                A.verify(prob, actor=rep, passed=True, at=at(vday, 14))
+                                        min(verify_by, cday + dt.timedelta(days=20)))
+                A.verify(prob, actor=self.rep_for(prob), passed=True, at=at(vday, 14))
                 verified.add(i)
-                cday2 = vday + dt.timedelta(days=self.camp.consolidation_days)
+                cday2 = vday + dt.timedelta(days=days)
                 if cday2 <= CLAIMED_BY and rng.random() < 0.5:
                     A.consolidation_check(prob, actor=self.rep_for(prob), holds=True,
                                           at=at(cday2, 14))
@@ -350,7 +358,10 @@ class _Builder:
         return verified, closed
 
     def rep_for(self, prob: Problem, avoid=()) -> Member:
-        cands = [r for r in self.reps if r.pk not in (prob.owner_id, prob.last_claim_by_id)
+        """A representative who may verify or re-check `prob`: not its owner or claimant,
+        and not whoever verified it (a consolidation check is another's)."""
+        cands = [r for r in self.reps
+                 if r.pk not in (prob.owner_id, prob.last_claim_by_id, prob.verified_by_id)
                  and r.pk not in avoid]
         return cands[prob.pk % len(cands)]
 
@@ -502,8 +513,9 @@ def build(progress=None) -> Result:
         raise RuntimeError("A replay that failed half-way is in this database; start from an "
                            "empty one (remove the data folder or drop the database).")
     result = _Builder(progress).run()
-    Organisation.objects.filter(pk=result.org.pk).update(name=ORG_NAME)
-    result.org.name = ORG_NAME
+    # The demo's clock stands at the report's day: every page, figure and deadline reads it.
+    Organisation.objects.filter(pk=result.org.pk).update(name=ORG_NAME, clock_day=REPORT)
+    result.org.name, result.org.clock_day = ORG_NAME, REPORT
     _save_demo_receipt(result.receipt)
     return result
 

@@ -37,6 +37,15 @@ RESULTS = {"verify_passed": ("通过", "passed"), "verify_not_thorough": ("不�
            "check_deteriorated": ("复查反弹", "re-check: deteriorated")}
 
 
+def closed_on(p: Problem):
+    """销号日期: the day a closed problem was closed (the consolidation check that closed it);
+    a problem that is not closed has none, verified or not. Reads `p.checks` (ledger_rows)."""
+    if p.state != lc.CLOSED:
+        return None
+    closing = [e for e in p.checks if e.kind == "check_holds" and e.from_state != lc.CLOSED]
+    return closing[-1].day if closing else None
+
+
 def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
     """The ledger's header, then one row per problem (of `campaigns`, if given)."""
     yield [en if english else zh for zh, en in LEDGER_COLUMNS]
@@ -52,9 +61,9 @@ def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
             last = p.checks[-1] if p.checks else None
             # Fewer than five anonymous opinions are not counted apart (domain.md), and the
             # named ones are not counted apart either, so nothing subtracts to them.
-            n = p.n_anonymous if p.n_anonymous >= ANON_MIN else 0
-            anon = (f", {n} anonymous" if english else f"，匿名 {n}") if n else ""
-            closed = p.verified_on if p.state in lc.VERIFIED_RESOLVED else None
+            k = p.n_anonymous if p.n_anonymous >= ANON_MIN else 0
+            anon = (f", {k} anonymous" if english else f"，匿名 {k}") if k else ""
+            closed = closed_on(p)
             yield [
                 n, p.summary,
                 (f"{p.n_opinions} opinions{anon}" if english else f"{p.n_opinions} 条{anon}"),

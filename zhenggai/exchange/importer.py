@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.models import Campaign, Phase
@@ -26,6 +25,7 @@ from zhenggai.errors import Forbidden, InvalidInput
 from zhenggai.figures.ledger import Book
 from zhenggai.opinions.actions import MAX_TEXT
 from zhenggai.opinions.models import Channel, Opinion, random_id
+from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.problems.history import OPINION_COLS, insert_rows
 from zhenggai.problems.state import OpinionRef
@@ -222,7 +222,7 @@ def import_opinions(path, *, campaign: Campaign, actor: Member, dry_run: bool = 
     done = set(Opinion.objects.filter(org_id=campaign.org_id, source_ref__startswith=prefix)
                .values_list("source_ref", flat=True))
     look = _Lookup(campaign)
-    today = timezone.localdate()
+    today = clock.today(campaign.org_id)
     report = ImportReport()
     pending: list[tuple] = []
     batches = 0

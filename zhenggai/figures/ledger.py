@@ -21,7 +21,7 @@ from django.db import connection, transaction
 
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle as lc
-from zhenggai.problems.state import OPINION_REF_COLUMNS, OpinionRef, ProblemState
+from zhenggai.problems.state import ANSWERS, OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
 from .models import UnbookedOpinion
@@ -68,26 +68,34 @@ def _overdue_from(s: ProblemState, day: dt.date) -> dt.date | None:
     return None
 
 
-def flows_of(kind: str, before: ProblemState, after: ProblemState, data: dict) -> list[str]:
-    """The flow counters an event adds (each +1)."""
+def flows_of(kind: str, before: ProblemState, after: ProblemState,
+             data: dict) -> list[tuple[str, int]]:
+    """The flow counters an event moves, with their deltas. A proposer's later answer to the
+    same claim replaces the earlier one: the earlier answer is taken back (domain.md: the
+    figures count proposers, not posts)."""
     if kind == "claim":
-        return ["claims"]
+        return [("claims", 1)]
     if kind == "verify_not_thorough":
-        return ["false_figures", "reopened"]
+        return [("false_figures", 1), ("reopened", 1)]
     if kind == "check_deteriorated":
-        return ["false_figures", "reopened", "deteriorated"]
+        return [("false_figures", 1), ("reopened", 1), ("deteriorated", 1)]
     if kind == "verify_passed":
-        return [] if before.ever_verified else ["ever_verified"]
+        return [] if before.ever_verified else [("ever_verified", 1)]
     if kind == "followup":
         outcome = data.get("outcome")
-        out = ["followups"]
-        if outcome in ("satisfied", "not_satisfied"):
-            out.append("followups_answered")
-        if outcome == "satisfied":
-            out.append("satisfied")
+        out = [("followups", 1)]
+        if outcome in ANSWERS:
+            earlier = before.answers.get(data.get("proposer") or "")
+            if earlier is not None:
+                out.append(("followups_answered", -1))
+                if earlier == "satisfied":
+                    out.append(("satisfied", -1))
+            out.append(("followups_answered", 1))
+            if outcome == "satisfied":
+                out.append(("satisfied", 1))
         return out
     if kind == "poster":
-        return ["posters"]
+        return [("posters", 1)]
     return []
 
 
@@ -229,7 +237,7 @@ class Book:
             self._add(ka, od, [(I_OVERDUE, 1)], +1)
         flows = flows_of(kind, before, after, data)
         if flows:
-            self._add(ka, day, [(INDEX[f], 1) for f in flows], +1)
+            self._add(ka, day, [(INDEX[f], v) for f, v in flows], +1)
         if kind in ("create", "add_opinions"):
             added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
             self._opinion_moves(after.org, added, day, -1)

@@ -8,9 +8,9 @@ import functools
 
 import numpy as np
 from django.db import connection, transaction
-from django.utils import timezone
 from django.utils.translation import get_language
 
+from zhenggai.org import clock
 from zhenggai.problems import lifecycle as lc
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
@@ -192,9 +192,13 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
 
 def _figures(org_id: int, as_of: dt.date | None, by: str | None,
              want_rows: bool) -> tuple[dict, dict[int, list[int]]]:
-    day = as_of or timezone.localdate()
+    from .shares import DENOMINATORS
+
+    day = as_of or clock.today(org_id)
     total = sums(org_id, day).get(0, [0] * len(COUNTERS))
-    out = {"as_of": day.isoformat(), "total": shape(total, day)}
+    # Each share's denominator, by its field's name (shares.py): the same everywhere.
+    out = {"as_of": day.isoformat(), "denominators": DENOMINATORS,
+           "total": shape(total, day)}
     rows: dict[int, list[int]] = {}
     if by:
         if by not in DIMS:

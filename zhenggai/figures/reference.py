@@ -40,8 +40,8 @@ def recompute(org_id: int, day: dt.date) -> dict[int, dict[int, list[int]]]:
         after = apply(before, e)
         states[e.problem_id] = after
         keys = _keys(after.campaign, after.unit, after.category, after.owner)
-        for f in flows_of(e.kind, before, after, e.data):
-            add(keys, f)
+        for f, v in flows_of(e.kind, before, after, e.data):
+            add(keys, f, v)
 
     grouped: dict[int, dict[int, int]] = {}
     for s in states.values():

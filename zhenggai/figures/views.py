@@ -4,8 +4,8 @@ import datetime as dt
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
+from zhenggai.org import clock
 from zhenggai.org.models import Organisation
 from zhenggai.production.board import production_summary
 from zhenggai.web.pages import public_page
@@ -21,7 +21,7 @@ def situation(request: HttpRequest) -> HttpResponse:
     if by not in ("unit", "category", "campaign"):
         by = "unit"
     error = ""
-    day = timezone.localdate()
+    day = clock.today(org)
     if request.GET.get("as_of"):
         try:
             day = dt.date.fromisoformat(request.GET["as_of"])

@@ -15,6 +15,7 @@ class Notification(models.Model):
         DEADLINE = "deadline", _("deadline reminder")
         RECHECK = "recheck", _("consolidation re-check")
         QUESTIONNAIRE = "questionnaire", _("follow-up questionnaire")
+        STALL = "stall", _("campaign stalled")
 
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="notifications")
     kind = models.CharField(max_length=15, choices=Kind.choices)

@@ -7,7 +7,9 @@ of the same day's sweep does nothing.
 - consolidation re-checks handed to a representative N days after verification (N per
   campaign), never to the problem's owner or to whoever verified it;
 - follow-up questionnaires to named proposers after verification; anonymous proposers get
-  theirs at their next receipt check-in (`pending_questionnaire`).
+  theirs at their next receipt check-in (`pending_questionnaire`);
+- a warning to the leaders of the current campaign when it has stalled (figures/stall.py),
+  once a week while it lasts.
 """
 
 from __future__ import annotations
@@ -52,11 +54,16 @@ def notify(member, kind: str, key: str, problem: Problem | None, subject, body) 
     return True
 
 
-def deadline_reminders(today: dt.date) -> int:
+def _problems(org_id: int | None):
+    qs = Problem.objects.all()
+    return qs if org_id is None else qs.filter(org_id=org_id)
+
+
+def deadline_reminders(today: dt.date, org_id: int | None = None) -> int:
     sent = 0
     for days_left in (3, 0):
         due = today + dt.timedelta(days=days_left)
-        for p in Problem.objects.filter(deadline=due, state__in=lc.UNCLAIMED,
+        for p in _problems(org_id).filter(deadline=due, state__in=lc.UNCLAIMED,
                                         owner__isnull=False).select_related("owner__user"):
             def subject(p=p, d=days_left):
                 return (_("Due today: %(s)s") if d == 0 else
@@ -71,10 +78,10 @@ def deadline_reminders(today: dt.date) -> int:
     return sent
 
 
-def post_overdue(today: dt.date) -> int:
+def post_overdue(today: dt.date, org_id: int | None = None) -> int:
     """Put each newly overdue problem on the public board, once per deadline missed."""
     posted = 0
-    for p in Problem.objects.filter(deadline__lt=today, state__in=lc.UNCLAIMED):
+    for p in _problems(org_id).filter(deadline__lt=today, state__in=lc.UNCLAIMED):
         try:
             with transaction.atomic():
                 BoardEntry.objects.create(problem=p, key=f"overdue:{p.pk}:{p.deadline}",
@@ -91,9 +98,9 @@ def _verifier(p: Problem) -> int | None:
     return e
 
 
-def consolidation_rechecks(today: dt.date) -> int:
+def consolidation_rechecks(today: dt.date, org_id: int | None = None) -> int:
     made = 0
-    for p in Problem.objects.filter(state=lc.VERIFIED, recheck_due__lte=today) \
+    for p in _problems(org_id).filter(state=lc.VERIFIED, recheck_due__lte=today) \
             .select_related("campaign"):
         if Recheck.objects.filter(problem=p, due=p.recheck_due).exists():
             continue
@@ -125,12 +132,12 @@ def consolidation_rechecks(today: dt.date) -> int:
     return made
 
 
-def questionnaires(today: dt.date) -> int:
+def questionnaires(today: dt.date, org_id: int | None = None) -> int:
     """Named proposers of problems verified up to today are asked whether they are
     satisfied, once per verification."""
     sent = 0
     recent = today - dt.timedelta(days=QUESTIONNAIRE_WINDOW)
-    for p in Problem.objects.filter(state__in=lc.VERIFIED_RESOLVED, verified_on__lte=today,
+    for p in _problems(org_id).filter(state__in=lc.VERIFIED_RESOLVED, verified_on__lte=today,
                                     verified_on__gte=recent):
         for o in Opinion.objects.filter(problem=p, anonymous=False, author__isnull=False) \
                 .select_related("author__user"):
@@ -156,22 +163,72 @@ def pending_questionnaire(opinion: Opinion) -> bool:
     return not FollowUp.objects.filter(opinion=opinion, event__day__gte=p.verified_on).exists()
 
 
+def stall_warnings(today: dt.date, org_id: int) -> int:
+    """Warn the leaders of the organisation's current campaign that it has stalled
+    (figures/stall.py: the one definition the leader's page shows too). Once per campaign
+    and week while the stall lasts: a stall is news, not a daily alarm."""
+    from zhenggai.figures.stall import campaign_stall
+    from zhenggai.problems.queries import current_campaign
+
+    stall = campaign_stall(org_id, today)
+    campaign = current_campaign(org_id, today) if stall else None
+    if campaign is None:
+        return 0
+    year, week, _d = today.isocalendar()
+    sent = 0
+    leaders = (CampaignRole.objects.filter(campaign=campaign, role=Role.LEADER)
+               .select_related("member__user").order_by("member_id"))
+    for role in leaders:
+        def subject(c=campaign):
+            return _("The campaign has stalled: %(c)s") % {"c": c.name}
+
+        def body(s=stall):
+            if s.reason == "verification":
+                return _("%(w)s claims are waiting for verification (%(b)s %(n)s days ago), "
+                         "and in the last %(n)s days only %(c)s were checked. Organise the "
+                         "worker representatives to verify them one by one."
+                         ) % {"w": s.waiting, "b": s.waiting_before, "n": s.days,
+                              "c": s.checked}
+            return _("%(u)s problems are unresolved, and in the last %(n)s days nobody "
+                     "claimed or checked any.") % {"u": s.unresolved, "n": s.days}
+
+        sent += notify(role.member, Notification.Kind.STALL,
+                       f"stall:{campaign.pk}:{year}-W{week:02d}:{role.member_id}", None,
+                       subject, body)
+    return sent
+
+
 def sweep(today: dt.date | None = None) -> dict:
+    """The day's sweep. Each organisation's schedules run on its own today (its clock,
+    org/clock.py); `today` (for tests) makes it the same day for all of them."""
     from zhenggai.api.idempotency import purge
     from zhenggai.grouping.service import prune_log
     from zhenggai.opinions.shuffle import shuffle
+    from zhenggai.org import clock
+    from zhenggai.org.models import Organisation
     from zhenggai.problems.audit import report_drift
 
-    today = today or timezone.localdate()
     prune_log()  # the grouping index's arrival log: keep anonymous arrival order briefly
+    # Real time, not an organisation's clock: these are about when rows were written.
     shuffle()  # the days that are over: no order at rest dates an anonymous act
     purge(today)  # stored replies of idempotent writes: a short window only
+    out = dict.fromkeys(("deadline_reminders", "overdue_posted", "rechecks",
+                         "questionnaires", "stall_warnings"), 0)
+    # Stored problems that their events do not support: logged as errors (never fixed
+    # silently: somebody changed the record behind the actions' back).
+    out["drift"] = report_drift()
+    for org in Organisation.objects.order_by("pk"):
+        day = today or clock.today(org)
+        for name, n in sweep_org(org.pk, day).items():
+            out[name] += n
+    return out
+
+
+def sweep_org(org_id: int, today: dt.date) -> dict:
     return {
-        # Stored problems that their events do not support: logged as errors (never fixed
-        # silently: somebody changed the record behind the actions' back).
-        "drift": report_drift(),
-        "deadline_reminders": deadline_reminders(today),
-        "overdue_posted": post_overdue(today),
-        "rechecks": consolidation_rechecks(today),
-        "questionnaires": questionnaires(today),
+        "deadline_reminders": deadline_reminders(today, org_id),
+        "overdue_posted": post_overdue(today, org_id),
+        "rechecks": consolidation_rechecks(today, org_id),
+        "questionnaires": questionnaires(today, org_id),
+        "stall_warnings": stall_warnings(today, org_id),
     }

@@ -19,12 +19,13 @@ from .tasks import daily_sweep
 
 
 def enqueue_today() -> bool:
-    """Enqueue today's sweep unless it was; True if this call did."""
+    """Enqueue today's sweep unless it was (once a real day); True if this call did. The
+    sweep runs each organisation's schedules on the organisation's own today (its clock)."""
     today = timezone.localdate()
     try:
         with transaction.atomic():
             SweepRun.objects.create(day=today)
-            daily_sweep.enqueue(today.isoformat())
+            daily_sweep.enqueue()
     except IntegrityError:
         return False
     return True

@@ -14,6 +14,7 @@ from zhenggai.api.types import Id, Text
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden, InvalidInput, NotFound
+from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 from zhenggai.security.address import client_address
@@ -110,7 +111,8 @@ def submit(request, body: OpinionIn):
     s = actions.submit_opinion(
         campaign, text=body.text, channel="api", author=None if body.anonymous else member,
         anonymous=body.anonymous, unit=_ref(Unit, body.unit, campaign),
-        category=_ref(Category, body.category, campaign))
+        category=_ref(Category, body.category, campaign),
+        at=clock.now_of_day(campaign.org_clock_day))  # the organisation's clock
     return Status(201, {"opinion": s.opinion, "receipt": s.receipt})
 
 

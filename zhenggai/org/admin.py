@@ -7,7 +7,8 @@ from .models import Category, Member, Organisation, Unit
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "name_en"]
+    list_display = ["name", "name_en", "clock_day"]
+    fields = ["name", "name_en", "clock_day"]
 
 
 @admin.register(Unit)

@@ -9,6 +9,13 @@ from django.utils.translation import gettext_lazy as _
 class Organisation(models.Model):
     name = models.CharField(_("name"), max_length=200)
     name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    # The organisation's clock (domain.md): real time, or a fixed day. See org/clock.py.
+    clock_day = models.DateField(
+        _("clock: fixed day"), null=True, blank=True,
+        help_text=_("Empty: real time. A day here is “today” for every page, figure, "
+                    "deadline, schedule, export and API call of the organisation (a demo or "
+                    "a training copy)."),
+    )
 
     class Meta:
         verbose_name = _("organisation")

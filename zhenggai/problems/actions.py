@@ -21,6 +21,7 @@ from zhenggai.campaigns.roles import has_role
 from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
 from zhenggai.figures.ledger import Book
 from zhenggai.opinions.models import Opinion
+from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.text import clean as clean_text
 
@@ -38,13 +39,21 @@ from .models import (
     ReviewRound,
     Scope,
 )
-from .state import OPINION_REF_COLUMNS, EventData, OpinionRef, ProblemState, apply
+from .state import (
+    OPINION_REF_COLUMNS,
+    EventData,
+    OpinionRef,
+    ProblemState,
+    apply,
+    fold_answers,
+)
 
 MAX_TEXT = 5000
 
 
-def _now(at: dt.datetime | None) -> dt.datetime:
-    now = timezone.now()
+def _now(at: dt.datetime | None, org) -> dt.datetime:
+    """When an act happens: `at` if given, else the organisation's now (its clock)."""
+    now = clock.now(org)
     if at is None:
         return now
     if timezone.is_naive(at):
@@ -73,8 +82,9 @@ def opinion_ref(o: Opinion) -> OpinionRef:
     return OpinionRef(o.pk, o.received_on, o.anonymous, o.campaign_id, o.unit_id, o.category_id)
 
 
-def state_of(p: Problem) -> ProblemState:
-    """The stored projection, with the opinions the figures need."""
+def state_of(p: Problem, answers: bool = False) -> ProblemState:
+    """The stored projection, with the opinions the figures need (and, with `answers`, the
+    proposers' answers to the current claim, for a follow-up's figures)."""
     refs = {
         o[0]: OpinionRef(*o)
         for o in Opinion.objects.filter(problem_id=p.pk).values_list(*OPINION_REF_COLUMNS)
@@ -84,9 +94,20 @@ def state_of(p: Problem) -> ProblemState:
         category=p.category_id, unit=p.unit_id, owner=p.owner_id, measures=p.measures,
         deadline=p.deadline, created_on=p.created_on, base_first_raised=p.first_raised_given,
         opinions=refs, reopen_reason=p.reopen_reason, last_claim_by=p.last_claim_by_id,
-        ever_verified=p.ever_verified, verified_on=p.verified_on, recheck_due=p.recheck_due,
-        decline_requested=p.decline_requested, version=p.version,
+        ever_verified=p.ever_verified, verified_on=p.verified_on, verified_by=p.verified_by_id,
+        recheck_due=p.recheck_due, decline_requested=p.decline_requested, version=p.version,
+        answers=_answers(p.pk) if answers else {},
     )
+
+
+def _answers(problem_id: int) -> dict[str, str]:
+    """The proposers' latest answers since the problem's last claim, folded from its events."""
+    out: dict[str, str] = {}
+    rows = (Event.objects.filter(problem_id=problem_id, kind__in=("claim", "followup"))
+            .order_by("seq").values_list("kind", "data"))
+    for kind, data in rows:
+        out = fold_answers(out, kind, data or {})
+    return out
 
 
 def projection(s: ProblemState) -> dict:
@@ -96,8 +117,8 @@ def projection(s: ProblemState) -> dict:
         deadline=s.deadline, created_on=s.created_on, first_raised_given=s.base_first_raised,
         first_raised=s.first_raised, n_opinions=s.n_opinions, n_anonymous=s.n_anonymous,
         reopen_reason=s.reopen_reason, last_claim_by_id=s.last_claim_by,
-        ever_verified=s.ever_verified, verified_on=s.verified_on, recheck_due=s.recheck_due,
-        decline_requested=s.decline_requested, version=s.version,
+        ever_verified=s.ever_verified, verified_on=s.verified_on, verified_by_id=s.verified_by,
+        recheck_due=s.recheck_due, decline_requested=s.decline_requested, version=s.version,
     )
 
 
@@ -106,7 +127,7 @@ def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=No
             to_state: str | None = None, expected_version: int | None = None,
             opinion=None, anonymous: bool = False) -> tuple[Problem, Event]:
     """Check, fold, and write one event. Must run inside transaction.atomic()."""
-    at = _now(at)
+    at = _now(at, problem.org_id if problem is not None else campaign.org_id)
     if anonymous:  # no author and no time finer than the day
         at = _day_only(at)
     day = timezone.localdate(at)
@@ -120,11 +141,11 @@ def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=No
             raise Conflict()
         problem = fresh
         campaign = problem.campaign
-        before = state_of(problem)
+        before = state_of(problem, answers=action == "followup")
         if timezone.localdate(problem.updated_at) > day:
             raise InvalidInput(_("An event cannot be dated before the problem's last event."))
     t = rules.check(action, before, campaign, actor,
-                    problem_id=problem.pk if problem else None, opinion=opinion)
+                    problem_id=problem.pk if problem else None, opinion=opinion, day=day)
     target = to_state or t.target or before.state
     e = EventData(kind=action, day=day, from_state=before.state, to_state=target,
                   reason=reason, actor_id=None if anonymous else rules.member_id(actor),
@@ -195,6 +216,8 @@ def _plan_data(campaign: Campaign, *, owner, unit, deadline, measures, scope) ->
         raise InvalidInput(_("The owning unit must belong to this organisation."))
     if owner is None and unit is None:
         raise InvalidInput(_("Give an owner, an owning unit, or both."))
+    if deadline is None:  # an assigned problem without one could never be overdue
+        raise InvalidInput(_("Give a deadline: an assigned problem has one."))
     if scope not in Scope.values:
         raise InvalidInput(_("Scope must be individual or common."))
     if scope == Scope.INDIVIDUAL and owner is None:
@@ -217,7 +240,7 @@ def create_problem(campaign: Campaign, opinions, *, actor: Member, summary: str,
                    measures: str = "", deadline: dt.date | None = None,
                    first_raised: dt.date | None = None, at=None) -> Problem:
     """Summarise (归纳) opinions into a new problem; with an owner or unit, also assign it."""
-    at = _now(at)
+    at = _now(at, campaign.org_id)
     opinions = _check_opinions(opinions, campaign, timezone.localdate(at))
     if category is not None and category.org_id != campaign.org_id:
         raise InvalidInput(_("The category must belong to this organisation."))
@@ -272,7 +295,7 @@ def update_problem(problem: Problem, *, actor: Member, summary: str | None = Non
 @transaction.atomic
 def add_opinions(problem: Problem, opinions, *, actor: Member, at=None,
                  expected_version: int | None = None) -> Problem:
-    at = _now(at)
+    at = _now(at, problem.org_id)
     opinions = _check_opinions(opinions, problem.campaign, timezone.localdate(at))
     if not opinions:
         raise InvalidInput(_("Choose at least one opinion."))
@@ -337,7 +360,7 @@ def verify(problem: Problem, *, actor: Member, passed: bool, findings: str = "",
     findings = _text(findings, _("Findings"), required=not passed)
     if passed:
         days = problem.campaign.consolidation_days
-        at_ = _now(at)
+        at_ = _now(at, problem.org_id)
         due = timezone.localdate(at_) + dt.timedelta(days=days)
         return _commit(problem, "verify_passed", actor=actor, at=at_, note=findings,
                        data={"recheck_due": due.isoformat()},
@@ -371,27 +394,33 @@ def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note
         raise InvalidInput(_("Unknown follow-up channel."))
     if outcome not in FollowUp.Outcome.values:
         raise InvalidInput(_("Unknown follow-up outcome."))
-    if isinstance(actor, rules.ReceiptHolder) and channel != FollowUp.Channel.RECEIPT:
-        raise InvalidInput(_("A receipt holder answers through the receipt."))
-    if not isinstance(actor, rules.ReceiptHolder) and channel == FollowUp.Channel.RECEIPT:
-        raise InvalidInput(_("Only a receipt holder answers through the receipt."))
     note = _text(note, _("Note"), required=False)
     problem = Problem.objects.get(pk=opinion.problem_id)
-    to_state = None
-    if (outcome == FollowUp.Outcome.NOT_SATISFIED
-            and problem.state in lc.FOLLOWUP_BACK_TO_VERIFICATION):
-        to_state = lc.CLAIMED
+    rules.check_followup_channel(problem.campaign, actor, opinion, channel)
+    # The lifecycle table says where an outcome leads ("not satisfied": back to claimed).
+    to_state = lc.TABLE["followup"].target_for(problem.state, outcome)
+    if to_state == problem.state:
+        to_state = None
     anonymous = opinion.anonymous
     problem, event = _commit(
         problem, "followup", actor=actor, at=at, note="" if anonymous else note,
         reason=lc.DISSATISFIED if to_state else "", to_state=to_state, opinion=opinion,
-        data={"outcome": outcome, "channel": channel},
+        data={"outcome": outcome, "channel": channel, "proposer": proposer_key(opinion)},
         anonymous=isinstance(actor, rules.ReceiptHolder),
     )
     return FollowUp.objects.create(
         problem=problem, event=event, opinion=opinion, channel=channel, outcome=outcome,
         recorded_by=None if isinstance(actor, rules.ReceiptHolder) else actor, note=note,
     )
+
+
+def proposer_key(opinion: Opinion) -> str:
+    """Who answers a follow-up about `opinion`, for "one answer per proposer per claim": a
+    named proposer is one person however many opinions they gave; an anonymous one is their
+    receipt's opinion."""
+    if opinion.anonymous or opinion.author_id is None:
+        return f"o{opinion.pk}"
+    return f"m{opinion.author_id}"
 
 
 def proposer_answer(opinion: Opinion, *, actor, outcome: str) -> FollowUp:
@@ -474,14 +503,14 @@ def start_review_round(campaign: Campaign, *, actor: Member, name: str, starts_o
     )
     problems = Problem.objects.filter(
         campaign=campaign, state__in=sorted(lc.CLAIMED_RESOLVED)
-    ).order_by("pk").values_list("pk", "owner_id", "last_claim_by_id")
+    ).order_by("pk").values_list("pk", "owner_id", "last_claim_by_id", "verified_by_id")
     cycle = itertools.cycle(reps) if reps else None
     items = []
-    for pk, owner, claimant in problems:
+    for pk, owner, claimant, verifier in problems:
         assignee = None
         for _i in range(len(reps)):
             cand = next(cycle)
-            if cand not in (owner, claimant):
+            if cand not in (owner, claimant, verifier):
                 assignee = cand
                 break
         items.append(ReviewItem(round=rnd, problem_id=pk, assignee_id=assignee))

@@ -10,7 +10,6 @@ from typing import Literal
 
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
@@ -20,6 +19,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import figures
 from zhenggai.opinions.models import Opinion
+from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
 
 from . import actions, lifecycle
@@ -48,7 +48,9 @@ class ProblemOut(Schema):
 
     @staticmethod
     def resolve_overdue(obj) -> bool:
-        return obj.days_overdue(timezone.localdate()) > 0
+        # The organisation's today, read once per response (_today) or here.
+        day = getattr(obj, "today", None) or clock.today(obj.org_id)
+        return obj.days_overdue(day) > 0
 
 
 class ProblemPage(Schema):
@@ -222,6 +224,7 @@ def list_problems(request, campaign: Id | None = None, status: str | None = None
     """Newest change first. Filters combine; `cursor` continues where the last page ended."""
     limit = min(max(limit, 1), 200)
     qs = Problem.objects.filter(org_id=_org(request))
+    today = clock.today(_org(request))
     if campaign is not None:
         qs = qs.filter(campaign_id=campaign)
     if status:
@@ -232,7 +235,7 @@ def list_problems(request, campaign: Id | None = None, status: str | None = None
         if value is not None:
             qs = qs.filter(**{field: value})
     if overdue is not None:
-        late = Q(deadline__lt=timezone.localdate(), state__in=lifecycle.UNCLAIMED)
+        late = Q(deadline__lt=today, state__in=lifecycle.UNCLAIMED)
         qs = qs.filter(late) if overdue else qs.exclude(late)
     if updated_since is not None:
         qs = qs.filter(updated_at__gte=as_utc(updated_since))
@@ -241,6 +244,8 @@ def list_problems(request, campaign: Id | None = None, status: str | None = None
         at, pk = after
         qs = qs.filter(Q(updated_at__lt=at) | Q(updated_at=at, pk__lt=pk))
     rows = list(qs.order_by("-updated_at", "-pk")[:limit + 1])
+    for p in rows:
+        p.today = today
     more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next": _next(rows[-1]) if more else None}

@@ -135,7 +135,8 @@ class HistoryLoader:
             p["unit_id"], p["owner_id"], p["measures"], p["deadline"], p["state"],
             p["reopen_reason"], p["created_on"], p["first_raised"], p["first_raised_given"],
             p["n_opinions"], p["n_anonymous"], p["last_claim_by_id"], p["ever_verified"],
-            p["verified_on"], p["recheck_due"], p["decline_requested"], p["version"],
+            p["verified_on"], p["verified_by_id"], p["recheck_due"], p["decline_requested"],
+            p["version"],
             self._when(last),
         ))
         return pid
@@ -165,7 +166,8 @@ class HistoryLoader:
 PROBLEM_COLS = ["id", "org_id", "campaign_id", "summary", "scope", "category_id", "unit_id",
                 "owner_id", "measures", "deadline", "state", "reopen_reason", "created_on",
                 "first_raised", "first_raised_given", "n_opinions", "n_anonymous",
-                "last_claim_by_id", "ever_verified", "verified_on", "recheck_due",
+                "last_claim_by_id", "ever_verified", "verified_on", "verified_by_id",
+                "recheck_due",
                 "decline_requested", "version", "updated_at"]
 EVENT_COLS = ["id", "problem_id", "seq", "kind", "actor_id", "at", "day", "from_state", "to_state",
               "reason", "note", "data", "recorded_at"]

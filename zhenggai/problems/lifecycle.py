@@ -58,10 +58,20 @@ class Transition:
     target: str | None  # None: the state does not change
     roles: frozenset[str]
     label: object
+    # Where an outcome of the action leads instead: (outcome, from these states, to state).
+    otherwise: tuple[tuple[str, frozenset[str], str], ...] = ()
+
+    def target_for(self, state: str, outcome: str = "") -> str:
+        """The state after this action from `state` with `outcome`."""
+        for out, sources, to in self.otherwise:
+            if out == outcome and state in sources:
+                return to
+        return self.target or state
 
 
-def _t(action, sources, target, roles, label):
-    return Transition(action, frozenset(sources), target, frozenset(roles), label)
+def _t(action, sources, target, roles, label, otherwise=()):
+    return Transition(action, frozenset(sources), target, frozenset(roles), label,
+                      tuple((o, frozenset(s), to) for o, s, to in otherwise))
 
 
 ALL = STATES
@@ -86,7 +96,8 @@ TABLE: dict[str, Transition] = {
         _t("check_deteriorated", [VERIFIED, CLOSED], REOPENED, [REPRESENTATIVE],
            _("consolidation check: deteriorated")),
         # A proposer who is not satisfied sends a resolved problem back to verification.
-        _t("followup", ALL, None, [LEADER, CLERK, PROPOSER], _("record a follow-up")),
+        _t("followup", ALL, None, [LEADER, CLERK, PROPOSER], _("record a follow-up"),
+           otherwise=[("not_satisfied", [VERIFIED, CLOSED], CLAIMED)]),
         _t("propose_decline", [OPEN, ASSIGNED], None, [CLERK, OWNER],
            _("propose to decline")),
         _t("decline", [OPEN, ASSIGNED], DECLINED, [LEADER], _("decline (leader approves)")),
@@ -98,7 +109,8 @@ TABLE: dict[str, Transition] = {
 }
 
 # `followup` with "not satisfied" moves a verified or closed problem back to `claimed`.
-FOLLOWUP_BACK_TO_VERIFICATION = frozenset({VERIFIED, CLOSED})
+FOLLOWUP_BACK_TO_VERIFICATION = next(
+    s for o, s, _to in TABLE["followup"].otherwise if o == "not_satisfied")
 
 
 def allowed_actions(state: str) -> list[str]:

@@ -48,6 +48,8 @@ class Problem(models.Model):
                                       related_name="+")
     ever_verified = models.BooleanField(default=False)
     verified_on = models.DateField(null=True, blank=True)
+    verified_by = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+")
     recheck_due = models.DateField(null=True, blank=True, db_index=True)
     decline_requested = models.BooleanField(default=False)
     version = models.PositiveIntegerField(default=0)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from zhenggai.campaigns.models import Campaign
 from zhenggai.figures.counters import COUNTERS, DIMS
 from zhenggai.figures.queries import sums
+from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Member, Unit
 
@@ -24,7 +25,6 @@ from . import lifecycle as lc
 from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
 
 PAGE = 50
-STALL_DAYS = 14  # M5: a unit that has not moved for two weeks has stalled
 LONG_STANDING_DAYS = 365  # M12: raised a year or more before
 
 
@@ -130,12 +130,18 @@ def _not_mine(member: Member) -> Q:
 def _due(member: Member, campaign: Campaign, day: dt.date) -> list[QuerySet]:
     """What waits for a representative: the review round's items shared out to them (on any
     problem counted as resolved: a claim to verify, or a verified or closed problem to check
-    again), then claims, then consolidation checks that are due."""
+    again), then claims, then consolidation checks that are due. A consolidation check is
+    offered only once it may be made (rules.consolidation_due) and never to whoever
+    verified."""
     base = Problem.objects.filter(campaign=campaign).filter(_not_mine(member))
-    mine = base.filter(state__in=sorted(lc.CLAIMED_RESOLVED), review_items__assignee=member,
+    not_verifier = Q(verified_by__isnull=True) | ~Q(verified_by=member)
+    checkable = not_verifier & Q(
+        verified_on__lte=day - dt.timedelta(days=campaign.consolidation_days))
+    resolved = Q(state=lc.CLAIMED) | (Q(state__in=sorted(lc.VERIFIED_RESOLVED)) & checkable)
+    mine = base.filter(resolved, review_items__assignee=member,
                        review_items__outcome=ReviewItem.Outcome.PENDING).distinct()
     return [mine, base.filter(state=lc.CLAIMED),
-            base.filter(state=lc.VERIFIED, recheck_due__lte=day)]
+            base.filter(not_verifier, state=lc.VERIFIED, recheck_due__lte=day)]
 
 
 def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
@@ -168,21 +174,32 @@ class RoundProgress:
     behind: list[dict]  # [{"member": name, "pending": n}], most behind first
 
 
-def round_progress(rnd: ReviewRound) -> RoundProgress:
-    counts = dict(rnd.items.values_list("outcome").annotate(n=Count("pk")))
+def round_progress(rnd: ReviewRound, day: dt.date | None = None) -> RoundProgress:
+    """The round's progress now, or as of the end of `day` (an item checked later is still
+    pending then)."""
+    items = rnd.items.all()
+    done = Q(outcome__in=[ReviewItem.Outcome.PASSED, ReviewItem.Outcome.FAILED])
+    if day is not None:
+        done &= Q(event__day__lte=day)
+    total = items.count()
+    counts = dict(items.filter(done).values_list("outcome").annotate(n=Count("pk")))
     passed = counts.get(ReviewItem.Outcome.PASSED, 0)
     failed = counts.get(ReviewItem.Outcome.FAILED, 0)
-    total = passed + failed + counts.get(ReviewItem.Outcome.PENDING, 0)
-    rows = (rnd.items.filter(outcome=ReviewItem.Outcome.PENDING)
+    rows = (items.exclude(done)
             .values("assignee__name").annotate(n=Count("pk")).order_by("-n")[:20])
     behind = [{"member": r["assignee__name"] or _("nobody (no representative free)"),
                "pending": r["n"]} for r in rows]
     return RoundProgress(rnd, total, passed + failed, passed, failed, behind)
 
 
-def rounds(campaign: Campaign, limit: int = 5) -> list[RoundProgress]:
-    """The latest review rounds, newest first, with their progress."""
-    return [round_progress(r) for r in campaign.rounds.order_by("-starts_on", "-pk")[:limit]]
+def rounds(campaign: Campaign, limit: int = 5, day: dt.date | None = None
+           ) -> list[RoundProgress]:
+    """The latest review rounds, newest first, with their progress; with `day`, only those
+    started by then, as they stood at the end of that day."""
+    qs = campaign.rounds.all()
+    if day is not None:
+        qs = qs.filter(starts_on__lte=day)
+    return [round_progress(r, day) for r in qs.order_by("-starts_on", "-pk")[:limit]]
 
 
 # -- leader ----------------------------------------------------------------------------
@@ -197,38 +214,30 @@ def _by_unit(org_id: int, day: dt.date, rows: dict[int, list[int]] | None = None
     return {k: _named(v) for k, v in rows.items() if k}
 
 
-def _not_moving(now: dict, before: dict) -> bool:
-    """Problems unresolved then and now, and in between no claim and no verification."""
-    if now["unresolved"] <= 0 or before.get("unresolved", 0) <= 0:
-        return False
-    if now["claims"] > before.get("claims", 0):
-        return False
-    verified = now["st_verified"] + now["st_closed"]
-    return verified <= before.get("st_verified", 0) + before.get("st_closed", 0)
-
-
 def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS,
                   now: dict[int, list[int]] | None = None) -> list[dict]:
-    """M5: units with problems still unresolved whose figures have not moved (no claim and
-    no verification) in the last `days` days. Read from the figures, so any past day works.
-    `now`: the raw sums by unit as of `day`, if the caller has read them already."""
+    """M5: units that have stalled on `day` (figures/stall.py, the same definition as the
+    campaign's). Read from the figures, so any past day works. `now`: the raw sums by unit
+    as of `day`, if the caller has read them already."""
     now = _by_unit(org_id, day, now)
     then = _by_unit(org_id, day - dt.timedelta(days=days))
-    out = [{"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"]}
-           for key, c in now.items() if _not_moving(c, then.get(key, {}))]
+    out = []
+    for key, c in now.items():
+        s = stall_of(c, then.get(key, {}), days)
+        if s is not None:
+            out.append({"unit_id": key, "unresolved": c["unresolved"], "overdue": c["overdue"],
+                        "waiting": s.waiting, "checked": s.checked, "reason": s.reason})
     names = {u.pk: u.label() for u in Unit.objects.filter(pk__in=[r["unit_id"] for r in out])}
     for r in out:
         r["unit"] = names.get(r["unit_id"], "—")
-    out.sort(key=lambda r: (-r["overdue"], -r["unresolved"]))
+    out.sort(key=lambda r: (-r["waiting"], -r["overdue"], -r["unresolved"]))
     return out
 
 
-def campaign_stalled(org_id: int, day: dt.date, days: int = STALL_DAYS) -> bool:
-    """M5's warning: the whole organisation has stopped moving ("single-minded" leadership
-    moved on after the first 85%)."""
-    def total(d: dt.date) -> dict:
-        return _named(sums(org_id, d).get(0, [0] * len(COUNTERS)))
-    return _not_moving(total(day), total(day - dt.timedelta(days=days)))
+def campaign_stalled(org_id: int, day: dt.date, days: int = STALL_DAYS) -> Stall | None:
+    """M5's warning: the whole organisation has stalled ("single-minded" leadership moved
+    on after the first 85%); figures/stall.py defines it."""
+    return campaign_stall(org_id, day, days)
 
 
 def _first_per_state(qs: QuerySet, states, field: str, limit: int) -> list[Problem]:
@@ -243,14 +252,38 @@ def _first_per_state(qs: QuerySet, states, field: str, limit: int) -> list[Probl
                   key=lambda p: (getattr(p, field), p.pk))
 
 
-def long_standing(campaign: Campaign, day: dt.date, limit: int = 20) -> dict:
+def long_standing(campaign: Campaign, day: dt.date, limit: int = 20,
+                  now: bool = True) -> dict:
     """M12: problems first raised a year or more before `day`: those still open, oldest
-    first, and how many of them have been solved."""
+    first, and how many of them have been solved. `now`: `day` is today (the problems'
+    current states); otherwise their states as of the end of `day`, from their events."""
     cutoff = day - dt.timedelta(days=LONG_STANDING_DAYS)
     old = Problem.objects.filter(org_id=campaign.org_id, first_raised__lte=cutoff)
+    if not now:
+        return _long_standing_then(old, day, limit)
     rows = _first_per_state(old, lc.UNRESOLVED, "first_raised", limit)
-    return {"open": [{"problem": p, "age": (day - p.first_raised).days} for p in rows],
+    return {"open": [{"problem": p, "age": (day - p.first_raised).days,
+                      "state": p.state_label} for p in rows],
             **_long_standing_counts(campaign.org_id, cutoff)}
+
+
+def _long_standing_then(old: QuerySet, day: dt.date, limit: int) -> dict:
+    """Long-standing problems as they stood at the end of a past day: each one's state is
+    its last event's up to then (none yet: it did not exist)."""
+    then = Subquery(Event.objects.filter(problem=OuterRef("pk"), day__lte=day)
+                    .order_by("-seq").values("to_state")[:1])
+    old = old.annotate(state_then=then)
+    counts = dict(old.values_list("state_then").annotate(n=Count("pk")).order_by())
+    rows = (old.filter(state_then__in=sorted(lc.UNRESOLVED)).select_related("owner", "unit")
+            .order_by("first_raised", "pk")[:limit])
+    out = []
+    for p in rows:
+        p.state_label_then = lc.STATE_LABELS.get(p.state_then, p.state_then)
+        out.append({"problem": p, "age": (day - p.first_raised).days,
+                    "state": p.state_label_then})
+    return {"open": out,
+            "solved": sum(counts.get(s, 0) for s in lc.VERIFIED_RESOLVED),
+            "still_open": sum(counts.get(s, 0) for s in lc.UNRESOLVED)}
 
 
 def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
@@ -285,11 +318,16 @@ def _newest(qs: QuerySet, keep, limit: int, batch: int = 200, batches: int = 50)
     return out[:limit]
 
 
-def followup_log(campaign: Campaign, limit: int = 20) -> list[FollowUp]:
-    """The newest follow-ups of the campaign, newest recorded first."""
+def followup_log(campaign: Campaign, limit: int = 20,
+                 day: dt.date | None = None) -> list[FollowUp]:
+    """The newest follow-ups of the campaign, newest recorded first; with `day`, those made
+    up to the end of that day."""
     qs = (FollowUp.objects.select_related("problem", "event", "recorded_by")
           .order_by("-event__recorded_at", "-pk"))  # ids are random
-    return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk, limit)
+    if day is None:
+        return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk, limit)
+    return _newest(qs, lambda f: f.problem.campaign_id == campaign.pk and f.event.day <= day,
+                   limit)
 
 
 def _proposed_reasons(problem) -> QuerySet:

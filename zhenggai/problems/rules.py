@@ -3,13 +3,14 @@ who the actor is. Every action calls `check` before it writes anything."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import has_role
-from zhenggai.errors import Forbidden, Refused
+from zhenggai.errors import Forbidden, InvalidInput, Refused
 
 from . import lifecycle as lc
 from .state import ProblemState
@@ -48,7 +49,9 @@ def is_proposer(actor, problem_id: int | None, opinion=None) -> bool:
 
 
 def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=None,
-          opinion=None) -> lc.Transition:
+          opinion=None, day: dt.date | None = None) -> lc.Transition:
+    """The transition `action` on a problem in state `s`, if `actor` may take it on `day`
+    (the organisation's today when not given); else a Refused or Forbidden error."""
     t = lc.TABLE[action]
     current = s.state or ""
     if action == "create":
@@ -78,7 +81,66 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
             roles=names, action=t.label, campaign=campaign.name,
         )
     _check_person(action, s, actor, campaign)
+    if action.startswith("check_"):
+        _check_consolidation(s, campaign, actor, day)
     return t
+
+
+def consolidation_due(s: ProblemState, campaign: Campaign) -> dt.date | None:
+    """The first day a consolidation check may be made: `consolidation_days` after the
+    latest verification (domain.md: never earlier)."""
+    if s.verified_on is None:
+        return None
+    return s.verified_on + dt.timedelta(days=campaign.consolidation_days)
+
+
+def _check_consolidation(s: ProblemState, campaign: Campaign, actor, day) -> None:
+    if s.verified_by is not None and s.verified_by == actor.pk:
+        raise Forbidden(_("The consolidation check is made by a representative other than "
+                          "the one who verified."))
+    due = consolidation_due(s, campaign)
+    if day is None:
+        from zhenggai.org import clock
+
+        day = clock.today(campaign.org_id)
+    if due is not None and day < due:
+        raise Refused(_("The consolidation check comes %(n)s days after verification, on "
+                        "%(due)s at the earliest."), n=campaign.consolidation_days,
+                      due=due.isoformat())
+
+
+STAFF_ONLY_CHANNELS = ("conversation", "home_visit")  # a visit or a talk, made by staff
+
+
+def check_followup_channel(campaign: Campaign, actor, opinion, channel: str) -> None:
+    """Who records a follow-up through which channel: a conversation or a home visit is
+    recorded by staff (a leader or a clerk), never about their own opinion; a questionnaire
+    by staff or by the proposer answering it; a receipt check-in by its holder only."""
+    holder = isinstance(actor, ReceiptHolder)
+    if channel == "receipt":
+        if not holder:
+            raise InvalidInput(_("Only a receipt holder answers through the receipt."))
+        return
+    if holder:
+        raise InvalidInput(_("A receipt holder answers through the receipt."))
+    from zhenggai.campaigns.models import Role
+
+    staff = actor is not None and has_role(actor, campaign, Role.LEADER, Role.CLERK)
+    own = actor is not None and opinion is not None and opinion.author_id == actor.pk
+    if channel in STAFF_ONLY_CHANNELS and (not staff or own):
+        raise Forbidden(_("Conversations and home visits are recorded by a leader or a clerk "
+                          "who visited the proposer; a proposer answers the questionnaire."))
+    if channel == "questionnaire" and not (staff or own):
+        raise Forbidden(_("Only the proposer or a leader or clerk records a questionnaire."))
+
+
+def followup_channels(campaign: Campaign, actor) -> list[str]:
+    """The staff channels this member may record a follow-up visit through (for a page)."""
+    from zhenggai.campaigns.models import Role
+
+    if member_id(actor) is None or not has_role(actor, campaign, Role.LEADER, Role.CLERK):
+        return []
+    return [*STAFF_ONLY_CHANNELS, "questionnaire"]
 
 
 def may_start_review_round(actor, campaign: Campaign) -> bool:
@@ -126,13 +188,18 @@ def _check_person(action: str, s: ProblemState, actor, campaign: Campaign) -> No
             raise Forbidden(_("Nobody verifies their own claim."))
 
 
-def offered(action_names, s: ProblemState, campaign: Campaign, actor, problem_id) -> set[str]:
-    """Which of these actions `check` would allow this actor now: what a page offers.
-    The action itself checks again when it is taken."""
+def offered(action_names, s: ProblemState, campaign: Campaign, actor, problem_id,
+            day: dt.date | None = None) -> set[str]:
+    """Which of these actions `check` would allow this actor on `day` (the organisation's
+    today when not given): what a page offers. The action itself checks again when taken."""
     out = set()
+    if day is None:
+        from zhenggai.org import clock
+
+        day = clock.today(campaign.org_id)
     for action in action_names:
         try:
-            check(action, s, campaign, actor, problem_id=problem_id)
+            check(action, s, campaign, actor, problem_id=problem_id, day=day)
         except Refused:
             continue
         out.add(action)

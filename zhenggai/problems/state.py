@@ -56,9 +56,13 @@ class ProblemState:
     last_claim_by: int | None = None
     ever_verified: bool = False
     verified_on: dt.date | None = None
+    verified_by: int | None = None  # who passed the latest verification
     recheck_due: dt.date | None = None
     decline_requested: bool = False
     version: int = 0
+    # Each proposer's latest answer (satisfied / not satisfied) to the current claim, by
+    # proposer key (actions.proposer_key); not stored on the problem's row.
+    answers: dict[str, str] = field(default_factory=dict)
 
     @property
     def first_raised(self) -> dt.date | None:
@@ -93,6 +97,19 @@ def _date(v):
     return dt.date.fromisoformat(v) if isinstance(v, str) and v else (v or None)
 
 
+ANSWERS = ("satisfied", "not_satisfied")  # a follow-up outcome that is an answer
+
+
+def fold_answers(answers: dict[str, str], kind: str, data: dict) -> dict[str, str]:
+    """One answer per proposer per claim: a claim starts afresh, a later answer replaces
+    the earlier one ("no answer" changes nothing)."""
+    if kind == "claim":
+        return {}
+    if kind == "followup" and data.get("outcome") in ANSWERS and data.get("proposer"):
+        return {**answers, data["proposer"]: data["outcome"]}
+    return answers
+
+
 def apply(s: ProblemState, e) -> ProblemState:
     """The state after event `e`. Assumes `e` was allowed (the actions check that first)."""
     d = e.data or {}
@@ -125,14 +142,16 @@ def apply(s: ProblemState, e) -> ProblemState:
         ops.pop(d["opinion"][0], None)
         ch["opinions"] = ops
     elif k == "claim":
-        ch.update(last_claim_by=e.actor_id, reopen_reason="")
+        ch.update(last_claim_by=e.actor_id, reopen_reason="", answers={})
     elif k == "verify_passed":
-        ch.update(ever_verified=True, verified_on=e.day, recheck_due=_date(d.get("recheck_due")))
+        ch.update(ever_verified=True, verified_on=e.day, verified_by=e.actor_id,
+                  recheck_due=_date(d.get("recheck_due")))
     elif k in ("verify_not_thorough", "check_deteriorated"):
         ch.update(reopen_reason=e.reason, recheck_due=None)
     elif k == "check_holds":
         ch.update(recheck_due=None)
     elif k == "followup":
+        ch["answers"] = fold_answers(s.answers, k, d)
         if e.to_state == lc.CLAIMED:  # not satisfied: back to verification
             ch.update(reopen_reason=lc.DISSATISFIED, recheck_due=None)
     elif k == "propose_decline":

@@ -140,6 +140,8 @@ class TargetOut(Schema):
     p10_t: float | None
     p90_t: float | None
     probability: float | None
+    complete_through: dt.date | None = Field(
+        None, description="the forecast reads complete days only, up to this one")
 
 
 def _furnace(request, number: Id) -> Furnace:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
+from zhenggai.org import clock
 from zhenggai.org.models import Member
 
 from . import records
@@ -87,7 +88,7 @@ def _check_values(furnace: Furnace, h: HeatInput) -> None:
         raise InvalidInput(_("The tap (%(tap)s) is not after charging starts (%(charge)s)."),
                            tap=timezone.localtime(h.tap_at).strftime("%Y-%m-%d %H:%M"),
                            charge=timezone.localtime(h.charge_at).strftime("%Y-%m-%d %H:%M"))
-    if h.tap_at > timezone.now():
+    if h.tap_at > clock.now(furnace.org_id):
         raise InvalidInput(_("A heat cannot be tapped in the future."))
     for name in ("fettling_min", *PHASES):
         value = getattr(h, name)

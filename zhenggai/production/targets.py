@@ -1,7 +1,9 @@
 """Targets: progress, the rate still needed, and a forecast with its uncertainty (M14).
 
 The forecast takes the median of the recent weeks' run rate (good tons per working
-furnace-day) over the furnace-days left (net of planned repairs). The band comes from
+furnace-day) over the furnace-days left (net of planned repairs). It reads complete days
+only: on the organisation's today, whose heats are still coming in, it starts from the end
+of yesterday (one early heat must not pass for a whole day's work). The band comes from
 resampling those weeks; the probability of meeting the target is the share of resampled
 years that reach it.
 """
@@ -41,6 +43,7 @@ class Progress:
     p90_t: float | None
     probability: float | None
     weeks: list  # [(week end, rate)] the forecast is based on
+    complete_through: dt.date | None = None  # the last complete day the forecast reads
 
     @property
     def share_done(self) -> float:
@@ -106,6 +109,14 @@ def forecast(done: float, rates: list[float], remaining_work: np.ndarray,
     return point, float(np.percentile(totals, 10)), float(np.percentile(totals, 90)), totals
 
 
+def last_complete_day(org_id: int, day: dt.date) -> dt.date:
+    """The last complete day up to `day`: the day before, when `day` is the organisation's
+    today (or later); else `day` itself."""
+    from zhenggai.org import clock
+
+    return day - dt.timedelta(days=1) if day >= clock.today(org_id) else day
+
+
 def progress(org_id: int, day: dt.date, furnace: Furnace | None = None) -> Progress:
     target = Target.objects.filter(org_id=org_id, year=day.year,
                                    furnace=furnace).first()
@@ -114,12 +125,19 @@ def progress(org_id: int, day: dt.date, furnace: Furnace | None = None) -> Progr
     furnaces = [furnace] if furnace else list(Furnace.objects.filter(org_id=org_id))
     jan1 = dt.date(day.year, 1, 1)
     plant = None if furnace else org_id
-    done = float(daily_tons(furnaces, jan1, day, plant).sum())
+    tons = daily_tons(furnaces, jan1, day, plant)
+    done = float(tons.sum())
     rest = working_days(furnaces, day + dt.timedelta(days=1), dt.date(day.year, 12, 31))
     remaining_days = int(rest.sum())
     remaining = max(target.goal_t - done, 0.0)
-    weeks = weekly_rates(furnaces, day, org_id=plant)
-    point, p10, p90, totals = forecast(done, [r for _, r in weeks], rest)
+    # The forecast: complete days only, then the rest of the year from the first one that
+    # is not (today's heats so far are not a day's rate).
+    complete = last_complete_day(org_id, day)
+    weeks = weekly_rates(furnaces, complete, org_id=plant)
+    done_complete = float(tons[:max((complete - jan1).days + 1, 0)].sum())
+    rest_forecast = working_days(furnaces, complete + dt.timedelta(days=1),
+                                 dt.date(day.year, 12, 31))
+    point, p10, p90, totals = forecast(done_complete, [r for _, r in weeks], rest_forecast)
     return Progress(
         year=day.year, day=day, goal_t=target.goal_t, plan_t=target.plan_t,
         increase_t=target.increase_t, done_t=round(done, 1), remaining_t=round(remaining, 1),
@@ -131,5 +149,5 @@ def progress(org_id: int, day: dt.date, furnace: Furnace | None = None) -> Progr
         p90_t=round(p90, 1) if p90 is not None else None,
         probability=round(float((totals >= target.goal_t).mean()), 3)
         if totals is not None else None,
-        weeks=weeks,
+        weeks=weeks, complete_through=complete,
     )

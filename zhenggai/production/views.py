@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
+from zhenggai.org import clock
 
 from . import competition, heats, targets
 from .models import DelayCode, Furnace, Heat, ProductionRole, Record, RecordKind, Shift
@@ -41,11 +42,8 @@ def _day(value: str | None, default: dt.date) -> dt.date:
 
 
 def _today(org_id: int) -> dt.date:
-    """The day the pages show: today, or the last day with heats (the replay ends in 1958)."""
-    last = (Heat.objects.filter(org_id=org_id, status=Heat.Status.VERIFIED)
-            .order_by("-day").values_list("day", flat=True).first())
-    today = timezone.localdate()
-    return min(today, last) if last else today
+    """The day the pages show: the organisation's today (its clock, org/clock.py)."""
+    return clock.today(org_id)
 
 
 class HeatForm(forms.Form):

@@ -14,18 +14,19 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from zhenggai.campaigns.access import may_view, member_of, views_for
 from zhenggai.campaigns.models import Campaign
+from zhenggai.org import clock
 from zhenggai.org.models import Organisation
 from zhenggai.problems.queries import current_campaign
 from zhenggai.security.address import in_networks
 
 
-def today() -> dt.date:
-    return timezone.localdate()
+def today(org) -> dt.date:
+    """The organisation's today (its clock: org/clock.py); `org` or its id."""
+    return clock.today(org)
 
 
 def campaign_for(request: HttpRequest, org_id: int | None) -> Campaign | None:
@@ -34,7 +35,7 @@ def campaign_for(request: HttpRequest, org_id: int | None) -> Campaign | None:
     wanted = as_id(request.GET.get("campaign") or request.POST.get("campaign") or "")
     if wanted is not None:
         return get_object_or_404(Campaign, pk=wanted, org_id=org_id)
-    return current_campaign(org_id, today())
+    return current_campaign(org_id, today(org_id))
 
 
 def home_org(request: HttpRequest) -> Organisation | None:
@@ -95,7 +96,7 @@ def nav(request: HttpRequest) -> dict:
         if m is None:
             return []
         # A role page has found its campaign already (role_page); others take the current one.
-        campaign = getattr(request, "campaign", None) or current_campaign(m.org_id, today())
+        campaign = getattr(request, "campaign", None) or current_campaign(m.org_id, today(m.org_id))
         return views_for(m, campaign) if campaign else []
 
     return {"nav_views": SimpleLazyObject(views), "me": SimpleLazyObject(member)}

@@ -19,9 +19,10 @@ KIOSK_REFRESH_S = 60
 
 @public_page
 def public_board(request: HttpRequest) -> HttpResponse:
-    org, day = home_org(request), today()
+    org = home_org(request)
     if org is None:
         return render(request, "web/board.html", {"org": None})
+    day = today(org)
     kiosk = request.GET.get("kiosk") == "1"
     response = render(request, "web/board.html", {
         "org": org, "as_of": day, "kiosk": kiosk, "refresh": KIOSK_REFRESH_S,
@@ -40,7 +41,7 @@ def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
     org = home_org(request)
     p = get_object_or_404(Problem.objects.select_related("owner", "unit"), pk=pk,
                           org_id=org.pk if org else 0)
-    day = today()
+    day = today(org)
     return render(request, "web/poster_print.html", {
         "problem": p, "who": Q.responsible(p), "as_of": day,
         "days_overdue": p.days_overdue(day),

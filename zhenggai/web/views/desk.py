@@ -35,8 +35,11 @@ class PlanForm(forms.Form):
                                   label=gettext_lazy("owning unit"))
     measures = forms.CharField(required=False, label=gettext_lazy("measures (整改措施)"),
                                widget=forms.Textarea(attrs={"rows": 2}))
+    # A date input takes and shows ISO days (YYYY-MM-DD) whatever the page's language: a
+    # localised value ("1957/11/19") would come back empty and lose the deadline.
     deadline = forms.DateField(required=False, label=gettext_lazy("deadline"),
-                               widget=forms.DateInput(attrs={"type": "date"}))
+                               widget=forms.DateInput(attrs={"type": "date"},
+                                                      format="%Y-%m-%d"))
 
     def __init__(self, *args, campaign, **kw):
         super().__init__(*args, **kw)

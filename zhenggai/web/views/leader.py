@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
+from zhenggai.figures import stall
 from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
 from zhenggai.problems import queries as Q
 from zhenggai.problems.models import Problem
@@ -35,12 +36,12 @@ def split_rows(result: dict, show_all: bool) -> tuple[list, int]:
     return rows, len(groups)
 
 
-def _as_of(request) -> tuple[dt.date, bool]:
+def _as_of(request, org_id: int) -> tuple[dt.date, bool]:
     try:
         return (dt.date.fromisoformat(request.GET["as_of"]), False) if request.GET.get(
-            "as_of") else (today(), False)
+            "as_of") else (today(org_id), False)
     except ValueError:
-        return today(), True
+        return today(org_id), True
 
 
 def trend(campaign, day: dt.date) -> list[dict]:
@@ -65,8 +66,11 @@ def board(request: HttpRequest) -> HttpResponse:
             error, status = str(e), status_of(e)
         else:
             return redirect("web:leader")
-    day, bad = _as_of(request)
+    day, bad = _as_of(request, campaign.org_id)
     org_id = campaign.org_id
+    # Every panel is as of `day`; what can only be now (declines to decide) says so.
+    now = day >= today(org_id)
+    then = None if now else day
     show_all = request.GET.get("all") == "1"
     by_unit, unit_sums = figures_and_sums(org_id, day, "unit")
     by_category = figures(org_id, day, "category")
@@ -79,8 +83,9 @@ def board(request: HttpRequest) -> HttpResponse:
         "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
         "category_rows": category_rows, "n_categories": n_categories,
         "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day, now=unit_sums),
-        "campaign_stalled": Q.campaign_stalled(org_id, day),
-        "stall_days": Q.STALL_DAYS, "long": Q.long_standing(campaign, day),
-        "declines": declines, "followups": Q.followup_log(campaign),
-        "rounds": Q.rounds(campaign, limit=1),
+        "campaign_stall": Q.campaign_stalled(org_id, day), "now": now,
+        "stall_days": Q.STALL_DAYS, "stall_share": f"{stall.CHECK_SHARE:.0%}",
+        "long": Q.long_standing(campaign, day, now=now),
+        "declines": declines, "followups": Q.followup_log(campaign, day=then),
+        "rounds": Q.rounds(campaign, limit=1, day=then),
     }, status=400 if bad else status)

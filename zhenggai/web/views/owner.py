@@ -12,7 +12,7 @@ from ..pages import role_page, today
 
 @role_page("my_problems")
 def my_problems(request: HttpRequest) -> HttpResponse:
-    day = today()
+    day = today(request.campaign.org_id)
     rows = [{"problem": p, "days_left": (p.deadline - day).days if p.deadline else None}
             for p in Q.my_problems(request.member, request.campaign)[:Q.PAGE * 2]]
     return render(request, "web/my_problems.html",

@@ -61,7 +61,9 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
                                   "scope": problem.scope}, campaign=campaign)
         if "assign" in offers else None,
         "decline_reason": Q.decline_reason(problem) if problem.decline_requested else "",
-        "channels": [(c, FollowUp.Channel(c).label) for c in FollowUp.STAFF_CHANNELS],
+        # A visit or a talk is recorded by staff only (rules.check_followup_channel).
+        "channels": [(c, FollowUp.Channel(c).label)
+                     for c in rules.followup_channels(campaign, member)],
         "outcomes": FollowUp.Outcome.choices, "error": error,
     }, status=status)
 

@@ -28,7 +28,8 @@ VERIFY = ("verify_passed", "verify_not_thorough", "check_holds", "check_deterior
 @role_page("verification_queue")
 @require_http_methods(["GET", "POST"])
 def queue(request: HttpRequest) -> HttpResponse:
-    rep, campaign, day = request.member, request.campaign, today()
+    rep, campaign = request.member, request.campaign
+    day = today(campaign.org_id)
     error, status = None, 200
     if request.method == "POST":
         p = get_object_or_404(Problem, pk=posted_id(request, "problem"), campaign=campaign)
@@ -75,4 +76,4 @@ def review_rounds(request: HttpRequest) -> HttpResponse:
                 return redirect("web:rounds")
     return render(request, "web/rounds.html", {
         "campaign": campaign, "rounds": Q.rounds(campaign), "can_start": can_start,
-        "error": error, "today": today()}, status=status)
+        "error": error, "today": today(campaign.org_id)}, status=status)

@@ -20,6 +20,7 @@ from zhenggai.errors import DomainError
 from zhenggai.opinions import actions as intake
 from zhenggai.opinions import receipts
 from zhenggai.opinions.models import Channel, Opinion
+from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as A
 from zhenggai.problems import lifecycle as lc
@@ -72,7 +73,8 @@ def submit(request: HttpRequest) -> HttpResponse:
         try:
             done = intake.submit_opinion(
                 campaign, text=d["text"], channel=Channel.WEB, anonymous=anonymous,
-                author=None if anonymous else member, unit=d["unit"], category=d["category"])
+                author=None if anonymous else member, unit=d["unit"], category=d["category"],
+                at=clock.now(campaign.org_id))  # the organisation's clock
         except DomainError as e:
             error = str(e)
         else:
