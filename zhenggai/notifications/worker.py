@@ -14,6 +14,7 @@ from django.utils import timezone
 from zhenggai.figures.ledger import book_pending
 
 from .models import SweepRun
+from .recovery import requeue_abandoned
 from .tasks import daily_sweep
 
 
@@ -31,6 +32,7 @@ def enqueue_today() -> bool:
 
 def _scheduler(stop: threading.Event, every: float) -> None:
     while not stop.is_set():
+        requeue_abandoned()  # jobs of a worker that was killed
         enqueue_today()
         # Figure reads book waiting opinions themselves; this keeps the queue short when
         # nobody reads.
@@ -41,6 +43,7 @@ def _scheduler(stop: threading.Event, every: float) -> None:
 
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
+        requeue_abandoned()
         enqueue_today()
         call_command("db_worker", "--batch", "--no-startup-delay")
         return
