@@ -56,6 +56,22 @@ class Instance:
             assert r.returncode == 0, f"zhenggai {' '.join(args)}: {r.stdout}{r.stderr}"
         return r
 
+    def sql(self, query: str) -> list[tuple]:
+        """Straight from the database, without starting Django (polling)."""
+        url = self.env.get("DATABASE_URL")
+        if url:
+            import psycopg
+
+            with psycopg.connect(url) as conn:
+                return conn.execute(query).fetchall()
+        import sqlite3
+
+        db = sqlite3.connect(Path(self.env["ZHENGGAI_DATA"]) / "zhenggai.sqlite3", timeout=30)
+        try:
+            return db.execute(query).fetchall()
+        finally:
+            db.close()
+
     def python(self, code: str, *args: str) -> str:
         r = subprocess.run([sys.executable, "-c", code, *args], env=self.env, cwd=ROOT,
                            capture_output=True, text=True, timeout=300)
