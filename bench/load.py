@@ -269,8 +269,9 @@ class Site:
                 db.close()
         import psycopg
 
-        with psycopg.connect(self.env["DATABASE_URL"]) as conn:
-            return conn.execute(query).fetchall()
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            cur = conn.execute(query)
+            return cur.fetchall() if cur.description else []
 
     def start_server(self, i: int) -> None:
         log = self.tmp / f"server{i}.log"
@@ -302,6 +303,13 @@ class Site:
                 [sys.executable, "-m", "zhenggai.cli", "worker"], env=env or self.env, cwd=ROOT,
                 stdout=subprocess.DEVNULL, stderr=log.open("a"), start_new_session=True))
             del i
+
+    def stop_workers(self) -> None:
+        for w in self.workers:
+            if w.poll() is None:
+                os.killpg(w.pid, signal.SIGTERM)
+                w.wait()
+        self.workers = []
 
     def kill_workers(self) -> None:
         for w in self.workers:
@@ -414,7 +422,10 @@ def submissions(site: Site, cfg: dict, args, run: str, report: Report) -> dict:
 
 
 def sweep_fault(site: Site, cfg: dict, args) -> dict:
+    # The workers stop (SIGTERM) while the job is set up, so that it is caught running.
+    site.stop_workers()
     before = site.python(SWEEP_SETUP, str(cfg["campaign"]), str(args.sweep))["before"]
+    site.start_workers()
     t0 = time.monotonic()
     while True:  # polled straight from the database: a Django process starts too slowly
         count = site.sql("SELECT COUNT(*) FROM notifications_notification "
@@ -474,6 +485,22 @@ def races(site: Site, cfg: dict) -> dict:
             "outcomes": {str(k): v for k, v in outcomes.items()}}
 
 
+def database_size(site: Site) -> dict:
+    """What the database holds after the run: total bytes and the largest tables, with their
+    rows, for docs/scale.md."""
+    if site.engine == "sqlite":
+        path = site.tmp / "data" / "zhenggai.sqlite3"
+        opinions = site.sql("SELECT COUNT(*) FROM opinions_opinion")[0][0]
+        return {"bytes": path.stat().st_size, "opinions": opinions}
+    site.sql("ANALYZE")
+    rows = site.sql(
+        "SELECT c.relname, pg_total_relation_size(c.oid), c.reltuples::bigint FROM pg_class c "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND "
+        "n.nspname = 'public' ORDER BY 2 DESC LIMIT 8")
+    total = site.sql("SELECT pg_database_size(current_database())")[0][0]
+    return {"bytes": total, "tables": [[n, b, r] for n, b, r in rows]}
+
+
 def run_engine(engine: str, args) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix=f"deploy_load_{engine}_"))
     servers, workers = (1, 1) if engine == "sqlite" else (2, 2)
@@ -512,6 +539,7 @@ def run_engine(engine: str, args) -> dict:
         counted_verifies = site.python(COUNT, run, json.dumps(cfg["races"]))
         out["races"]["verify_events_per_problem"] = dict(collections.Counter(
             counted_verifies["verifies"].values()))
+        out["size"] = database_size(site)
         site.stop()
         verify = subprocess.run([sys.executable, "-m", "zhenggai.cli", "figures", "--verify"],
                                 env=site.env, cwd=ROOT, capture_output=True, text=True)
@@ -543,12 +571,16 @@ def run_engine(engine: str, args) -> dict:
 def verdict(r: dict) -> list[str]:
     s, sw, rc = r["submissions"], r["sweep"], r["races"]
     five = {k: v for k, v in s["answers"].items() if k.startswith("5")}
+    not503 = {k: v for k, v in five.items() if k != "503"}
+    window = s.get("5xx_window_s", 0)
+    errors_ok = not not503 and (not five or (r["engine"] == "postgres" and window <= 10))
     return [
         f"stored {s['stored']:,} of {s['sent']:,}: "
         f"{'MET' if s['stored'] == s['sent'] else 'MISSED'}",
         f"lost {s['lost']}, duplicated {s['duplicated']}: "
         f"{'MET' if s['lost'] == 0 == s['duplicated'] else 'MISSED'}",
-        f"server errors {five or 0}: {'MET' if not five else 'see above (PostgreSQL restart?)'}",
+        f"server errors: {five.get('503', 0)} answers 503 within {window} s, other 5xx "
+        f"{not503 or 0}: {'MET' if errors_ok else 'MISSED'}",
         f"sweep reminders {sw['after']} of {sw['expected']} ({sw['done_at_kill']} before the "
         f"kill), distinct {sw['distinct_keys']}: "
         f"{'MET' if sw['after'] == sw['expected'] == sw['distinct_keys'] else 'MISSED'}",
@@ -603,8 +635,15 @@ def main() -> None:
               + (f"; 5xx answers within {s['5xx_window_s']} s" if "5xx_window_s" in s else ""))
         for line in verdict(r):
             print("   " + line)
-        if any(r["samples"].values()):
-            print("   samples:", json.dumps(r["samples"], ensure_ascii=False)[:1500])
+        size = r["size"]
+        print(f"   database: {size['bytes'] / 1e6:.1f} MB"
+              + "".join(f"; {n} {b / 1e6:.1f} MB / {rows:,} rows"
+                        for n, b, rows in size.get("tables", [])[:6]))
+        samples = r["samples"]
+        if samples["5xx"]:
+            print("   a 5xx answer:", json.dumps(samples["5xx"][0], ensure_ascii=False)[:300])
+        if samples["failed"] or samples["replays_bad"]:
+            print("   samples:", json.dumps(samples, ensure_ascii=False)[:1500])
         if args.json:
             print(json.dumps(r, ensure_ascii=False, indent=1))
 
