@@ -79,7 +79,7 @@ def _check_restored(path, org_id: int, env: dict, expected: dict) -> None:
     # A second restore into what is no longer empty is refused.
     again = subprocess.run([*cli, "restore", str(path)], env=env, capture_output=True,
                            text=True, timeout=300)
-    assert again.returncode != 0 and "holds data already" in again.stderr
+    assert again.returncode != 0 and "--force" in again.stderr
 
 
 @pytest.mark.django_db(transaction=True)
