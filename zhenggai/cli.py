@@ -432,5 +432,122 @@ def manage(ctx: click.Context) -> None:
     execute_from_command_line(["zhenggai manage", *ctx.args])
 
 
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+def backup(path: str) -> None:
+    """Back up the database to PATH: SQLite by its online backup API (safe while serving),
+    PostgreSQL by pg_dump (custom format). Photos go to PATH.media.tar beside it."""
+    _setup()
+    from zhenggai.errors import DomainError
+    from zhenggai.exchange.backup import backup as run
+
+    try:
+        info = run(path)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    media = f" and {info['media']:,} media files" if info["media"] else ""
+    click.echo(f"{info['engine']} backup written to {path} ({info['bytes']:,} bytes){media}")
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace the data this instance holds.")
+def restore(path: str, force: bool) -> None:
+    """Restore a backup made by `zhenggai backup` into this (empty) instance. Stop the
+    servers and workers first."""
+    _setup()
+    from zhenggai.errors import DomainError
+    from zhenggai.exchange.backup import restore as run
+
+    try:
+        run(path, force=force)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    _migrate()  # a backup of an older release comes up to this one's schema
+    click.echo(f"restored {path}; check it with `zhenggai figures --verify`")
+
+
+@import_.command("members")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="The campaign the roles are for.")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
+@click.option("--dry-run", is_flag=True, help="Check every row; write nothing.")
+def import_members(path: str, campaign_id: int | None, org_id: int | None,
+                   dry_run: bool) -> None:
+    """Import units, members, sign-in names and campaign roles from an .xlsx or .csv sheet
+    (columns 姓名/name, 单位/unit, 单位名称/unit_name, 上级单位/parent, 用户名/username,
+    角色/roles, 语言/language). Prints each new sign-in name's first password once."""
+    _setup()
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.errors import DomainError
+    from zhenggai.exchange.members import import_members as run
+
+    org = _org(org_id)
+    campaign = None
+    if campaign_id is not None:
+        campaign = Campaign.objects.filter(pk=campaign_id, org=org).first()
+        if campaign is None:
+            raise click.ClickException(f"No campaign {campaign_id} in {org.name}.")
+    try:
+        report = run(path, org=org, campaign=campaign, dry_run=dry_run)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    for row, reason in report.errors:
+        click.echo(f"row {row}: ERROR: {reason}", err=True)
+    if report.errors:
+        raise click.ClickException(f"{len(report.errors)} bad rows; nothing imported.")
+    for username, password in report.logins:
+        click.echo(f"{username}\t{password}")
+    verb = "would add" if dry_run else "added"
+    click.echo(f"{report.rows} rows: {verb} {report.members_new} members, {report.units_new} "
+               f"units, {report.roles_new} roles", err=True)
+    if report.logins:
+        click.echo("The first passwords above are shown only now; hand them out and ask each "
+                   "member to change theirs.", err=True)
+
+
+@main.group("org")
+def org_() -> None:
+    """Organisations and their campaigns (first setup; the admin pages edit them after)."""
+
+
+@org_.command("create")
+@click.option("--name", required=True, help="The organisation's name.")
+@click.option("--name-en", default="", help="Its English name.")
+def org_create(name: str, name_en: str) -> None:
+    """Create an organisation and print its id."""
+    _setup()
+    _migrate()
+    from zhenggai.org.models import Organisation
+
+    org = Organisation.objects.create(name=name, name_en=name_en)
+    click.echo(org.pk)
+
+
+@org_.command("campaign")
+@click.option("--name", required=True)
+@click.option("--name-en", default="")
+@click.option("--airing-from", required=True, help="YYYY-MM-DD")
+@click.option("--rectification-from", required=True, help="YYYY-MM-DD")
+@click.option("--review-from", required=True, help="YYYY-MM-DD")
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
+def org_campaign(name: str, name_en: str, airing_from: str, rectification_from: str,
+                 review_from: str, org_id: int | None) -> None:
+    """Create a campaign with its three phases and print its id."""
+    days = [_parse_day(d) for d in (airing_from, rectification_from, review_from)]
+    if not days[0] <= days[1] <= days[2]:
+        raise click.BadParameter("the phases must follow each other: airing, rectification, "
+                                 "review")
+    _setup()
+    from zhenggai.campaigns.models import Campaign
+
+    c = Campaign.objects.create(org=_org(org_id), name=name, name_en=name_en,
+                                airing_from=days[0], rectification_from=days[1],
+                                review_from=days[2])
+    click.echo(c.pk)
+
+
 if __name__ == "__main__":
     main()

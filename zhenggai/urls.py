@@ -19,3 +19,6 @@ urlpatterns = [
     path("", include("zhenggai.figures.urls")),
     path("", include("zhenggai.web.urls")),
 ]
+
+# The database cannot be reached (a restart, a failover): 503 and Retry-After, not a 500.
+handler500 = "zhenggai.api.unavailable.server_error"

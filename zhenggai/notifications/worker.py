@@ -15,6 +15,7 @@ from zhenggai.figures.ledger import book_pending
 from zhenggai.opinions.shuffle import mark_day
 
 from .models import SweepRun
+from .recovery import requeue_abandoned
 from .tasks import daily_sweep
 
 
@@ -34,6 +35,7 @@ def enqueue_today() -> bool:
 def _scheduler(stop: threading.Event, every: float) -> None:
     while not stop.is_set():
         mark_day()  # where today begins, for the nightly shuffle (opinions/shuffle.py)
+        requeue_abandoned()  # jobs of a worker that was killed
         enqueue_today()
         # Figure reads book waiting opinions themselves; this keeps the queue short when
         # nobody reads.
@@ -45,6 +47,7 @@ def _scheduler(stop: threading.Event, every: float) -> None:
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
         mark_day()
+        requeue_abandoned()
         enqueue_today()
         call_command("db_worker", "--batch", "--no-startup-delay")
         return
