@@ -3,6 +3,7 @@ the member's campaigns only, the public pages share one network rule that reads 
 behind a trusted proxy only; exports write text as text; an imported formula says so."""
 
 import csv
+import datetime as dt
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -87,7 +88,8 @@ def test_exported_text_is_never_a_formula(story, tmp_path, fmt):
     for i, bad in enumerate(INJECTIONS):
         op = f.opinion(story.campaign, author=story.worker).opinion
         A.create_problem(story.campaign, [op], actor=story.clerk, summary=f"问题{i}",
-                         owner=story.owner, measures=bad.strip() or bad, at=when(0))
+                         owner=story.owner, measures=bad.strip() or bad,
+                         deadline=dt.date(1957, 10, 1), at=when(0))
     Problem.objects.update(summary="=1+1")  # as if typed so: the cleaner keeps '='
     path = tmp_path / f"l.{fmt}"
     exporter.export_ledger(story.org, path)
