@@ -77,6 +77,11 @@ def shuffle() -> int:
                 # Triggers that guard a table against changes may let this through: it
                 # writes every row again exactly as it was.
                 cur.execute("SET LOCAL zhenggai.shuffle = 'on'")
+                if closed:
+                    # Writers wait until the rows are back: an UPDATE of a row that this
+                    # deletes and inserts again would otherwise find nothing and be lost.
+                    # Readers go on (EXCLUSIVE blocks writes only).
+                    cur.execute(f"LOCK TABLE {', '.join(_tables())} IN EXCLUSIVE MODE")
                 cur.execute(f"SELECT {_XID}")
                 me = cur.fetchone()[0]
                 done = [m.shuffle_xid for m in marks if m.shuffle_xid is not None]
