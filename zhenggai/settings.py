@@ -187,6 +187,8 @@ THROTTLES = {
 # request waits for a slot before it answers "busy, try again" (503).
 ARGON2_SLOTS = envint("ZHENGGAI_ARGON2_SLOTS", max(1, (os.cpu_count() or 2) // 2))
 ARGON2_WAIT_S = envfloat("ZHENGGAI_ARGON2_WAIT_S", 2.0)
+# A new anonymous opinion's receipt waits longer: it is never a guess.
+ARGON2_SUBMIT_WAIT_S = envfloat("ZHENGGAI_ARGON2_SUBMIT_WAIT_S", 20.0)
 
 # HTTPS, from the environment: on behind TLS, off on a laptop.
 SECURE_SSL_REDIRECT = envbool("ZHENGGAI_SSL_REDIRECT")

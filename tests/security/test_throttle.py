@@ -143,6 +143,28 @@ def test_argon2_beyond_the_cap_answers_busy_at_once(story, client):
     assert guess(client, WRONG.format(1), api=True).status_code == 404
 
 
+@override_settings(ARGON2_SLOTS=1, ARGON2_WAIT_S=0.1, ARGON2_SUBMIT_WAIT_S=10)
+def test_a_new_receipt_waits_for_the_slot_where_a_look_up_is_turned_away(story):
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with slots.slot():
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert held.wait(5)
+        with pytest.raises(slots.Busy):
+            receipts.hash_code("0" * 16)
+        threading.Timer(0.5, release.set).start()  # the slot frees while the new one waits
+        assert len(receipts.hash_code("1" * 16, new=True)) == 64
+    finally:
+        release.set()
+        t.join()
+
+
 def test_the_admin_signs_in_through_the_throttled_page(db, client):
     r = client.get("/admin/")
     assert r.status_code == 302

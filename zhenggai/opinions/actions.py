@@ -65,7 +65,7 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
     # The slow hash (argon2, by design) is worked out before the transaction, so that no
     # writer holds the database's write lock while it runs.
     code = receipts.new_code() if receipt else None
-    code_hash = receipts.hash_code(code) if code else None
+    code_hash = receipts.hash_code(code, new=True) if code else None
     opinion = Opinion(
         org_id=campaign.org_id, campaign=campaign, text=text, channel=channel,
         received_on=day, received_at=None if anonymous else at, anonymous=anonymous,

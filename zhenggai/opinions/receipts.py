@@ -43,9 +43,11 @@ def normalise(text: str) -> str:
     return code
 
 
-def hash_code(code: str) -> str:
-    """The stored form of a code. Holds an argon2 slot; raises slots.Busy if none is free."""
-    with slots.slot():
+def hash_code(code: str, *, new: bool = False) -> str:
+    """The stored form of a code. Holds an argon2 slot; raises slots.Busy if none is free.
+    A new receipt (an anonymous opinion coming in) waits longer for one than a look-up:
+    it is never a guess, and a burst of submissions should queue, not be turned away."""
+    with slots.slot(settings.ARGON2_SUBMIT_WAIT_S if new else None):
         raw = hash_secret_raw(
             code.encode(), _SALT, time_cost=settings.RECEIPT_ARGON2_TIME_COST,
             memory_cost=settings.RECEIPT_ARGON2_MEMORY_KIB, parallelism=1, hash_len=32,

@@ -38,12 +38,12 @@ def _folder() -> Path:
 
 
 @contextlib.contextmanager
-def slot():
+def slot(wait_s: float | None = None):
     """Hold one of settings.ARGON2_SLOTS slots while the block runs; raise Busy if none is
-    free within settings.ARGON2_WAIT_S."""
+    free within `wait_s` (default settings.ARGON2_WAIT_S)."""
     n = max(1, settings.ARGON2_SLOTS)
     folder = _folder()
-    deadline = time.monotonic() + settings.ARGON2_WAIT_S
+    deadline = time.monotonic() + (settings.ARGON2_WAIT_S if wait_s is None else wait_s)
     start = os.getpid() % n  # spread processes over the slots
     while True:
         for i in range(n):
