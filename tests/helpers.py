@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+from pathlib import Path
 
+import pytest
 from django.db import connection
 
 from zhenggai.figures.counters import COUNTERS
@@ -115,3 +119,22 @@ def snapshot(org_id: int) -> tuple:
     rows = tuple(Problem.objects.filter(org_id=org_id).order_by("pk").values_list(
         "pk", "state", "version", "owner_id", "n_opinions", "decline_requested"))
     return buckets, rows, Event.objects.filter(problem__org_id=org_id).count()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def need_program(*names: str, package: str) -> str:
+    """The path of a system program a test needs (the first of `names` found). Without it the
+    test skips and says why, so the README's test command passes on a machine with only
+    Python; under CI=true, where .ci/run installs it, it fails instead."""
+    for name in names:
+        found = shutil.which(name) or next(
+            (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if Path(p).exists()), None)
+        if found:
+            return found
+    why = f"{names[0]} is not installed (apt-get install {package}; .ci/run installs it)"
+    if in_ci():
+        pytest.fail(why)
+    pytest.skip(why)

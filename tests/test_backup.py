@@ -19,7 +19,7 @@ from zhenggai.exchange.backup import pg_tool
 from zhenggai.figures.queries import figures
 
 from . import factories as f
-from .helpers import bring_to
+from .helpers import bring_to, need_program
 
 DAYS = ["1957-09-02", "1957-09-04", "1957-09-06", None]
 
@@ -139,9 +139,7 @@ def test_postgres_backup_restores_into_an_empty_database_with_the_same_figures(s
     if connection.vendor != "postgresql":
         pytest.skip("the PostgreSQL backup; this run is on SQLite (DATABASE_URL unset)")
     if pg_tool("pg_dump") is None or pg_tool("pg_restore") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("pg_dump/pg_restore are missing (install postgresql-client)")
-        pytest.skip("pg_dump/pg_restore are not installed (postgresql-client)")
+        need_program("pg_dump", "pg_restore", package="postgresql-client")
     import psycopg
 
     _story(story)

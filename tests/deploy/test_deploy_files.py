@@ -4,28 +4,20 @@ skips with the reason; under CI=true it fails (.ci/run installs nginx)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from ..helpers import need_program
 from .conftest import ROOT
 
 DEPLOY = ROOT / "deploy"
 
 
 def need(tool: str) -> str:
-    path = shutil.which(tool) or (f"/usr/sbin/{tool}" if Path(f"/usr/sbin/{tool}").exists()
-                                  else None)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{tool} is not installed; .ci/run installs it")
-        pytest.skip(f"{tool} is not installed (apt-get install "
-                    f"{'nginx-light' if tool == 'nginx' else 'systemd'})")
-    return path
+    return need_program(tool, package="nginx-light" if tool == "nginx" else "systemd")
 
 
 @pytest.mark.parametrize("unit", ["zhenggai.service", "zhenggai-worker.service"])

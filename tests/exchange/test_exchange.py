@@ -4,7 +4,6 @@ kill and resume), the ledger export opened by LibreOffice, and the events round 
 import csv
 import datetime as dt
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -19,7 +18,7 @@ from zhenggai.figures.queries import figures
 from zhenggai.opinions.models import Opinion, Receipt
 from zhenggai.problems.models import Event
 
-from ..helpers import bring_to
+from ..helpers import bring_to, need_program
 
 ZH = ["序号", "意见内容", "提出人", "匿名", "单位", "类别", "日期"]
 EN = ["No.", "Text", "Author", "Anonymous", "Unit", "Category", "Date"]
@@ -144,8 +143,7 @@ def test_ledger_export_csv_and_xlsx_agree_and_libreoffice_opens_it(story, tmp_pa
     verified = [r for r in ours if r[9] == "通过"]
     assert verified and all(r[8] == "刘代表" for r in verified)
     assert any(r[10] for r in ours[1:])  # 销号日期 of the closed/verified ones
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
-    assert soffice, "LibreOffice (libreoffice-calc-nogui) is installed by .ci/run"
+    soffice = need_program("soffice", "libreoffice", package="libreoffice-calc-nogui")
     out = tmp_path / "lo"
     subprocess.run([soffice, "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
                     "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76", "--outdir",
