@@ -1,6 +1,7 @@
 """Guessing is throttled (receipt look-ups on the page and the API, log-in), keyed so that a
 plant behind one NAT address is not locked out, and argon2 work is capped."""
 
+import contextlib
 import json
 import threading
 
@@ -119,8 +120,9 @@ def test_counters_are_shared_and_old_windows_forgotten(db):
         assert Attempt.objects.count() == 1  # the old window is gone
 
 
-@override_settings(ARGON2_SLOTS=1, ARGON2_WAIT_S=0.1)
-def test_argon2_beyond_the_cap_answers_busy_at_once(story, client):
+@contextlib.contextmanager
+def slot_held_elsewhere():
+    """Another thread holds the one argon2 slot until the block ends (or `release` is set)."""
     held, release = threading.Event(), threading.Event()
 
     def hold():
@@ -132,37 +134,30 @@ def test_argon2_beyond_the_cap_answers_busy_at_once(story, client):
     t.start()
     try:
         assert held.wait(5)
+        yield release
+    finally:
+        release.set()
+        t.join()
+
+
+@override_settings(ARGON2_SLOTS=1, ARGON2_WAIT_S=0.1)
+def test_argon2_beyond_the_cap_answers_busy_at_once(story, client):
+    with slot_held_elsewhere():
         with pytest.raises(slots.Busy):
             receipts.hash_code("0" * 16)
         r = guess(client, WRONG.format(1), api=True)
         assert r.status_code == 503 and r.json()["error"]["code"] == "busy"
         assert r["Retry-After"]
-    finally:
-        release.set()
-        t.join()
     assert guess(client, WRONG.format(1), api=True).status_code == 404
 
 
 @override_settings(ARGON2_SLOTS=1, ARGON2_WAIT_S=0.1, ARGON2_SUBMIT_WAIT_S=10)
 def test_a_new_receipt_waits_for_the_slot_where_a_look_up_is_turned_away(story):
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with slots.slot():
-            held.set()
-            release.wait(10)
-
-    t = threading.Thread(target=hold)
-    t.start()
-    try:
-        assert held.wait(5)
+    with slot_held_elsewhere() as release:
         with pytest.raises(slots.Busy):
             receipts.hash_code("0" * 16)
         threading.Timer(0.5, release.set).start()  # the slot frees while the new one waits
         assert len(receipts.hash_code("1" * 16, new=True)) == 64
-    finally:
-        release.set()
-        t.join()
 
 
 def test_the_admin_signs_in_through_the_throttled_page(db, client):
