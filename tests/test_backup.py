@@ -20,27 +20,12 @@ from zhenggai.figures.queries import figures
 
 from . import factories as f
 from .helpers import bring_to, need_program
+from .test_upgrade import DAYS as UPGRADE_DAYS
+from .test_upgrade import FIGURES
 
-DAYS = ["1957-09-02", "1957-09-04", "1957-09-06", None]
-
-# Run in a fresh process against the restored database: every figure, by every split.
-FIGURES_SCRIPT = """
-import datetime as dt, json, os, sys
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
-import django; django.setup()
-from django.utils import translation; translation.activate("en")  # as the tests' labels
-from django.utils import timezone
-from zhenggai.figures.queries import figures
-from zhenggai.figures.reference import differences
-org, days = int(sys.argv[1]), json.loads(sys.argv[2])
-out = {}
-for d in days:
-    day = dt.date.fromisoformat(d) if d else None
-    for by in (None, "unit", "category", "owner", "campaign"):
-        out[f"{d}/{by}"] = figures(org, day, by)
-    out[f"{d}/diffs"] = differences(org, day or timezone.localdate())
-print(json.dumps(out, ensure_ascii=False))
-"""
+# Run in a fresh process against the restored database: every figure, by every split (the
+# upgrade test's script and days).
+FIGURES_SCRIPT, DAYS = FIGURES, UPGRADE_DAYS
 
 
 def _story(story):
