@@ -76,12 +76,12 @@ def fold_chunk(args: tuple) -> dict:
     from django.conf import settings
 
     from zhenggai.opinions.models import random_id
-    from zhenggai.problems.history import HistoryEvent, HistoryLoader, HistoryOpinion
+    from zhenggai.problems.bulk import BulkEvent, BulkLoader, BulkOpinion
 
     w, first, n, seed = args
     tz = ZoneInfo(settings.TIME_ZONE)
     rng = random.Random(seed * 1_000_003 + first)
-    loader = HistoryLoader(w["org"], first_problem_id=first + 1)
+    loader = BulkLoader(w["org"], first_problem_id=first + 1)
     start = dt.date(2024, 1, 1)
     org, camp = w["org"], w["campaign"]
     n_events = n_opinions = 0
@@ -96,7 +96,7 @@ def fold_chunk(args: tuple) -> dict:
         ops = []
         for _k in range(rng.choice((1, 2, 3, 4, 5, 5, 6, 7, 8, 9))):
             anon = rng.random() < 0.1
-            ops.append(HistoryOpinion(
+            ops.append(BulkOpinion(
                 random_id(), camp, "意见", "web", day0 + dt.timedelta(days=rng.randint(0, 20)),
                 anon, None if anon else rng.choice(w["workers"]), unit, cat))
         n_opinions += len(ops)
@@ -104,37 +104,37 @@ def fold_chunk(args: tuple) -> dict:
         day = max(o.day for o in ops) + dt.timedelta(days=rng.randint(1, 15))
         owner, rep = rng.choice(w["owners"]), rng.choice(w["reps"])
         clerk = rng.choice(w["leaders"])
-        ev = [HistoryEvent("create", when(day, 8), clerk, data={
+        ev = [BulkEvent("create", when(day, 8), clerk, data={
                   "org": org, "campaign": camp, "summary": f"问题{i}", "scope": "common",
                   "category": cat, "unit": unit, "opinion_ids": [o.id for o in ops]}),
-              HistoryEvent("assign", when(day, 9), clerk, data={
+              BulkEvent("assign", when(day, 9), clerk, data={
                   "owner": owner, "unit": unit, "measures": "措施", "scope": "common",
                   "deadline": (day + dt.timedelta(days=rng.randint(20, 120))).isoformat()})]
         rounds = 0
         while rng.random() < (0.85 if rounds == 0 else 0.9) and rounds < 3:
             rounds += 1
             day += dt.timedelta(days=rng.randint(3, 60))
-            ev.append(HistoryEvent("claim", when(day, 10), owner))
+            ev.append(BulkEvent("claim", when(day, 10), owner))
             day += dt.timedelta(days=rng.randint(1, 10))
             if rng.random() < 0.2:
-                ev.append(HistoryEvent("verify_not_thorough", when(day, 11), rep,
+                ev.append(BulkEvent("verify_not_thorough", when(day, 11), rep,
                                        reason="not_thorough"))
                 continue
-            ev.append(HistoryEvent("verify_passed", when(day, 11), rep, data={
+            ev.append(BulkEvent("verify_passed", when(day, 11), rep, data={
                 "recheck_due": (day + dt.timedelta(days=30)).isoformat()}))
             day += dt.timedelta(days=30)
             bad = rng.random() < 0.08
-            ev.append(HistoryEvent("check_deteriorated" if bad else "check_holds",
+            ev.append(BulkEvent("check_deteriorated" if bad else "check_holds",
                                    when(day, 12), rep, reason="deteriorated" if bad else ""))
             if not bad:
                 break
         for _k in range(rng.randint(0, 5)):
             day += dt.timedelta(days=rng.randint(0, 5))
             outcome = rng.choice(("satisfied", "satisfied", "satisfied", "no_answer"))
-            ev.append(HistoryEvent("followup", when(day, 15), rng.choice(w["leaders"]),
+            ev.append(BulkEvent("followup", when(day, 15), rng.choice(w["leaders"]),
                                    data={"outcome": outcome, "channel": "conversation"}))
         for _k in range(rng.choice((0, 1, 2, 3, 4))):
-            ev.append(HistoryEvent("poster", when(day, 16), rng.choice(w["workers"])))
+            ev.append(BulkEvent("poster", when(day, 16), rng.choice(w["workers"])))
         for a, b in itertools.pairwise(ev):  # same-day events keep their order
             if b.at <= a.at:
                 b.at = a.at + dt.timedelta(minutes=1)
@@ -151,7 +151,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     from django.db import connection
 
     from zhenggai.figures.ledger import merge_arrays
-    from zhenggai.problems.history import finish, write, write_figures
+    from zhenggai.problems.bulk import finish, write, write_figures
 
     t0 = time.perf_counter()
     w = setup_org()

@@ -59,7 +59,7 @@ from zhenggai.api.models import ApiToken
 from zhenggai.campaigns.models import Campaign, CampaignRole
 from zhenggai.opinions.actions import submit_opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 
 n_workers, n_races = int(sys.argv[1]), int(sys.argv[2])
 User = get_user_model()
@@ -88,9 +88,9 @@ races = []
 deadline = dt.date.today() + dt.timedelta(days=60)
 for i in range(n_races):
     op = submit_opinion(c, text=f"race {i}: 炉前通风不好", author=workers[i % n_workers]).opinion
-    p = A.create_problem(c, [op], actor=clerk, summary=f"race {i}", category=cat, owner=owner,
+    p = actions.create_problem(c, [op], actor=clerk, summary=f"race {i}", category=cat, owner=owner,
                          unit=furnace, deadline=deadline)
-    A.claim(p, actor=owner, done="装了风扇")
+    actions.claim(p, actor=owner, done="装了风扇")
     races.append(p.pk)
 print(json.dumps({"org": org.pk, "campaign": c.pk, "workers": [tok(w) for w in workers],
                   "rep": tok(rep), "rep2": tok(rep2), "leader": tok(leader),
@@ -104,7 +104,7 @@ from zhenggai.notifications.models import Notification
 from zhenggai.notifications.tasks import daily_sweep
 from zhenggai.opinions.actions import submit_opinion
 from zhenggai.org.models import Member
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 
 c = Campaign.objects.get(pk=int(sys.argv[1]))
 m = int(sys.argv[2])
@@ -113,7 +113,7 @@ owner = Member.objects.get(user__username="owner")
 today = timezone.localdate()
 for i in range(m):
     op = submit_opinion(c, text=f"sweep {i}: 钢包修理", author=clerk).opinion
-    A.create_problem(c, [op], actor=clerk, summary=f"sweep {i}", owner=owner,
+    actions.create_problem(c, [op], actor=clerk, summary=f"sweep {i}", owner=owner,
                      deadline=today + dt.timedelta(days=3))
 before = Notification.objects.filter(kind="deadline").count()
 daily_sweep.enqueue(today.isoformat())

@@ -75,7 +75,7 @@ def _session_for(member_id: int) -> str:
 def build_anshan() -> dict:
     from django.core.management import call_command
 
-    from zhenggai import anshan
+    from zhenggai.demo import replay as anshan
 
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
@@ -111,7 +111,7 @@ def build_million(scale: float) -> dict:
     # The loaded histories end verified or reopened; a live campaign also has claims
     # waiting for a representative. Claim a thousand, as their owners would.
     from zhenggai.campaigns.models import CampaignRole
-    from zhenggai.problems import actions as A
+    from zhenggai.problems import actions
     from zhenggai.problems.models import Problem
 
     waiting = list(Problem.objects.filter(campaign=camp, state__in=["assigned", "reopened"])
@@ -120,7 +120,7 @@ def build_million(scale: float) -> dict:
         [CampaignRole(campaign=camp, member_id=m, role="owner")
          for m in {p.owner_id for p in waiting}], ignore_conflicts=True)
     for p in waiting:
-        A.claim(p, actor=p.owner, done="已整改")
+        actions.claim(p, actor=p.owner, done="已整改")
     return {"name": f"{info['opinions']:,} opinions", "opinions": info["opinions"],
             "build_s": info["load_s"], "leader": leader.pk, "rep": rep.pk}
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import pytest
 from django.conf import settings
 
-from . import factories as f
+from tests import factories as f
 
 
 def pytest_configure(config):

@@ -10,13 +10,12 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests import factories as f
 from zhenggai.figures.counters import COUNTERS
 from zhenggai.figures.ledger import book_pending
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions as problem_actions
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Event, Problem
-
-from . import factories as f
 
 DAY = dt.date(1957, 9, 1)
 
@@ -28,7 +27,7 @@ def when(n: int = 0):
 
 def new_problem(s, *, owner=True, author=None):
     op = f.opinion(s.campaign, author=author or s.worker2).opinion
-    return A.create_problem(
+    return problem_actions.create_problem(
         s.campaign, [op], actor=s.clerk, summary="炉前温度太高", category=s.category,
         owner=s.owner if owner else None, unit=s.furnace if owner else None,
         deadline=dt.date(1957, 10, 1) if owner else None, at=when(0),
@@ -37,27 +36,27 @@ def new_problem(s, *, owner=True, author=None):
 
 def bring_to(s, state: str) -> Problem:
     """A problem in `state`, reached through the real actions. Its proposer is worker2."""
-    if state == lc.OPEN:
+    if state == lifecycle.OPEN:
         return new_problem(s, owner=False)
-    if state == lc.DECLINED:
+    if state == lifecycle.DECLINED:
         p = new_problem(s, owner=False)
-        A.decline(p, actor=s.leader, reason="不归本厂管", at=when(1))
+        problem_actions.decline(p, actor=s.leader, reason="不归本厂管", at=when(1))
         return Problem.objects.get(pk=p.pk)
     p = new_problem(s)
-    if state == lc.ASSIGNED:
+    if state == lifecycle.ASSIGNED:
         return p
-    A.claim(p, actor=s.owner, done="装了风扇", at=when(2))
-    if state == lc.CLAIMED:
+    problem_actions.claim(p, actor=s.owner, done="装了风扇", at=when(2))
+    if state == lifecycle.CLAIMED:
         return Problem.objects.get(pk=p.pk)
-    if state == lc.REOPENED:
-        A.verify(p, actor=s.rep, passed=False, findings="还是热", at=when(3))
+    if state == lifecycle.REOPENED:
+        problem_actions.verify(p, actor=s.rep, passed=False, findings="还是热", at=when(3))
         return Problem.objects.get(pk=p.pk)
-    A.verify(p, actor=s.rep, passed=True, at=when(3))
-    if state == lc.VERIFIED:
+    problem_actions.verify(p, actor=s.rep, passed=True, at=when(3))
+    if state == lifecycle.VERIFIED:
         return Problem.objects.get(pk=p.pk)
     # A consolidation check comes 30 days after verification, by another representative.
-    A.consolidation_check(p, actor=s.rep2, holds=True, at=when(33))
-    assert state == lc.CLOSED
+    problem_actions.consolidation_check(p, actor=s.rep2, holds=True, at=when(33))
+    assert state == lifecycle.CLOSED
     return Problem.objects.get(pk=p.pk)
 
 
@@ -67,44 +66,51 @@ def take(action: str, s, p: Problem, actor, *, other_campaign=None):
     at = when(40)
     if action == "create":
         op = f.opinion(s.campaign).opinion
-        return A.create_problem(s.campaign, [op], actor=actor, summary="新问题", at=at)
+        return problem_actions.create_problem(
+            s.campaign, [op], actor=actor, summary="新问题", at=at
+        )
     if action == "assign":
-        return A.assign(p, actor=actor, owner=s.owner, deadline=dt.date(1957, 12, 1), at=at)
+        return problem_actions.assign(
+            p, actor=actor, owner=s.owner, deadline=dt.date(1957, 12, 1), at=at
+        )
     if action == "update":
-        return A.update_problem(p, actor=actor, summary="改写的摘要", at=at)
+        return problem_actions.update_problem(p, actor=actor, summary="改写的摘要", at=at)
     if action == "add_opinions":
-        return A.add_opinions(p, [f.opinion(s.campaign).opinion], actor=actor, at=at)
+        return problem_actions.add_opinions(p, [f.opinion(s.campaign).opinion], actor=actor, at=at)
     if action == "remove_opinion":
-        return A.remove_opinion(p.opinions.first(), actor=actor, at=at)
+        return problem_actions.remove_opinion(p.opinions.first(), actor=actor, at=at)
     if action == "claim":
-        return A.claim(p, actor=actor, done="整改完了", at=at)
+        return problem_actions.claim(p, actor=actor, done="整改完了", at=at)
     if action == "verify_passed":
-        return A.verify(p, actor=actor, passed=True, at=at)
+        return problem_actions.verify(p, actor=actor, passed=True, at=at)
     if action == "verify_not_thorough":
-        return A.verify(p, actor=actor, passed=False, findings="不彻底", at=at)
+        return problem_actions.verify(p, actor=actor, passed=False, findings="不彻底", at=at)
     if action == "check_holds":
-        return A.consolidation_check(p, actor=actor, holds=True, at=at)
+        return problem_actions.consolidation_check(p, actor=actor, holds=True, at=at)
     if action == "check_deteriorated":
-        return A.consolidation_check(p, actor=actor, holds=False, findings="变坏", at=at)
+        return problem_actions.consolidation_check(
+            p, actor=actor, holds=False, findings="变坏", at=at
+        )
     if action == "followup":
-        return A.record_followup(p.opinions.first(), actor=actor, channel="conversation",
-                                 outcome="satisfied", at=at)
+        return problem_actions.record_followup(
+            p.opinions.first(), actor=actor, channel="conversation", outcome="satisfied", at=at
+        )
     if action == "propose_decline":
-        return A.propose_decline(p, actor=actor, reason="超出权限", at=at)
+        return problem_actions.propose_decline(p, actor=actor, reason="超出权限", at=at)
     if action == "decline":
-        return A.decline(p, actor=actor, reason="超出权限", at=at)
+        return problem_actions.decline(p, actor=actor, reason="超出权限", at=at)
     if action == "reject_decline":
         p.refresh_from_db()  # an earlier try may have left a proposal rolled back
         if not p.decline_requested:
-            A.propose_decline(p, actor=s.clerk, reason="超出权限", at=when(9))
+            problem_actions.propose_decline(p, actor=s.clerk, reason="超出权限", at=when(9))
             p.refresh_from_db()
-        return A.reject_decline(p, actor=actor, at=at)
+        return problem_actions.reject_decline(p, actor=actor, at=at)
     if action == "contest":
-        return A.contest(p, actor=actor, reason="本厂能解决", at=at)
+        return problem_actions.contest(p, actor=actor, reason="本厂能解决", at=at)
     if action == "carry_over":
-        return A.carry_over(p, other_campaign, actor=actor, at=at)
+        return problem_actions.carry_over(p, other_campaign, actor=actor, at=at)
     if action == "poster":
-        return A.post_poster(p, actor=actor, text="请迅速整改！", at=at)
+        return problem_actions.post_poster(p, actor=actor, text="请迅速整改！", at=at)
     raise AssertionError(action)
 
 

@@ -5,11 +5,9 @@ from pathlib import Path
 import pytest
 from django.utils import translation
 
+from tests.helpers import bring_to, when
 from zhenggai.errors import Forbidden
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-
-from .helpers import bring_to, when
+from zhenggai.problems import actions, lifecycle
 
 ROOT = Path(__file__).resolve().parents[1] / "zhenggai"
 CATALOGUES = sorted(ROOT.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
@@ -32,9 +30,9 @@ def test_every_message_is_translated_and_compiled(po):
 
 def test_a_refusal_reads_in_chinese_and_in_english(story):
     s = story
-    p = bring_to(s, lc.CLAIMED)
+    p = bring_to(s, lifecycle.CLAIMED)
     for lang, words in (("zh-hans", "只有职工代表才能"), ("en", "Only a representative may")):
         with translation.override(lang), pytest.raises(Forbidden) as e:
-            A.verify(p, actor=s.worker, passed=True, at=when(5))
+            actions.verify(p, actor=s.worker, passed=True, at=when(5))
         with translation.override(lang):
             assert words in str(e.value)

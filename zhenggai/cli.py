@@ -253,14 +253,31 @@ def replay(quiet: bool) -> None:
     """Build the Anshan 1958 replay into an empty database (does not serve)."""
     _setup()
     _migrate()
-    from zhenggai import anshan
+    from zhenggai.demo import replay as anshan
 
     if anshan.exists():
         click.echo("The Anshan replay is already in this database; nothing to do.")
         return
     result = anshan.build(progress=None if quiet else click.echo)
     if not quiet:
-        click.echo(anshan.describe(result))
+        click.echo(_replay_figures(result))
+
+
+def _replay_figures(result) -> str:
+    from zhenggai.demo.replay import CLAIMED_BY, REPORT, ROUND
+    from zhenggai.figures.queries import figures
+
+    rows = []
+    for label, day in (("before the review (01-15)", CLAIMED_BY),
+                       ("after the review round (01-20)", ROUND[1]),
+                       ("the report (01-28)", REPORT)):
+        t = figures(result.org.pk, day)["total"]
+        rows.append(
+            f"{label:<32} problems {t['problems']:>5}  claimed {t['claimed_resolved']:>5} "
+            f"({t['claimed_share']:.1%})  verified {t['verified_resolved']:>5} "
+            f"({t['verified_share']:.1%})  false figures {t['false_figures']:>4}"
+        )
+    return "\n".join(["", "The Anshan replay:", *rows])
 
 
 @main.command()
@@ -291,6 +308,25 @@ def _serve(host: str, port: int, workers: int) -> None:
     App().run()
 
 
+def _demo_logins(url: str) -> str:
+    from zhenggai.campaigns.models import Role
+    from zhenggai.demo.production import PRODUCTION_USERS
+    from zhenggai.demo.replay import DEMO_PASSWORD, DEMO_USERS, receipt_file
+
+    lines = [f"zhenggai is at {url}", "", "Sign in as (password: " + DEMO_PASSWORD + "):"]
+    for username, (name, _unit, roles) in DEMO_USERS.items():
+        role = roles[0] if roles else Role.WORKER
+        lines.append(f"  {role:<15} {username:<15} {name}")
+    for username, (name, roles) in PRODUCTION_USERS.items():
+        lines.append(f"  {roles[0]:<15} {username:<15} {name}")
+    f = receipt_file()
+    if f.exists():
+        lines.append("")
+        lines.append(f"An anonymous proposer's receipt: {f.read_text().strip()}")
+    lines.append(f"Admin (configuration): {url}admin/")
+    return "\n".join(lines)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -301,13 +337,13 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     os.environ["ZHENGGAI_DEMO"] = "1"
     _setup()
     _migrate()
-    from zhenggai import anshan
+    from zhenggai.demo import replay as anshan
 
     if not anshan.exists():
         click.echo("Building the Anshan 1958 replay (once; about a minute)…")
         anshan.build(progress=click.echo)
     click.echo("")
-    click.echo(anshan.logins(f"http://{host}:{port}/"))
+    click.echo(_demo_logins(f"http://{host}:{port}/"))
     if not no_serve:
         _serve(host, port, 2)
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from zhenggai import converters  # noqa: F401  (registers <id:…>)
+from zhenggai import ids  # noqa: F401  (registers <id:…>)
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
@@ -16,7 +16,6 @@ urlpatterns = [
     path("exchange/", include("zhenggai.exchange.urls")),
     path("notifications/", include("zhenggai.notifications.urls")),
     # The boards (public and leader) at their own paths; the role pages own the rest.
-    path("", include("zhenggai.figures.urls")),
     path("", include("zhenggai.web.urls")),
 ]
 

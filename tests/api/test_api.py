@@ -8,10 +8,9 @@ import pytest
 from django.db import connection
 from django.test import Client
 
+from tests.helpers import bring_to
 from zhenggai.api.models import ApiToken, IdempotencyKey
 from zhenggai.problems.models import Event, Problem
-
-from ..helpers import bring_to
 
 
 class Api:

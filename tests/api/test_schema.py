@@ -8,10 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from tests.helpers import bring_to
 from zhenggai.api.models import ApiToken
 from zhenggai.wsgi import application
-
-from ..helpers import bring_to
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import need_program
+from tests.helpers import need_program
+
 from .conftest import ROOT
 
 DEPLOY = ROOT / "deploy"

@@ -11,14 +11,13 @@ from click.testing import CliRunner
 from django.core.management import call_command
 from openpyxl import Workbook
 
+from tests.helpers import bring_to, need_program
 from zhenggai.cli import main
 from zhenggai.errors import Forbidden, InvalidInput
 from zhenggai.exchange import exporter, importer, reimport
 from zhenggai.figures.queries import figures
 from zhenggai.opinions.models import Opinion, Receipt
 from zhenggai.problems.models import Event
-
-from ..helpers import bring_to, need_program
 
 ZH = ["序号", "意见内容", "提出人", "匿名", "单位", "类别", "日期"]
 EN = ["No.", "Text", "Author", "Anonymous", "Unit", "Category", "Date"]

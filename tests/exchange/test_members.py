@@ -8,14 +8,13 @@ from click.testing import CliRunner
 from django.contrib.auth import authenticate
 from openpyxl import Workbook
 
+from tests import factories as f
 from zhenggai.campaigns.models import CampaignRole
 from zhenggai.campaigns.roles import has_role
 from zhenggai.cli import main
 from zhenggai.errors import InvalidInput
 from zhenggai.exchange.members import import_members
 from zhenggai.org.models import Member, Unit
-
-from .. import factories as f
 
 ZH = ["姓名", "单位", "单位名称", "上级单位", "用户名", "角色", "语言"]
 EN = ["name", "unit", "unit_name", "parent", "username", "roles", "language"]

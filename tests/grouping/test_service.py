@@ -12,7 +12,7 @@ from tests import factories as f
 from zhenggai.grouping import service as S
 from zhenggai.grouping.models import IndexLog
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 
 TEXTS = [
     "8号炉漏水严重，请尽快维修",
@@ -39,8 +39,10 @@ def svc():
 
 def test_duplicates_found_unrelated_not(story, svc, django_capture_on_commit_callbacks):
     ops = [submit(story, t, django_capture_on_commit_callbacks) for t in TEXTS]
-    p_leak = A.create_problem(story.campaign, [ops[0]], actor=story.clerk, summary="8号炉漏水")
-    p_food = A.create_problem(story.campaign, [ops[3]], actor=story.clerk,
+    p_leak = actions.create_problem(
+        story.campaign, [ops[0]], actor=story.clerk, summary="8号炉漏水"
+    )
+    p_food = actions.create_problem(story.campaign, [ops[3]], actor=story.clerk,
                               summary="canteen prices")
     # Chinese, in traditional script and with a full-width number
     got = svc.suggest(story.campaign, "８号炉又漏水了，要维修", k=3)
@@ -143,7 +145,7 @@ def test_proposed_groups(story, svc, django_capture_on_commit_callbacks):
     leak = next(g for g in groups if ops[0] in g.opinions)
     assert "漏水" in leak.shared
     # summarised opinions are no longer proposed
-    A.create_problem(story.campaign, [ops[0], ops[1]], actor=story.clerk, summary="漏水")
+    actions.create_problem(story.campaign, [ops[0], ops[1]], actor=story.clerk, summary="漏水")
     sets = [{o.pk for o in g.opinions} for g in svc.propose_groups(story.campaign)]
     assert all(ops[0].pk not in s for s in sets)
 

@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from tests import factories as f
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 from zhenggai.problems.models import Event, Problem
 
 TEXTS = ["8号炉漏水严重，请尽快维修", "八號爐漏水嚴重，請儘快維修", "8号炉漏水，维修太慢",
@@ -32,7 +32,7 @@ def all_opinions(story):
 
 
 def test_suggest_partial(story, ops, client):
-    p = A.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
+    p = actions.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
     url = reverse("grouping:suggest", args=[story.campaign.pk])
     assert "炉子漏水" not in client.post(url, {"text": "8号炉漏水"}).content.decode()  # no login
     login(client, story.worker)

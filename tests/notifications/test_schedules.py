@@ -9,13 +9,12 @@ from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
 from tests import factories as f
+from tests.helpers import bring_to, when
 from zhenggai.campaigns.roles import grant
 from zhenggai.notifications import schedules
 from zhenggai.notifications.models import BoardEntry, Notification, Recheck, SweepRun
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 from zhenggai.problems.models import Problem
-
-from ..helpers import bring_to, when
 
 
 class Inbox:
@@ -60,7 +59,7 @@ def test_deadline_reminders_three_days_before_and_on_the_day(story, smtp):
     assert all(n.emailed_at for n in notes)
     assert len(smtp.messages) == 2 and smtp.messages[0][0] == ["owner@plant.example"]
     # claimed problems get no reminder
-    A.claim(p, actor=story.owner, done="装了风扇", at=when(5))
+    actions.claim(p, actor=story.owner, done="装了风扇", at=when(5))
     Notification.objects.all().delete()
     assert schedules.deadline_reminders(dt.date(1957, 10, 1)) == 0
 
@@ -70,7 +69,7 @@ def test_overdue_problems_go_on_the_board_once_per_missed_deadline(story):
     assert schedules.post_overdue(dt.date(1957, 10, 1)) == 0
     assert schedules.post_overdue(dt.date(1957, 10, 2)) == 1
     assert schedules.post_overdue(dt.date(1957, 10, 3)) == 0
-    A.assign(p, actor=story.clerk, owner=story.owner, deadline=dt.date(1957, 11, 1),
+    actions.assign(p, actor=story.clerk, owner=story.owner, deadline=dt.date(1957, 11, 1),
              at=when(40))
     assert schedules.post_overdue(dt.date(1957, 11, 2)) == 1  # a new deadline missed
     assert BoardEntry.objects.filter(problem=p).count() == 2
@@ -101,7 +100,7 @@ def test_no_recheck_when_nobody_else_may_do_it(story):
 def test_questionnaires_to_named_proposers_and_at_the_receipt_for_anonymous(story):
     p = bring_to(story, "verified")  # proposer: worker2, named
     anon = f.opinion(story.campaign, "匿名：炉前太热", day=dt.date(1957, 7, 2)).opinion
-    A.add_opinions(p, [anon], actor=story.clerk, at=when(5))
+    actions.add_opinions(p, [anon], actor=story.clerk, at=when(5))
     anon.refresh_from_db()
     p.refresh_from_db()
     day = p.verified_on
@@ -112,7 +111,7 @@ def test_questionnaires_to_named_proposers_and_at_the_receipt_for_anonymous(stor
     assert schedules.pending_questionnaire(anon)
     from zhenggai.problems.rules import ReceiptHolder as Holder
 
-    A.record_followup(anon, actor=Holder(anon), channel="receipt", outcome="satisfied",
+    actions.record_followup(anon, actor=Holder(anon), channel="receipt", outcome="satisfied",
                       at=when(6))
     anon.refresh_from_db()
     assert not schedules.pending_questionnaire(anon)

@@ -9,14 +9,13 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 
+from tests.helpers import bring_to
 from zhenggai import text
 from zhenggai.errors import InvalidInput
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions, lifecycle
 
 from ..api.test_api import Api
-from ..helpers import bring_to
 from ..web.conftest import user_for
 
 HUGE = [2**63, -(2**65), 10**30]
@@ -32,7 +31,7 @@ def clerk_api(story, client):
 
 @pytest.mark.parametrize("n", HUGE)
 def test_ids_beyond_64_bits_are_a_4xx(story, clerk_api, n):
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     op = Opinion.objects.filter(problem=p).first()
     calls = [
         clerk_api.get(f"/problems?unit={n}"),
@@ -78,7 +77,7 @@ def test_text_no_database_can_hold_is_refused_with_the_reason(story, clerk_api, 
     r = clerk_api.post("/opinions", {"campaign": story.campaign.pk, "text": bad,
                                      "anonymous": False})
     assert r.status_code == 422 and message in r.json()["error"]["message"]
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     r = clerk_api.post(f"/problems/{p.pk}/posters", {"text": bad})
     assert r.status_code == 422 and message in r.json()["error"]["message"]
     r = Api(client, story.owner).post(f"/problems/{p.pk}/claims", {"done": bad})
@@ -89,9 +88,9 @@ def test_text_of_only_invisible_characters_is_empty(story, clerk_api, client):
     r = clerk_api.post("/opinions", {"campaign": story.campaign.pk, "text": ZERO_WIDTH,
                                      "anonymous": True})
     assert r.status_code == 422
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     with pytest.raises(InvalidInput, match="must not be empty"):
-        A.claim(p, actor=story.owner, done=ZERO_WIDTH)
+        actions.claim(p, actor=story.owner, done=ZERO_WIDTH)
     r = client.post("/submit/", {"text": ZERO_WIDTH, "anonymous": "on"},
                     HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 400 and not Opinion.objects.filter(text__contains="\u200b")
@@ -101,8 +100,8 @@ def test_bidi_controls_are_removed_and_text_shows_as_typed(story, clerk_api, cli
     r = clerk_api.post("/opinions", {"campaign": story.campaign.pk, "text": RLO,
                                      "anonymous": False})
     assert r.status_code == 201 and r.json()["opinion"]["text"] == "请看文件名gpj.exe"
-    p = bring_to(story, lc.ASSIGNED)
-    A.claim(p, actor=story.owner, done=RLO)
+    p = bring_to(story, lifecycle.ASSIGNED)
+    actions.claim(p, actor=story.owner, done=RLO)
     assert "\u202e" not in p.events.get(kind="claim").note + str(p.events.get(kind="claim").data)
     client.force_login(user_for(story.worker))
     client.post("/submit/", {"text": "\u2067" + RLO})

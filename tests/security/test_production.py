@@ -9,9 +9,8 @@ import sys
 
 import pytest
 
-from zhenggai.problems import lifecycle as lc
-
-from ..helpers import bring_to
+from tests.helpers import bring_to
+from zhenggai.problems import lifecycle
 
 PRODUCTION_ENV = {
     "SECRET_KEY": secrets.token_urlsafe(50), "ALLOWED_HOSTS": "zhenggai.example",
@@ -106,7 +105,7 @@ def test_no_template_has_inline_script_or_style():
 def test_the_problem_page_still_works_under_the_policy(story, client):
     from ..web.conftest import user_for
 
-    p = bring_to(story, lc.CLAIMED)
+    p = bring_to(story, lifecycle.CLAIMED)
     client.force_login(user_for(story.rep))
     r = client.get(f"/problems/{p.pk}/")
     assert r.status_code == 200 and "Content-Security-Policy" in r

@@ -8,19 +8,18 @@ import datetime as dt
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from tests import factories as f
+from tests.helpers import bring_to, when
 from zhenggai.exchange import exporter, importer
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Problem
 
-from .. import factories as f
 from ..api.test_api import Api
-from ..helpers import bring_to, when
 from ..web.conftest import user_for
 
 
 def test_only_the_problems_owner_or_a_clerk_may_propose_to_decline_it(story, client):
-    p = bring_to(story, lc.ASSIGNED)  # owned by story.owner
+    p = bring_to(story, lifecycle.ASSIGNED)  # owned by story.owner
     r = Api(client, story.owner2).post(f"/problems/{p.pk}/decline-proposals",
                                        {"reason": "不归我管"})
     assert r.status_code == 403 and "owner" in r.json()["error"]["message"]
@@ -29,15 +28,15 @@ def test_only_the_problems_owner_or_a_clerk_may_propose_to_decline_it(story, cli
                     HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code in (403, 422)  # refused; the page does not even offer it
     assert not Problem.objects.get(pk=p.pk).decline_requested
-    A.propose_decline(p, actor=story.owner, reason="超出权限", at=when(5))
+    actions.propose_decline(p, actor=story.owner, reason="超出权限", at=when(5))
     assert Problem.objects.get(pk=p.pk).decline_requested
 
 
 def test_the_ledger_download_covers_only_the_members_campaigns(story, client):
     other = f.campaign(story.org, name="1958 第二期")
     clerk2 = f.member(story.org, "钱书记", story.office, "clerk", c=other)
-    mine = bring_to(story, lc.ASSIGNED)
-    theirs = A.create_problem(other, [f.opinion(other, author=story.worker).opinion],
+    mine = bring_to(story, lifecycle.ASSIGNED)
+    theirs = actions.create_problem(other, [f.opinion(other, author=story.worker).opinion],
                               actor=clerk2, summary="别的运动的问题", at=when(1))
     client.force_login(user_for(clerk2))
     body = b"".join(client.get("/exchange/ledger/?format=csv").streaming_content)
@@ -87,7 +86,7 @@ INJECTIONS = ["=HYPERLINK(\"http://evil.example\",\"点我\")", "=cmd|' /C calc'
 def test_exported_text_is_never_a_formula(story, tmp_path, fmt):
     for i, bad in enumerate(INJECTIONS):
         op = f.opinion(story.campaign, author=story.worker).opinion
-        A.create_problem(story.campaign, [op], actor=story.clerk, summary=f"问题{i}",
+        actions.create_problem(story.campaign, [op], actor=story.clerk, summary=f"问题{i}",
                          owner=story.owner, measures=bad.strip() or bad,
                          deadline=dt.date(1957, 10, 1), at=when(0))
     Problem.objects.update(summary="=1+1")  # as if typed so: the cleaner keeps '='

@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.helpers import in_ci
 from zhenggai.figures.queries import figures
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import ClaimPhoto, Problem
 
-from ..helpers import in_ci
 from .conftest import user_for
 
 CHROMIUM = "/usr/bin/chromium"
@@ -177,7 +177,7 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
     clerk.wait_for_selector(".done")
     assert w["created"] in clerk.inner_text(".done")
     problem = Problem.objects.get(summary="三号炉前通风", campaign=story.campaign)
-    assert problem.state == lc.ASSIGNED and problem.owner_id == story.owner.pk
+    assert problem.state == lifecycle.ASSIGNED and problem.owner_id == story.owner.pk
 
     # 3. The owner claims, with a photo whose camera data is stripped.
     owner = walk.page(story.owner)
@@ -205,7 +205,7 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
     rep.click("button[name=do][value=verify_not_thorough]")
     rep.wait_for_selector(".done")
     problem.refresh_from_db()
-    assert problem.state == lc.REOPENED
+    assert problem.state == lifecycle.REOPENED
 
     # 5. The owner claims again; 6. the representative passes it.
     owner.goto(live_server.url + f"/problems/{problem.pk}/")
@@ -216,7 +216,7 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
     rep.click("button[name=do][value=verify_passed]")
     rep.wait_for_selector(".done")
     problem.refresh_from_db()
-    assert problem.state == lc.VERIFIED
+    assert problem.state == lifecycle.VERIFIED
 
     # 7. The proposer checks the receipt and is satisfied.
     anon.goto(live_server.url + "/receipt/")
@@ -270,10 +270,10 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
 def test_live_suggestions_post_the_typed_text_and_never_put_it_in_a_url(
         live_server, browser, story):
     from tests import factories as f
-    from zhenggai.problems import actions as A
+    from zhenggai.problems import actions
 
     ops = [f.opinion(story.campaign, "八号炉漏水严重").opinion]
-    A.create_problem(story.campaign, ops, actor=story.clerk, summary="炉子漏水")
+    actions.create_problem(story.campaign, ops, actor=story.clerk, summary="炉子漏水")
     walk = Walk(browser, live_server.url, "en", Path("."))
     page = walk.page(story.worker)
     sent = []

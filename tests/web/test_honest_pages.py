@@ -15,8 +15,7 @@ from zhenggai.notifications import schedules
 from zhenggai.notifications.models import Notification
 from zhenggai.org import clock
 from zhenggai.org.models import Organisation
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Problem
 
 
@@ -30,17 +29,17 @@ def _pin(org, day):
 def test_the_leader_board_as_of_a_past_day_shows_that_day(story, as_member):
     s = story
     op = f.opinion(s.campaign, author=s.worker, day=dt.date(1957, 6, 3)).opinion
-    old = A.create_problem(s.campaign, [op], actor=s.clerk, summary="多年的老问题",
+    old = actions.create_problem(s.campaign, [op], actor=s.clerk, summary="多年的老问题",
                            owner=s.owner, deadline=dt.date(1957, 12, 1),
                            first_raised=dt.date(1955, 4, 1), at=when(0))
-    bring_to(s, lc.CLAIMED)  # another problem, claimed 09-03
-    A.claim(old, actor=s.owner, done="修好了", at=when(1))
+    bring_to(s, lifecycle.CLAIMED)  # another problem, claimed 09-03
+    actions.claim(old, actor=s.owner, done="修好了", at=when(1))
     rnd_day = dt.date(1957, 9, 10)
-    rnd = A.start_review_round(s.campaign, actor=s.leader, name="复查一轮", starts_on=rnd_day,
+    rnd = actions.start_review_round(s.campaign, actor=s.leader, name="复查一轮", starts_on=rnd_day,
                                ends_on=rnd_day + dt.timedelta(days=4))
     for item in rnd.items.select_related("problem"):
-        A.verify(item.problem, actor=item.assignee, passed=True, at=when(10))
-    A.record_followup(Problem.objects.get(pk=old.pk).opinions.get(), actor=s.leader,
+        actions.verify(item.problem, actor=item.assignee, passed=True, at=when(10))
+    actions.record_followup(Problem.objects.get(pk=old.pk).opinions.get(), actor=s.leader,
                       channel="home_visit", outcome="satisfied", at=when(12))
     c = as_member(s.leader)
     c.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -67,8 +66,8 @@ def test_the_leader_board_as_of_a_past_day_shows_that_day(story, as_member):
 
 def test_the_false_share_names_its_denominator_everywhere(story, as_member, client):
     s = story
-    bring_to(s, lc.REOPENED)  # one claim, found false
-    p = bring_to(s, lc.VERIFIED)  # another claim, passed
+    bring_to(s, lifecycle.REOPENED)  # one claim, found false
+    p = bring_to(s, lifecycle.VERIFIED)  # another claim, passed
     assert p
     _pin(s.org, dt.date(1957, 9, 20))
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
@@ -91,9 +90,16 @@ def test_the_false_share_names_its_denominator_everywhere(story, as_member, clie
 def _pile_up(s, n=6):
     for k in range(n):
         op = f.opinion(s.campaign, author=s.worker).opinion
-        p = A.create_problem(s.campaign, [op], actor=s.clerk, summary=f"问题{k}", owner=s.owner,
-                             deadline=dt.date(1957, 12, 1), at=when(0))
-        A.claim(p, actor=s.owner, done="改了", at=when(k))
+        p = actions.create_problem(
+            s.campaign,
+            [op],
+            actor=s.clerk,
+            summary=f"问题{k}",
+            owner=s.owner,
+            deadline=dt.date(1957, 12, 1),
+            at=when(0),
+        )
+        actions.claim(p, actor=s.owner, done="改了", at=when(k))
 
 
 def test_claims_piling_up_with_nobody_verifying_is_a_stall(story, as_member):
@@ -103,15 +109,15 @@ def test_claims_piling_up_with_nobody_verifying_is_a_stall(story, as_member):
     stall = campaign_stall(s.org.pk, day)
     assert stall is not None and stall.reason == VERIFICATION and stall.waiting == 6
     # One verification in two weeks does not count as moving.
-    A.verify(Problem.objects.filter(state=lc.CLAIMED).first(), actor=s.rep,
+    actions.verify(Problem.objects.filter(state=lifecycle.CLAIMED).first(), actor=s.rep,
              passed=True, at=f.at(1957, 9, 25))
     assert campaign_stall(s.org.pk, day) is not None
     page = as_member(s.leader).get("/leader/?as_of=1957-10-01",
                                    HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "The campaign has stalled: 5 claims are waiting for verification" in page
     # Verifying them moves it again.
-    for p in Problem.objects.filter(state=lc.CLAIMED):
-        A.verify(p, actor=s.rep, passed=True, at=f.at(1957, 9, 28))
+    for p in Problem.objects.filter(state=lifecycle.CLAIMED):
+        actions.verify(p, actor=s.rep, passed=True, at=f.at(1957, 9, 28))
     assert campaign_stall(s.org.pk, day) is None
 
 
@@ -137,8 +143,8 @@ def test_the_ledger_closes_only_closed_problems(story):
     from zhenggai.exchange.exporter import ledger_rows
 
     s = story
-    verified = bring_to(s, lc.VERIFIED)
-    closed = bring_to(s, lc.CLOSED)  # verified 09-04, closed by the check on 10-04
+    verified = bring_to(s, lifecycle.VERIFIED)
+    closed = bring_to(s, lifecycle.CLOSED)  # verified 09-04, closed by the check on 10-04
     # The ledger's rows are in the problems' order (created_on, pk).
     by_pk = dict(zip(Problem.objects.order_by("created_on", "pk").values_list("pk", flat=True),
                      list(ledger_rows(s.org))[1:], strict=True))
@@ -195,7 +201,7 @@ def test_the_clock_is_real_time_unless_fixed(story):
 def test_every_page_and_action_of_a_pinned_organisation_reads_its_clock(story, as_member,
                                                                           client):
     s = story
-    p = bring_to(s, lc.ASSIGNED)  # deadline 1957-10-01
+    p = bring_to(s, lifecycle.ASSIGNED)  # deadline 1957-10-01
     _pin(s.org, dt.date(1957, 10, 11))
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
     board = client.get("/board/").content.decode()
@@ -203,7 +209,7 @@ def test_every_page_and_action_of_a_pinned_organisation_reads_its_clock(story, a
     leader = as_member(s.leader).get("/leader/").content.decode()
     assert "as of 1957-10-11" in leader
     # An action without a time happens on the organisation's day; recorded_at stays real.
-    A.claim(Problem.objects.get(pk=p.pk), actor=s.owner, done="改了")
+    actions.claim(Problem.objects.get(pk=p.pk), actor=s.owner, done="改了")
     e = Problem.objects.get(pk=p.pk).events.order_by("-seq").first()
     assert e.day == dt.date(1957, 10, 11) and e.recorded_at.year > 2000
     assert e.recorded_at.date() != e.day

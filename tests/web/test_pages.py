@@ -9,14 +9,12 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from tests.helpers import bring_to, snapshot
 from zhenggai.figures.queries import figures, series
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-from zhenggai.problems import queries as Q
+from zhenggai.problems import actions, lifecycle, queries
 from zhenggai.problems.models import ClaimPhoto, Problem
 
-from ..helpers import bring_to, snapshot
 from .conftest import user_for
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
@@ -66,12 +64,12 @@ def test_bad_submissions_change_nothing(client, story):
 
 
 def test_the_proposer_answers_posts_and_contests_from_my_opinions(client, story):
-    p = bring_to(story, lc.VERIFIED)  # worker2 proposed it
+    p = bring_to(story, lifecycle.VERIFIED)  # worker2 proposed it
     client.force_login(user_for(story.worker2))
     o = p.opinions.get()
     r = client.post("/mine/", {"opinion": o.pk, "do": "not_satisfied"}, **EN)
     assert r.status_code == 200 and "goes back" in r.content.decode()
-    assert Problem.objects.get(pk=p.pk).state == lc.CLAIMED
+    assert Problem.objects.get(pk=p.pk).state == lifecycle.CLAIMED
     client.post("/mine/", {"opinion": o.pk, "do": "poster", "text": "风扇是坏的"})
     assert Problem.objects.get(pk=p.pk).posters.get().signed_by_id is None
     # Someone else's opinion is not theirs to answer.
@@ -80,7 +78,7 @@ def test_the_proposer_answers_posts_and_contests_from_my_opinions(client, story)
 
 
 def test_claim_photos_lose_their_metadata_and_bad_files_change_nothing(client, story):
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     client.force_login(user_for(story.owner))
     before = snapshot(story.org.pk)
     bad = io.BytesIO(b"not an image at all")
@@ -110,7 +108,7 @@ def test_a_claim_whose_second_photo_cannot_be_stored_leaves_no_files(story, sett
     from django.core.files.storage import FileSystemStorage
 
     settings.MEDIA_ROOT = tmp_path
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     before = snapshot(story.org.pk)
     real, calls = FileSystemStorage._save, []
 
@@ -122,7 +120,7 @@ def test_a_claim_whose_second_photo_cannot_be_stored_leaves_no_files(story, sett
 
     monkeypatch.setattr(FileSystemStorage, "_save", disk_full_on_the_second)
     with pytest.raises(OSError):
-        A.claim(Problem.objects.get(pk=p.pk), actor=story.owner, done="装了风扇",
+        actions.claim(Problem.objects.get(pk=p.pk), actor=story.owner, done="装了风扇",
                 photos=[_jpeg_with_gps(), _jpeg_with_gps()])
     assert len(calls) == 2  # the first file was written, then taken back
     assert snapshot(story.org.pk) == before and not ClaimPhoto.objects.exists()
@@ -131,9 +129,9 @@ def test_a_claim_whose_second_photo_cannot_be_stored_leaves_no_files(story, sett
 
 def test_the_board_is_open_inside_the_network_only_and_names_no_anonymous_proposer(
         client, story, settings):
-    p = bring_to(story, lc.REOPENED)
-    A.post_poster(p, actor=story.worker, text="快改！", signed=False)
-    A.post_poster(p, actor=story.worker2, text="我签名", signed=True)
+    p = bring_to(story, lifecycle.REOPENED)
+    actions.post_poster(p, actor=story.worker, text="快改！", signed=False)
+    actions.post_poster(p, actor=story.worker2, text="我签名", signed=True)
     anon = Opinion.objects.filter(anonymous=True, problem=p)
     body = client.get("/board/", REMOTE_ADDR="10.1.2.3", **EN).content.decode()
     assert "快改！" in body and story.worker2.name in body and story.worker.name not in body
@@ -151,8 +149,8 @@ def test_the_board_is_open_inside_the_network_only_and_names_no_anonymous_propos
 
 
 def test_overdue_problems_show_days_overdue_on_the_board(client, story):
-    p = bring_to(story, lc.ASSIGNED)  # deadline 1957-10-01
-    rows = Q.overdue(story.org.pk, dt.date(1957, 10, 11))
+    p = bring_to(story, lifecycle.ASSIGNED)  # deadline 1957-10-01
+    rows = queries.overdue(story.org.pk, dt.date(1957, 10, 11))
     assert [(r["problem"].pk, r["days"]) for r in rows] == [(p.pk, 10)]
     r = client.get(f"/board/problems/{p.pk}/", **EN)
     assert r.status_code == 200 and "web/poster.css" in r.content.decode()
@@ -181,8 +179,8 @@ def test_a_member_s_language_wins_over_the_browser(client, story):
 
 
 def test_the_trend_series_ties_out_with_the_figures_of_each_day(story):
-    bring_to(story, lc.REOPENED)
-    bring_to(story, lc.CLOSED)
+    bring_to(story, lifecycle.REOPENED)
+    bring_to(story, lifecycle.CLOSED)
     start, end = dt.date(1957, 8, 25), dt.date(1957, 9, 10)
     rows = series(story.org.pk, start, end)
     assert len(rows) == (end - start).days + 1
@@ -196,45 +194,45 @@ def test_the_trend_series_ties_out_with_the_figures_of_each_day(story):
 
 
 def test_stalled_units_and_long_standing_problems(story):
-    p = bring_to(story, lc.ASSIGNED)  # furnace8's, created 1957-09-01
-    stalled = Q.stalled_units(story.org.pk, dt.date(1957, 10, 1))
+    p = bring_to(story, lifecycle.ASSIGNED)  # furnace8's, created 1957-09-01
+    stalled = queries.stalled_units(story.org.pk, dt.date(1957, 10, 1))
     assert [s["unit_id"] for s in stalled] == [story.furnace.pk]
-    A.claim(p, actor=story.owner, done="装了风扇",
+    actions.claim(p, actor=story.owner, done="装了风扇",
             at=timezone.make_aware(dt.datetime(1957, 9, 25, 9)))
-    assert Q.stalled_units(story.org.pk, dt.date(1957, 10, 1)) == []
-    long = Q.long_standing(story.campaign, dt.date(1958, 10, 1))
+    assert queries.stalled_units(story.org.pk, dt.date(1957, 10, 1)) == []
+    long = queries.long_standing(story.campaign, dt.date(1958, 10, 1))
     assert long["still_open"] == 1 and long["open"][0]["problem"].pk == p.pk
 
 
 def test_the_verification_queue_never_offers_ones_own(story, client):
-    p = bring_to(story, lc.CLAIMED)
+    p = bring_to(story, lifecycle.CLAIMED)
     Problem.objects.filter(pk=p.pk).update(owner=story.rep)
-    assert Q.next_to_verify(story.rep, story.campaign, dt.date(1957, 9, 5)) is None
-    assert Q.next_to_verify(story.rep2, story.campaign, dt.date(1957, 9, 5)).pk == p.pk
+    assert queries.next_to_verify(story.rep, story.campaign, dt.date(1957, 9, 5)) is None
+    assert queries.next_to_verify(story.rep2, story.campaign, dt.date(1957, 9, 5)).pk == p.pk
 
 
 def test_a_review_round_brings_closed_problems_back_to_the_queue_until_checked(story):
     from zhenggai.problems.models import ReviewItem
 
-    p = bring_to(story, lc.CLOSED)
+    p = bring_to(story, lifecycle.CLOSED)
     day = p.events.order_by("-seq").first().day + dt.timedelta(days=1)
-    rnd = A.start_review_round(story.campaign, actor=story.leader, name="复查",
+    rnd = actions.start_review_round(story.campaign, actor=story.leader, name="复查",
                                starts_on=day, ends_on=day + dt.timedelta(days=5))
     item = rnd.items.get()
     rep = item.assignee
     assert rep is not None
-    assert Q.next_to_verify(rep, story.campaign, day).pk == p.pk
-    assert Q.queue_size(rep, story.campaign, day) == 1
-    A.consolidation_check(Problem.objects.get(pk=p.pk), actor=rep, holds=True,
+    assert queries.next_to_verify(rep, story.campaign, day).pk == p.pk
+    assert queries.queue_size(rep, story.campaign, day) == 1
+    actions.consolidation_check(Problem.objects.get(pk=p.pk), actor=rep, holds=True,
                           at=timezone.make_aware(dt.datetime(day.year, day.month, day.day, 9)))
     assert rnd.items.get().outcome == ReviewItem.Outcome.PASSED
-    assert Q.next_to_verify(rep, story.campaign, day) is None
-    assert Q.queue_size(rep, story.campaign, day) == 0
+    assert queries.next_to_verify(rep, story.campaign, day) is None
+    assert queries.queue_size(rep, story.campaign, day) == 0
 
 
 def test_the_campaign_stalled_warning(story, as_member):
-    bring_to(story, lc.ASSIGNED)  # created and assigned 1957-09-01, then nothing
-    assert not Q.campaign_stalled(story.org.pk, dt.date(1957, 9, 10))
-    assert Q.campaign_stalled(story.org.pk, dt.date(1957, 9, 20))
+    bring_to(story, lifecycle.ASSIGNED)  # created and assigned 1957-09-01, then nothing
+    assert not queries.campaign_stalled(story.org.pk, dt.date(1957, 9, 10))
+    assert queries.campaign_stalled(story.org.pk, dt.date(1957, 9, 20))
     body = as_member(story.leader).get("/leader/?as_of=1957-09-20", **EN).content.decode()
     assert "The campaign has stalled" in body

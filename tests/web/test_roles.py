@@ -4,10 +4,9 @@ role: 403, and nothing written."""
 
 import pytest
 
-from zhenggai.problems import lifecycle as lc
+from tests.helpers import bring_to, snapshot
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Problem
-
-from ..helpers import bring_to, snapshot
 
 ROLES = ["worker", "clerk", "owner", "rep", "leader"]
 
@@ -36,30 +35,30 @@ def test_pages_answer_403_to_every_other_role(story, as_member, client, path):
 
 # action: (state it needs, roles that may take it, form data)
 ACTIONS = {
-    "assign": (lc.OPEN, {"clerk"}, lambda s, p: {
+    "assign": (lifecycle.OPEN, {"clerk"}, lambda s, p: {
         "owner": s.owner.pk, "unit": s.furnace.pk, "scope": "common",
         "deadline": "2030-01-01", "measures": "通风"}),
-    "claim": (lc.ASSIGNED, {"owner"}, lambda s, p: {"text": "装了风扇"}),
-    "verify_passed": (lc.CLAIMED, {"rep"}, lambda s, p: {"text": ""}),
-    "verify_not_thorough": (lc.CLAIMED, {"rep"}, lambda s, p: {"text": "还是热"}),
+    "claim": (lifecycle.ASSIGNED, {"owner"}, lambda s, p: {"text": "装了风扇"}),
+    "verify_passed": (lifecycle.CLAIMED, {"rep"}, lambda s, p: {"text": ""}),
+    "verify_not_thorough": (lifecycle.CLAIMED, {"rep"}, lambda s, p: {"text": "还是热"}),
     # bring_to's verifier is rep: the check is another representative's (rep2).
-    "check_holds": (lc.VERIFIED, {"rep2"}, lambda s, p: {"text": ""}),
-    "check_deteriorated": (lc.VERIFIED, {"rep2"}, lambda s, p: {"text": "又坏了"}),
-    "propose_decline": (lc.ASSIGNED, {"clerk", "owner"}, lambda s, p: {"text": "超出权限"}),
-    "decline": (lc.ASSIGNED, {"leader"}, lambda s, p: {"text": "超出权限"}),
+    "check_holds": (lifecycle.VERIFIED, {"rep2"}, lambda s, p: {"text": ""}),
+    "check_deteriorated": (lifecycle.VERIFIED, {"rep2"}, lambda s, p: {"text": "又坏了"}),
+    "propose_decline": (lifecycle.ASSIGNED, {"clerk", "owner"}, lambda s, p: {"text": "超出权限"}),
+    "decline": (lifecycle.ASSIGNED, {"leader"}, lambda s, p: {"text": "超出权限"}),
     "reject_decline": ("proposed", {"leader"}, lambda s, p: {"text": ""}),
-    "followup": (lc.VERIFIED, {"leader", "clerk"}, lambda s, p: {
+    "followup": (lifecycle.VERIFIED, {"leader", "clerk"}, lambda s, p: {
         "opinion": p.opinions.first().pk, "channel": "home_visit", "outcome": "satisfied"}),
-    "split": (lc.ASSIGNED, {"clerk"}, lambda s, p: {"opinion": p.opinions.first().pk}),
+    "split": (lifecycle.ASSIGNED, {"clerk"}, lambda s, p: {"opinion": p.opinions.first().pk}),
 }
 
 
 def _problem(story, state):
     if state == "proposed":
-        from zhenggai.problems import actions as A
+        from zhenggai.problems import actions
 
-        p = bring_to(story, lc.ASSIGNED)
-        A.propose_decline(p, actor=story.clerk, reason="超出权限")
+        p = bring_to(story, lifecycle.ASSIGNED)
+        actions.propose_decline(p, actor=story.clerk, reason="超出权限")
         return Problem.objects.get(pk=p.pk)
     return bring_to(story, state)
 
@@ -85,7 +84,7 @@ def test_role_restricted_actions_are_refused_for_every_other_role(story, as_memb
 
 
 def test_a_stale_form_gets_a_conflict_not_a_lost_update(story, as_member):
-    p = bring_to(story, lc.CLAIMED)
+    p = bring_to(story, lifecycle.CLAIMED)
     c = as_member(story.rep)
     r1 = c.post("/verify/", {"problem": p.pk, "version": p.version, "do": "verify_passed"})
     assert r1.status_code == 302
@@ -108,7 +107,7 @@ def test_only_a_leader_starts_a_review_round_and_approves_declines(story, as_mem
     r = leader.post("/leader/", {"problem": p.pk, "version": p.version, "do": "decline",
                                  "text": "不归本厂管"})
     assert r.status_code == 302
-    assert Problem.objects.get(pk=p.pk).state == lc.DECLINED
+    assert Problem.objects.get(pk=p.pk).state == lifecycle.DECLINED
     r = leader.post("/rounds/", {"name": "复查", "starts_on": "2026-01-01",
                                  "ends_on": "2026-01-05"})
     assert r.status_code == 302
@@ -116,7 +115,7 @@ def test_only_a_leader_starts_a_review_round_and_approves_declines(story, as_mem
 
 
 def test_bad_input_changes_nothing(story, as_member):
-    p = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.ASSIGNED)
     before = snapshot(story.org.pk)
     c = as_member(story.owner)
     r = c.post(f"/problems/{p.pk}/", {"do": "claim", "text": "   ", "version": p.version},
@@ -128,7 +127,7 @@ def test_bad_input_changes_nothing(story, as_member):
 
 
 def test_garbage_in_any_form_is_a_clear_error_not_a_crash(story, as_member):
-    p = bring_to(story, lc.CLAIMED)
+    p = bring_to(story, lifecycle.CLAIMED)
     junk = {"problem": "x" * 30, "opinion": ["99999999999999999999999", "9" * 19],
             "version": "-1",
             "do": "verify_passed", "campaign": "abc", "deadline": "31/12/1957",

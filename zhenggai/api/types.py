@@ -10,8 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field
 
 from zhenggai import text
-
-ID_MIN, ID_MAX = -(2**63), 2**63 - 1
+from zhenggai.ids import ID_MAX, ID_MIN
 
 Id = Annotated[int, Field(ge=ID_MIN, le=ID_MAX)]
 Text = Annotated[str, AfterValidator(text.clean)]

@@ -90,3 +90,11 @@ class CampaignRole(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} · {self.get_role_display()} · {self.campaign}"
+
+
+def current_campaign(org_id: int, day: dt.date) -> Campaign | None:
+    """The campaign a member works in by default: the latest one that has started."""
+    qs = Campaign.objects.filter(org_id=org_id, airing_from__lte=day)
+    running = models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day)
+    live = qs.filter(running).order_by("-airing_from")
+    return live.first() or qs.order_by("-airing_from").first()

@@ -23,7 +23,7 @@ from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import ANON_MIN
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Event, Problem
 
 LEDGER_COLUMNS = [
@@ -40,9 +40,9 @@ RESULTS = {"verify_passed": ("通过", "passed"), "verify_not_thorough": ("不�
 def closed_on(p: Problem):
     """销号日期: the day a closed problem was closed (the consolidation check that closed it);
     a problem that is not closed has none, verified or not. Reads `p.checks` (ledger_rows)."""
-    if p.state != lc.CLOSED:
+    if p.state != lifecycle.CLOSED:
         return None
-    closing = [e for e in p.checks if e.kind == "check_holds" and e.from_state != lc.CLOSED]
+    closing = [e for e in p.checks if e.kind == "check_holds" and e.from_state != lifecycle.CLOSED]
     return closing[-1].day if closing else None
 
 
@@ -68,7 +68,7 @@ def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
                 n, p.summary,
                 (f"{p.n_opinions} opinions{anon}" if english else f"{p.n_opinions} 条{anon}"),
                 p.measures, p.unit.label() if p.unit else "", p.owner.name if p.owner else "",
-                p.deadline.isoformat() if p.deadline else "", str(lc.STATE_LABELS[p.state]),
+                p.deadline.isoformat() if p.deadline else "", str(lifecycle.STATE_LABELS[p.state]),
                 last.actor.name if last and last.actor else "",
                 RESULTS[last.kind][1 if english else 0] if last else "",
                 closed.isoformat() if closed else "",

@@ -27,7 +27,7 @@ from zhenggai.opinions.actions import MAX_TEXT
 from zhenggai.opinions.models import Channel, Opinion, random_id
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
-from zhenggai.problems.history import OPINION_COLS, insert_rows
+from zhenggai.problems.bulk import OPINION_COLS, insert_rows
 from zhenggai.problems.state import OpinionRef
 from zhenggai.text import clean as clean_text
 

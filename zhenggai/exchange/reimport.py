@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.org.models import Category, Member, Organisation, Unit
-from zhenggai.problems.history import HistoryEvent, HistoryLoader, HistoryOpinion
+from zhenggai.problems.bulk import BulkEvent, BulkLoader, BulkOpinion
 
 from .exporter import org_file
 
@@ -40,8 +40,8 @@ def import_events(path) -> dict:
                                                      "review_from", "ends_on") and v else v
                 for k, v in c.items()})
         Member.objects.bulk_create([Member(org=org, **m) for m in snap["members"]])
-    loader = HistoryLoader(org.pk)
-    loader.opinions(HistoryOpinion(
+    loader = BulkLoader(org.pk)
+    loader.opinions(BulkOpinion(
         id=o["id"], campaign=o["campaign_id"], text=o["text"], channel=o["channel"],
         day=dt.date.fromisoformat(o["received_on"]), anonymous=o["anonymous"],
         author=o["author_id"], unit=o["unit_id"], category=o["category_id"])
@@ -55,7 +55,7 @@ def import_events(path) -> dict:
                 data = dict(e["data"])
                 if e["kind"] in ("create", "add_opinions") and "opinions" in data:
                     data["opinion_ids"] = [ref[0] for ref in data.pop("opinions")]
-                history.append(HistoryEvent(
+                history.append(BulkEvent(
                     kind=e["kind"], at=dt.datetime.fromisoformat(e["at"]), actor=e["actor"],
                     to_state=e["to_state"], reason=e["reason"], note=e.get("note", ""),
                     data=data))

@@ -20,7 +20,7 @@ import numpy as np
 from django.db import connection, transaction
 
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.state import ANSWERS, OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
@@ -38,7 +38,7 @@ I_OPINIONS, I_ANON = INDEX["opinions"], INDEX["anonymous_opinions"]
 I_PROBLEMS, I_UNRESOLVED, I_AGE = INDEX["problems"], INDEX["unresolved"], INDEX["age_sum"]
 I_OVERDUE = INDEX["overdue"]
 I_OP_CLAIMED, I_OP_VERIFIED = INDEX["opinions_claimed"], INDEX["opinions_verified"]
-I_STATE = {s: INDEX[f"st_{s}"] for s in lc.STATES}
+I_STATE = {s: INDEX[f"st_{s}"] for s in lifecycle.STATES}
 
 
 def _level(s: ProblemState) -> list[tuple[int, int]]:
@@ -50,11 +50,11 @@ def _level(s: ProblemState) -> list[tuple[int, int]]:
         anon = s.n_anonymous
         if anon:
             out.append((I_ANON, anon))
-        if s.state in lc.CLAIMED_RESOLVED:
+        if s.state in lifecycle.CLAIMED_RESOLVED:
             out.append((I_OP_CLAIMED, n))
-        if s.state in lc.VERIFIED_RESOLVED:
+        if s.state in lifecycle.VERIFIED_RESOLVED:
             out.append((I_OP_VERIFIED, n))
-    if s.state in lc.UNRESOLVED:
+    if s.state in lifecycle.UNRESOLVED:
         out.append((I_UNRESOLVED, 1))
         fr = s.first_raised
         if fr:
@@ -63,7 +63,7 @@ def _level(s: ProblemState) -> list[tuple[int, int]]:
 
 
 def _overdue_from(s: ProblemState, day: dt.date) -> dt.date | None:
-    if s.state in lc.UNCLAIMED and s.deadline is not None:
+    if s.state in lifecycle.UNCLAIMED and s.deadline is not None:
         return max(day, s.deadline + ONE_DAY)
     return None
 

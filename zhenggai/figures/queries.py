@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.utils.translation import get_language
 
 from zhenggai.org import clock
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
 from .ledger import book_pending, nodes_down
@@ -126,7 +126,7 @@ def _ratios(a: np.ndarray, b: np.ndarray) -> list[float | None]:
     return [x if y else None for x, y in zip(r, b.tolist(), strict=True)]
 
 
-_STATE_COLS = [INDEX[f"st_{s}"] for s in lc.STATES]
+_STATE_COLS = [INDEX[f"st_{s}"] for s in lifecycle.STATES]
 
 
 def shape_rows(mat: np.ndarray, day: dt.date, head: dict[str, list] | None = None
@@ -166,7 +166,7 @@ def shape_rows(mat: np.ndarray, day: dt.date, head: dict[str, list] | None = Non
         "mean_age_days": [round(today - a / u, 1) if u else None for a, u in
                           zip(c["age_sum"].tolist(), c["unresolved"].tolist(), strict=True)],
         "posters": c["posters"].tolist(),
-        "states": [dict(zip(lc.STATES, r, strict=True))
+        "states": [dict(zip(lifecycle.STATES, r, strict=True))
                    for r in mat[:, _STATE_COLS].tolist()],
     }
     names = list(cols)

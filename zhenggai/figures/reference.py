@@ -11,7 +11,7 @@ import datetime as dt
 from collections import defaultdict
 
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Event
 from zhenggai.problems.state import ProblemState, apply
 
@@ -48,17 +48,17 @@ def recompute(org_id: int, day: dt.date) -> dict[int, dict[int, list[int]]]:
         keys = _keys(s.campaign, s.unit, s.category, s.owner)
         add(keys, "problems")
         add(keys, f"st_{s.state}")
-        if s.state in lc.UNRESOLVED:
+        if s.state in lifecycle.UNRESOLVED:
             add(keys, "unresolved")
             if s.first_raised:
                 add(keys, "age_sum", s.first_raised.toordinal())
-        if s.state in lc.UNCLAIMED and s.deadline is not None and s.deadline < day:
+        if s.state in lifecycle.UNCLAIMED and s.deadline is not None and s.deadline < day:
             add(keys, "overdue")
         for oid in s.opinions:
             grouped[oid] = keys
-        if s.state in lc.CLAIMED_RESOLVED:
+        if s.state in lifecycle.CLAIMED_RESOLVED:
             add(keys, "opinions_claimed", s.n_opinions)
-        if s.state in lc.VERIFIED_RESOLVED:
+        if s.state in lifecycle.VERIFIED_RESOLVED:
             add(keys, "opinions_verified", s.n_opinions)
 
     ops = Opinion.objects.filter(org_id=org_id, received_on__lte=day).values_list(

@@ -33,5 +33,4 @@ def situation(request: HttpRequest) -> HttpResponse:
     return render(request, "figures/situation.html", {
         "org": org, "result": result, "as_of": day, "by": by, "error": error,
         "summary": summary,
-        "bys": [("unit", "unit"), ("category", "category"), ("campaign", "campaign")],
     }, status=400 if error else 200)

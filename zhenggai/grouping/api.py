@@ -11,10 +11,11 @@ from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
-from zhenggai.api.types import ID_MAX, ID_MIN, Id
+from zhenggai.api.types import Id
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import Forbidden
+from zhenggai.ids import in_range
 
 from . import service
 
@@ -48,7 +49,7 @@ class GroupOut(Schema):
 
 
 def _campaign(request, pk: int, view: str) -> Campaign:
-    if not ID_MIN <= pk <= ID_MAX:  # no campaign has it; the database could not hold it
+    if not in_range(pk):  # no campaign has it; the database could not hold it
         raise Http404
     c = get_object_or_404(Campaign, pk=pk, org_id=request.auth.org_id)
     if not may_view(request.auth, c, view):

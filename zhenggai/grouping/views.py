@@ -16,8 +16,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.ids import parse_all
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 from zhenggai.problems.models import Problem
 
 from . import service
@@ -43,13 +44,7 @@ def _clerk(request, campaign):
 
 
 def _ids(request) -> list[int]:
-    out = []
-    for v in request.POST.getlist("opinion"):
-        try:
-            out.append(int(v))
-        except ValueError:
-            continue
-    return out
+    return parse_all(request.POST.getlist("opinion"))
 
 
 def _opinions(campaign, ids) -> list[Opinion]:
@@ -84,18 +79,17 @@ def _decide(request, campaign, clerk) -> str:
         ops = _opinions(campaign, _ids(request))
         if not ops:
             raise InvalidInput(_("Choose at least one opinion."))
-        A.create_problem(campaign, ops, actor=clerk, summary=summary)
+        actions.create_problem(campaign, ops, actor=clerk, summary=summary)
         return _("The group is now a problem.")
     if action == "split":
         chosen = set(_ids(request))
-        group = _opinions(campaign, [int(v) for v in request.POST.getlist("group")
-                                     if v.isdigit()])
+        group = _opinions(campaign, parse_all(request.POST.getlist("group")))
         part = [o for o in group if o.pk in chosen]
         rest = [o for o in group if o.pk not in chosen]
         if not part or not rest:
             raise InvalidInput(_("Choose some, but not all, opinions of the group."))
-        A.create_problem(campaign, part, actor=clerk, summary=summary)
-        A.create_problem(campaign, rest, actor=clerk,
+        actions.create_problem(campaign, part, actor=clerk, summary=summary)
+        actions.create_problem(campaign, rest, actor=clerk,
                          summary=request.POST.get("summary_rest", "") or summary)
         return _("The group is split into two problems.")
     if action == "move":
@@ -108,8 +102,8 @@ def _decide(request, campaign, clerk) -> str:
             if o.problem_id == problem.pk:
                 continue
             if o.problem_id is not None:
-                A.remove_opinion(o, actor=clerk)
+                actions.remove_opinion(o, actor=clerk)
             problem = Problem.objects.get(pk=problem.pk)
-            A.add_opinions(problem, [o], actor=clerk)
+            actions.add_opinions(problem, [o], actor=clerk)
         return _("The opinion is moved.")
     raise InvalidInput(_("Unknown action."))

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Event, FollowUp, Problem
 
 from .models import BoardEntry, Notification, Recheck
@@ -63,7 +63,7 @@ def deadline_reminders(today: dt.date, org_id: int | None = None) -> int:
     sent = 0
     for days_left in (3, 0):
         due = today + dt.timedelta(days=days_left)
-        for p in _problems(org_id).filter(deadline=due, state__in=lc.UNCLAIMED,
+        for p in _problems(org_id).filter(deadline=due, state__in=lifecycle.UNCLAIMED,
                                         owner__isnull=False).select_related("owner__user"):
             def subject(p=p, d=days_left):
                 return (_("Due today: %(s)s") if d == 0 else
@@ -81,7 +81,7 @@ def deadline_reminders(today: dt.date, org_id: int | None = None) -> int:
 def post_overdue(today: dt.date, org_id: int | None = None) -> int:
     """Put each newly overdue problem on the public board, once per deadline missed."""
     posted = 0
-    for p in _problems(org_id).filter(deadline__lt=today, state__in=lc.UNCLAIMED):
+    for p in _problems(org_id).filter(deadline__lt=today, state__in=lifecycle.UNCLAIMED):
         try:
             with transaction.atomic():
                 BoardEntry.objects.create(problem=p, key=f"overdue:{p.pk}:{p.deadline}",
@@ -100,7 +100,7 @@ def _verifier(p: Problem) -> int | None:
 
 def consolidation_rechecks(today: dt.date, org_id: int | None = None) -> int:
     made = 0
-    for p in _problems(org_id).filter(state=lc.VERIFIED, recheck_due__lte=today) \
+    for p in _problems(org_id).filter(state=lifecycle.VERIFIED, recheck_due__lte=today) \
             .select_related("campaign"):
         if Recheck.objects.filter(problem=p, due=p.recheck_due).exists():
             continue
@@ -137,7 +137,7 @@ def questionnaires(today: dt.date, org_id: int | None = None) -> int:
     satisfied, once per verification."""
     sent = 0
     recent = today - dt.timedelta(days=QUESTIONNAIRE_WINDOW)
-    for p in _problems(org_id).filter(state__in=lc.VERIFIED_RESOLVED, verified_on__lte=today,
+    for p in _problems(org_id).filter(state__in=lifecycle.VERIFIED_RESOLVED, verified_on__lte=today,
                                     verified_on__gte=recent):
         for o in Opinion.objects.filter(problem=p, anonymous=False, author__isnull=False) \
                 .select_related("author__user"):
@@ -158,7 +158,7 @@ def pending_questionnaire(opinion: Opinion) -> bool:
     """Whether an anonymous proposer should be asked, at their receipt check-in, if they are
     satisfied: their problem was verified and they have not answered since."""
     p = opinion.problem
-    if p is None or p.state not in lc.VERIFIED_RESOLVED or p.verified_on is None:
+    if p is None or p.state not in lifecycle.VERIFIED_RESOLVED or p.verified_on is None:
         return False
     return not FollowUp.objects.filter(opinion=opinion, event__day__gte=p.verified_on).exists()
 
@@ -167,8 +167,8 @@ def stall_warnings(today: dt.date, org_id: int) -> int:
     """Warn the leaders of the organisation's current campaign that it has stalled
     (figures/stall.py: the one definition the leader's page shows too). Once per campaign
     and week while the stall lasts: a stall is news, not a daily alarm."""
+    from zhenggai.campaigns.models import current_campaign
     from zhenggai.figures.stall import campaign_stall
-    from zhenggai.problems.queries import current_campaign
 
     stall = campaign_stall(org_id, today)
     campaign = current_campaign(org_id, today) if stall else None

@@ -25,9 +25,8 @@ from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.text import clean as clean_text
 
-from . import lifecycle as lc
-from . import photos as P
-from . import rules
+from . import lifecycle, rules
+from . import photos as photo_files
 from .models import (
     Claim,
     ClaimPhoto,
@@ -330,9 +329,9 @@ def claim(problem: Problem, *, actor: Member, done: str, evidence: str = "", at=
     checked and stripped of their metadata before anything is written."""
     done = _text(done, _("What was done"))
     evidence = _text(evidence, _("Evidence"), required=False)
-    if len(photos) > P.MAX_PHOTOS:
-        raise InvalidInput(_("At most %(n)s photos with one claim."), n=P.MAX_PHOTOS)
-    cleaned = [P.clean(data) for data in photos]
+    if len(photos) > photo_files.MAX_PHOTOS:
+        raise InvalidInput(_("At most %(n)s photos with one claim."), n=photo_files.MAX_PHOTOS)
+    cleaned = [photo_files.clean(data) for data in photos]
     problem, event = _commit(problem, "claim", actor=actor, at=at, note=done,
                              expected_version=expected_version)
     c = Claim.objects.create(problem=problem, event=event, by=actor, done=done,
@@ -366,7 +365,11 @@ def verify(problem: Problem, *, actor: Member, passed: bool, findings: str = "",
                        data={"recheck_due": due.isoformat()},
                        expected_version=expected_version)[1]
     # A claim sent back by a dissatisfied proposer fails for that reason.
-    reason = lc.DISSATISFIED if problem.reopen_reason == lc.DISSATISFIED else lc.NOT_THOROUGH
+    reason = (
+        lifecycle.DISSATISFIED
+        if problem.reopen_reason == lifecycle.DISSATISFIED
+        else lifecycle.NOT_THOROUGH
+    )
     return _commit(problem, "verify_not_thorough", actor=actor, at=at, note=findings,
                    reason=reason, expected_version=expected_version)[1]
 
@@ -380,7 +383,7 @@ def consolidation_check(problem: Problem, *, actor: Member, holds: bool, finding
         return _commit(problem, "check_holds", actor=actor, at=at, note=findings,
                        expected_version=expected_version)[1]
     return _commit(problem, "check_deteriorated", actor=actor, at=at, note=findings,
-                   reason=lc.DETERIORATED, expected_version=expected_version)[1]
+                   reason=lifecycle.DETERIORATED, expected_version=expected_version)[1]
 
 
 @transaction.atomic
@@ -398,13 +401,13 @@ def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note
     problem = Problem.objects.get(pk=opinion.problem_id)
     rules.check_followup_channel(problem.campaign, actor, opinion, channel)
     # The lifecycle table says where an outcome leads ("not satisfied": back to claimed).
-    to_state = lc.TABLE["followup"].target_for(problem.state, outcome)
+    to_state = lifecycle.TABLE["followup"].target_for(problem.state, outcome)
     if to_state == problem.state:
         to_state = None
     anonymous = opinion.anonymous
     problem, event = _commit(
         problem, "followup", actor=actor, at=at, note="" if anonymous else note,
-        reason=lc.DISSATISFIED if to_state else "", to_state=to_state, opinion=opinion,
+        reason=lifecycle.DISSATISFIED if to_state else "", to_state=to_state, opinion=opinion,
         data={"outcome": outcome, "channel": channel, "proposer": proposer_key(opinion)},
         anonymous=isinstance(actor, rules.ReceiptHolder),
     )
@@ -502,7 +505,7 @@ def start_review_round(campaign: Campaign, *, actor: Member, name: str, starts_o
         .order_by("member_id").values_list("member_id", flat=True)
     )
     problems = Problem.objects.filter(
-        campaign=campaign, state__in=sorted(lc.CLAIMED_RESOLVED)
+        campaign=campaign, state__in=sorted(lifecycle.CLAIMED_RESOLVED)
     ).order_by("pk").values_list("pk", "owner_id", "last_claim_by_id", "verified_by_id")
     cycle = itertools.cycle(reps) if reps else None
     items = []

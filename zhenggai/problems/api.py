@@ -14,10 +14,11 @@ from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
 
 from zhenggai.api.params import as_utc
-from zhenggai.api.types import ID_MAX, ID_MIN, Id, Text
+from zhenggai.api.types import Id, Text
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.queries import figures
+from zhenggai.ids import in_range
 from zhenggai.opinions.models import Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
@@ -202,7 +203,7 @@ def _cursor(value: str | None) -> tuple[dt.datetime, int] | None:
         return None
     try:
         at, pk = json.loads(base64.urlsafe_b64decode(value.encode()))
-        if not ID_MIN <= int(pk) <= ID_MAX:
+        if not in_range(int(pk)):
             raise ValueError(pk)
         return as_utc(dt.datetime.fromisoformat(at)), int(pk)
     except (ValueError, TypeError, json.JSONDecodeError) as e:

@@ -13,7 +13,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.opinions.models import KeyField, random_id
 from zhenggai.org.models import Category, Member, Organisation, Unit
 
-from . import lifecycle as lc
+from . import lifecycle
 
 
 class Scope(models.TextChoices):
@@ -36,7 +36,7 @@ class Problem(models.Model):
     measures = models.TextField(_("measures (整改措施)"), blank=True)
     deadline = models.DateField(_("deadline"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, db_index=True,
-                             choices=[(s, lc.STATE_LABELS[s]) for s in lc.STATES])
+                             choices=[(s, lifecycle.STATE_LABELS[s]) for s in lifecycle.STATES])
     reopen_reason = models.CharField(max_length=20, blank=True)
     created_on = models.DateField()
     first_raised = models.DateField(_("first raised"), null=True)
@@ -76,21 +76,21 @@ class Problem(models.Model):
     def days_overdue(self, day) -> int:
         """Days past the deadline on `day` while not yet claimed (the figures' overdue
         rule); 0 otherwise."""
-        if self.deadline and self.state in lc.UNCLAIMED and self.deadline < day:
+        if self.deadline and self.state in lifecycle.UNCLAIMED and self.deadline < day:
             return (day - self.deadline).days
         return 0
 
     @property
     def state_label(self):
-        return lc.STATE_LABELS.get(self.state, self.state)
+        return lifecycle.STATE_LABELS.get(self.state, self.state)
 
     @property
     def reopen_label(self):
         """Why it is open again, while that is current: a reopened problem, or a claim sent
         back to verification by a dissatisfied proposer (a new claim clears the reason;
         once verified or closed it is history). Otherwise ""."""
-        if self.state in (lc.REOPENED, lc.CLAIMED):
-            return lc.REOPEN_REASONS.get(self.reopen_reason, "")
+        if self.state in (lifecycle.REOPENED, lifecycle.CLAIMED):
+            return lifecycle.REOPEN_REASONS.get(self.reopen_reason, "")
         return ""
 
 

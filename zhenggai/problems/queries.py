@@ -21,18 +21,11 @@ from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Member, Unit
 
-from . import lifecycle as lc
+from . import lifecycle
 from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
 
 PAGE = 50
 LONG_STANDING_DAYS = 365  # M12: raised a year or more before
-
-
-def current_campaign(org_id: int, day: dt.date) -> Campaign | None:
-    """The campaign a member works in by default: the latest one that has started."""
-    qs = Campaign.objects.filter(org_id=org_id, airing_from__lte=day)
-    live = qs.filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day)).order_by("-airing_from")
-    return live.first() or qs.order_by("-airing_from").first()
 
 
 # -- worker ----------------------------------------------------------------------------
@@ -81,7 +74,7 @@ def story(problem: Problem | None) -> list[dict]:
 def asks_satisfaction(problem: Problem | None) -> bool:
     """Whether a proposer is asked "is it fixed to your satisfaction?": once it is claimed
     resolved. "Not satisfied" on a verified problem sends it back to verification."""
-    return problem is not None and problem.state in lc.CLAIMED_RESOLVED
+    return problem is not None and problem.state in lifecycle.CLAIMED_RESOLVED
 
 
 def my_opinions(member: Member) -> QuerySet:
@@ -101,7 +94,7 @@ def unsummarised(campaign: Campaign, *, after: int | None = None) -> QuerySet:
 
 def open_problems(campaign: Campaign, q: str = "") -> QuerySet:
     """Problems a clerk can still group opinions into, newest first."""
-    qs = Problem.objects.filter(campaign=campaign, state__in=sorted(lc.UNRESOLVED))
+    qs = Problem.objects.filter(campaign=campaign, state__in=sorted(lifecycle.UNRESOLVED))
     if q:
         qs = qs.filter(summary__icontains=q)
     return qs.order_by("-updated_at", "-pk")
@@ -115,9 +108,11 @@ def my_problems(member: Member, campaign: Campaign) -> QuerySet:
     mine = Q(owner=member)
     if member.unit_id:
         mine |= Q(owner__isnull=True, unit_id=member.unit_id)
-    return (Problem.objects.filter(mine, campaign=campaign,
-                                   state__in=[lc.ASSIGNED, lc.REOPENED, lc.CLAIMED])
-            .order_by(F("deadline").asc(nulls_last=True), "pk"))
+    return Problem.objects.filter(
+        mine,
+        campaign=campaign,
+        state__in=[lifecycle.ASSIGNED, lifecycle.REOPENED, lifecycle.CLAIMED],
+    ).order_by(F("deadline").asc(nulls_last=True), "pk")
 
 
 # -- representative -------------------------------------------------------------------
@@ -137,11 +132,13 @@ def _due(member: Member, campaign: Campaign, day: dt.date) -> list[QuerySet]:
     not_verifier = Q(verified_by__isnull=True) | ~Q(verified_by=member)
     checkable = not_verifier & Q(
         verified_on__lte=day - dt.timedelta(days=campaign.consolidation_days))
-    resolved = Q(state=lc.CLAIMED) | (Q(state__in=sorted(lc.VERIFIED_RESOLVED)) & checkable)
+    resolved = Q(state=lifecycle.CLAIMED) | (
+        Q(state__in=sorted(lifecycle.VERIFIED_RESOLVED)) & checkable
+    )
     mine = base.filter(resolved, review_items__assignee=member,
                        review_items__outcome=ReviewItem.Outcome.PENDING).distinct()
-    return [mine, base.filter(state=lc.CLAIMED),
-            base.filter(not_verifier, state=lc.VERIFIED, recheck_due__lte=day)]
+    return [mine, base.filter(state=lifecycle.CLAIMED),
+            base.filter(not_verifier, state=lifecycle.VERIFIED, recheck_due__lte=day)]
 
 
 def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
@@ -160,7 +157,9 @@ def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
 def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
     mine, claims, checks = _due(member, campaign, day)
     # Round items not already counted as a claim or a due check.
-    extra = mine.exclude(state=lc.CLAIMED).exclude(state=lc.VERIFIED, recheck_due__lte=day)
+    extra = mine.exclude(state=lifecycle.CLAIMED).exclude(
+        state=lifecycle.VERIFIED, recheck_due__lte=day
+    )
     return claims.count() + checks.count() + extra.count()
 
 
@@ -261,7 +260,7 @@ def long_standing(campaign: Campaign, day: dt.date, limit: int = 20,
     old = Problem.objects.filter(org_id=campaign.org_id, first_raised__lte=cutoff)
     if not now:
         return _long_standing_then(old, day, limit)
-    rows = _first_per_state(old, lc.UNRESOLVED, "first_raised", limit)
+    rows = _first_per_state(old, lifecycle.UNRESOLVED, "first_raised", limit)
     return {"open": [{"problem": p, "age": (day - p.first_raised).days,
                       "state": p.state_label} for p in rows],
             **_long_standing_counts(campaign.org_id, cutoff)}
@@ -274,16 +273,16 @@ def _long_standing_then(old: QuerySet, day: dt.date, limit: int) -> dict:
                     .order_by("-seq").values("to_state")[:1])
     old = old.annotate(state_then=then)
     counts = dict(old.values_list("state_then").annotate(n=Count("pk")).order_by())
-    rows = (old.filter(state_then__in=sorted(lc.UNRESOLVED)).select_related("owner", "unit")
+    rows = (old.filter(state_then__in=sorted(lifecycle.UNRESOLVED)).select_related("owner", "unit")
             .order_by("first_raised", "pk")[:limit])
     out = []
     for p in rows:
-        p.state_label_then = lc.STATE_LABELS.get(p.state_then, p.state_then)
+        p.state_label_then = lifecycle.STATE_LABELS.get(p.state_then, p.state_then)
         out.append({"problem": p, "age": (day - p.first_raised).days,
                     "state": p.state_label_then})
     return {"open": out,
-            "solved": sum(counts.get(s, 0) for s in lc.VERIFIED_RESOLVED),
-            "still_open": sum(counts.get(s, 0) for s in lc.UNRESOLVED)}
+            "solved": sum(counts.get(s, 0) for s in lifecycle.VERIFIED_RESOLVED),
+            "still_open": sum(counts.get(s, 0) for s in lifecycle.UNRESOLVED)}
 
 
 def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
@@ -293,14 +292,16 @@ def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
     # Where the log stands (event ids are random): the latest problem update and the count of
     # today's events (an anonymous act is dated to the start of its day), both by index.
     last = Problem.objects.aggregate(m=Max("updated_at"))["m"]
-    n_today = Event.objects.filter(kind__in=sorted(lc.TABLE), day=timezone.localdate()).count()
+    n_today = Event.objects.filter(
+        kind__in=sorted(lifecycle.TABLE), day=timezone.localdate()
+    ).count()
     stamp = last.timestamp() if last else 0
     key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{stamp}:{n_today}"
     counts = cache.get(key)
     if counts is None:
         old = Problem.objects.filter(org_id=org_id, first_raised__lte=cutoff)
-        counts = {"solved": old.filter(state__in=sorted(lc.VERIFIED_RESOLVED)).count(),
-                  "still_open": old.filter(state__in=sorted(lc.UNRESOLVED)).count()}
+        counts = {"solved": old.filter(state__in=sorted(lifecycle.VERIFIED_RESOLVED)).count(),
+                  "still_open": old.filter(state__in=sorted(lifecycle.UNRESOLVED)).count()}
         cache.set(key, counts, 3600)
     return counts
 
@@ -340,7 +341,7 @@ def pending_declines(campaign: Campaign) -> QuerySet:
     """Proposed declines waiting for a leader, each with the latest proposal's reason
     (`decline_note`), read in the same query."""
     return (Problem.objects.filter(campaign=campaign, decline_requested=True,
-                                   state__in=[lc.OPEN, lc.ASSIGNED])
+                                   state__in=[lifecycle.OPEN, lifecycle.ASSIGNED])
             .annotate(decline_note=Subquery(_proposed_reasons(OuterRef("pk"))[:1]))
             .select_related("owner", "unit").order_by("updated_at", "pk"))
 
@@ -366,12 +367,12 @@ def responsible(p: Problem) -> str:
 def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
     """Past their deadline and not yet claimed, most overdue first."""
     late = Problem.objects.filter(org_id=org_id, deadline__lt=day)
-    qs = _first_per_state(late, lc.UNCLAIMED, "deadline", limit)
+    qs = _first_per_state(late, lifecycle.UNCLAIMED, "deadline", limit)
     return [{"problem": p, "who": responsible(p), "days": p.days_overdue(day)} for p in qs]
 
 
 def reopened(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
-    qs = (Problem.objects.filter(org_id=org_id, state=lc.REOPENED)
+    qs = (Problem.objects.filter(org_id=org_id, state=lifecycle.REOPENED)
           .select_related("owner", "unit").order_by("-updated_at", "-pk")[:limit])
     return [{"problem": p, "who": responsible(p),
              "reason": p.reopen_label,
@@ -389,8 +390,8 @@ def events_of(problem: Problem) -> list[Event]:
     """The problem's events, each with the lifecycle's label for its kind."""
     events = list(Event.objects.filter(problem=problem).select_related("actor").order_by("seq"))
     for e in events:
-        t = lc.TABLE.get(e.kind)
+        t = lifecycle.TABLE.get(e.kind)
         e.label = t.label if t else e.kind
-        e.from_label = lc.STATE_LABELS.get(e.from_state, "")
-        e.to_label = lc.STATE_LABELS.get(e.to_state, "")
+        e.from_label = lifecycle.STATE_LABELS.get(e.from_state, "")
+        e.to_label = lifecycle.STATE_LABELS.get(e.to_state, "")
     return events

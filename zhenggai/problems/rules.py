@@ -12,7 +12,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import has_role
 from zhenggai.errors import Forbidden, InvalidInput, Refused
 
-from . import lifecycle as lc
+from . import lifecycle
 from .state import ProblemState
 
 
@@ -49,10 +49,10 @@ def is_proposer(actor, problem_id: int | None, opinion=None) -> bool:
 
 
 def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=None,
-          opinion=None, day: dt.date | None = None) -> lc.Transition:
+          opinion=None, day: dt.date | None = None) -> lifecycle.Transition:
     """The transition `action` on a problem in state `s`, if `actor` may take it on `day`
     (the organisation's today when not given); else a Refused or Forbidden error."""
-    t = lc.TABLE[action]
+    t = lifecycle.TABLE[action]
     current = s.state or ""
     if action == "create":
         if current:
@@ -60,19 +60,19 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
     elif current not in t.sources:
         raise Refused(
             _("A problem that is %(state)s cannot be “%(action)s”."),
-            state=lc.STATE_LABELS.get(current, current), action=t.label,
+            state=lifecycle.STATE_LABELS.get(current, current), action=t.label,
         )
     if actor is None:
         raise Forbidden(_("Sign in, or show your receipt, to do this."))
     if isinstance(actor, ReceiptHolder):
-        if lc.PROPOSER not in t.roles or not is_proposer(actor, problem_id, opinion):
+        if lifecycle.PROPOSER not in t.roles or not is_proposer(actor, problem_id, opinion):
             raise Forbidden(_("A receipt lets its holder follow and answer only their own case."))
         return t
     if actor.org_id != campaign.org_id:
         raise Forbidden(_("%(who)s is not a member of this organisation."), who=actor.name)
-    member_roles = t.roles - {lc.PROPOSER}
+    member_roles = t.roles - {lifecycle.PROPOSER}
     ok = bool(member_roles) and has_role(actor, campaign, *member_roles)
-    if not ok and lc.PROPOSER in t.roles:
+    if not ok and lifecycle.PROPOSER in t.roles:
         ok = is_proposer(actor, problem_id, opinion)
     if not ok:
         names = _(" or ").join(sorted(str(_role_label(r)) for r in t.roles))
@@ -153,7 +153,7 @@ def may_start_review_round(actor, campaign: Campaign) -> bool:
 def _role_label(role: str):
     from zhenggai.campaigns.models import Role
 
-    return _("proposer of this problem") if role == lc.PROPOSER else Role(role).label
+    return _("proposer of this problem") if role == lifecycle.PROPOSER else Role(role).label
 
 
 def _is_owner_of(s: ProblemState, actor) -> bool:

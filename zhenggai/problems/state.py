@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 
-from . import lifecycle as lc
+from . import lifecycle
 
 # The Opinion columns an OpinionRef is made of, in its fields' order (for values_list).
 OPINION_REF_COLUMNS = ("id", "received_on", "anonymous", "campaign_id", "unit_id",
@@ -152,8 +152,8 @@ def apply(s: ProblemState, e) -> ProblemState:
         ch.update(recheck_due=None)
     elif k == "followup":
         ch["answers"] = fold_answers(s.answers, k, d)
-        if e.to_state == lc.CLAIMED:  # not satisfied: back to verification
-            ch.update(reopen_reason=lc.DISSATISFIED, recheck_due=None)
+        if e.to_state == lifecycle.CLAIMED:  # not satisfied: back to verification
+            ch.update(reopen_reason=lifecycle.DISSATISFIED, recheck_due=None)
     elif k == "propose_decline":
         ch["decline_requested"] = True
     elif k in ("decline", "reject_decline"):

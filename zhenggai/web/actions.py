@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from zhenggai.errors import InvalidInput
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions as problem_actions
 from zhenggai.problems.models import Problem
 from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 
@@ -47,43 +47,55 @@ def take(request: HttpRequest, problem: Problem, member, allowed=None) -> str:
         if not form.is_valid():
             raise InvalidInput(_("Check the owner, unit and deadline."))
         d = form.cleaned_data
-        A.assign(problem, actor=member, owner=d["owner"], unit=d["unit"],
+        problem_actions.assign(problem, actor=member, owner=d["owner"], unit=d["unit"],
                  measures=d["measures"], deadline=d["deadline"], scope=d["scope"],
                  expected_version=_version(request))
         return _("Assigned.")
     if do == "split":
         o = get_object_or_404(Opinion, pk=posted_id(request, "opinion"), problem=problem)
-        A.remove_opinion(o, actor=member, expected_version=_version(request))
+        problem_actions.remove_opinion(o, actor=member, expected_version=_version(request))
         return _("The opinion is split out; it waits at the summarising desk again.")
     if do == "claim":
-        A.claim(problem, actor=member, done=text, evidence=request.POST.get("evidence", ""),
-                photos=_photos(request), expected_version=_version(request))
+        problem_actions.claim(
+            problem,
+            actor=member,
+            done=text,
+            evidence=request.POST.get("evidence", ""),
+            photos=_photos(request),
+            expected_version=_version(request),
+        )
         return _("Claimed. A worker representative will verify it.")
     if do in ("verify_passed", "verify_not_thorough"):
-        A.verify(problem, actor=member, passed=do == "verify_passed", findings=text,
+        problem_actions.verify(problem, actor=member, passed=do == "verify_passed", findings=text,
                  expected_version=_version(request))
         return _("Verification recorded.")
     if do in ("check_holds", "check_deteriorated"):
-        A.consolidation_check(problem, actor=member, holds=do == "check_holds",
+        problem_actions.consolidation_check(problem, actor=member, holds=do == "check_holds",
                               findings=text, expected_version=_version(request))
         return _("Consolidation check recorded.")
     if do == "followup":
         o = get_object_or_404(Opinion, pk=posted_id(request, "opinion"), problem=problem,
                               anonymous=False)
-        A.record_followup(o, actor=member, channel=request.POST.get("channel", ""),
+        problem_actions.record_followup(o, actor=member, channel=request.POST.get("channel", ""),
                           outcome=request.POST.get("outcome", ""), note=text)
         return _("Follow-up recorded.")
     if do == "poster":
-        A.post_poster(problem, actor=member, text=text,
+        problem_actions.post_poster(problem, actor=member, text=text,
                       signed=request.POST.get("signed") == "1")
         return _("Your poster is on the board.")
     if do == "propose_decline":
-        A.propose_decline(problem, actor=member, reason=text, expected_version=_version(request))
+        problem_actions.propose_decline(
+            problem, actor=member, reason=text, expected_version=_version(request)
+        )
         return _("Proposed to decline; a leader decides.")
     if do == "decline":
-        A.decline(problem, actor=member, reason=text, expected_version=_version(request))
+        problem_actions.decline(
+            problem, actor=member, reason=text, expected_version=_version(request)
+        )
         return _("Declined. The reason is shown to its proposers.")
     if do == "reject_decline":
-        A.reject_decline(problem, actor=member, note=text, expected_version=_version(request))
+        problem_actions.reject_decline(
+            problem, actor=member, note=text, expected_version=_version(request)
+        )
         return _("The proposal to decline is rejected.")
     raise InvalidInput(_("Unknown action."))

@@ -17,10 +17,10 @@ from django.shortcuts import get_object_or_404
 from django.utils.functional import SimpleLazyObject
 
 from zhenggai.campaigns.access import may_view, member_of, views_for
-from zhenggai.campaigns.models import Campaign
+from zhenggai.campaigns.models import Campaign, current_campaign
+from zhenggai.ids import parse as parse_id
 from zhenggai.org import clock
 from zhenggai.org.models import Organisation
-from zhenggai.problems.queries import current_campaign
 from zhenggai.security.address import in_networks
 
 
@@ -32,7 +32,7 @@ def today(org) -> dt.date:
 def campaign_for(request: HttpRequest, org_id: int | None) -> Campaign | None:
     if org_id is None:
         return None
-    wanted = as_id(request.GET.get("campaign") or request.POST.get("campaign") or "")
+    wanted = parse_id(request.GET.get("campaign") or request.POST.get("campaign") or "")
     if wanted is not None:
         return get_object_or_404(Campaign, pk=wanted, org_id=org_id)
     return current_campaign(org_id, today(org_id))
@@ -109,16 +109,11 @@ def status_of(e) -> int:
 
 def posted_id(request: HttpRequest, name: str) -> int:
     """An id from a form; anything that is not a number finds nothing (a 404), never a 500."""
-    return as_id(request.POST.get(name, "")) or 0
+    return parse_id(request.POST.get(name, "")) or 0
 
 
 def query_id(request: HttpRequest, name: str) -> int | None:
     """An id from the query string, or None."""
-    return as_id(request.GET.get(name, ""))
+    return parse_id(request.GET.get(name, ""))
 
 
-def as_id(value: str) -> int | None:
-    # Ids are 64-bit integers (an opinion's is random, up to 19 digits).
-    if value.isdigit() and len(value) <= 19 and int(value) < 2**63:
-        return int(value)
-    return None

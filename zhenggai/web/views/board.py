@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from zhenggai.figures.queries import figures
-from zhenggai.problems import queries as Q
+from zhenggai.problems import queries
 from zhenggai.problems.models import Problem
 
 from ..pages import home_org, public_page, today
@@ -27,8 +27,8 @@ def public_board(request: HttpRequest) -> HttpResponse:
     response = render(request, "web/board.html", {
         "org": org, "as_of": day, "kiosk": kiosk, "refresh": KIOSK_REFRESH_S,
         "figures": figures(org.pk, day)["total"],
-        "overdue": Q.overdue(org.pk, day), "reopened": Q.reopened(org.pk, day),
-        "posters": Q.recent_posters(org.pk),
+        "overdue": queries.overdue(org.pk, day), "reopened": queries.reopened(org.pk, day),
+        "posters": queries.recent_posters(org.pk),
     })
     if kiosk:  # the kiosk may be framed by the organisation's own screens (security/headers)
         response.frame_ancestors = settings.KIOSK_FRAME_ANCESTORS
@@ -43,7 +43,7 @@ def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
                           org_id=org.pk if org else 0)
     day = today(org)
     return render(request, "web/poster_print.html", {
-        "problem": p, "who": Q.responsible(p), "as_of": day,
+        "problem": p, "who": queries.responsible(p), "as_of": day,
         "days_overdue": p.days_overdue(day),
         "posters": p.posters.select_related("signed_by").order_by("-day", "-pk")[:3],
     })

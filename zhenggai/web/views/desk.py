@@ -15,13 +15,13 @@ from django.views.decorators.http import require_http_methods
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.ids import parse_all
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
-from zhenggai.problems import actions as A
-from zhenggai.problems import queries as Q
+from zhenggai.problems import actions, queries
 from zhenggai.problems.models import Problem, Scope
 
-from ..pages import as_id, posted_id, query_id, role_page, status_of
+from ..pages import posted_id, query_id, role_page, status_of
 
 
 class PlanForm(forms.Form):
@@ -61,7 +61,7 @@ class NewProblemForm(PlanForm):
 
 
 def _chosen(request, campaign) -> list[Opinion]:
-    ids = [i for i in map(as_id, request.POST.getlist("opinion")) if i is not None]
+    ids = parse_all(request.POST.getlist("opinion"))
     if not ids:
         raise InvalidInput(_("Tick at least one opinion."))
     return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
@@ -81,13 +81,13 @@ def desk(request: HttpRequest) -> HttpResponse:
                                                  campaign=campaign).first()
                 if problem is None:
                     raise InvalidInput(_("Choose the problem to add them to."))
-                A.add_opinions(problem, opinions, actor=clerk)
+                actions.add_opinions(problem, opinions, actor=clerk)
                 messages.success(request, _("Added to problem #%(id)s.") % {"id": problem.pk})
                 return redirect(request.get_full_path())
             if not form.is_valid():
                 raise InvalidInput(_("Check the fields marked below."))
             d = form.cleaned_data
-            p = A.create_problem(
+            p = actions.create_problem(
                 campaign, opinions, actor=clerk, summary=d["summary"], category=d["category"],
                 scope=d["scope"], owner=d["owner"], unit=d["unit"], measures=d["measures"],
                 deadline=d["deadline"])
@@ -95,10 +95,12 @@ def desk(request: HttpRequest) -> HttpResponse:
             return redirect(request.get_full_path())
         except DomainError as e:
             error, status = str(e), status_of(e)
-    rows = list(Q.unsummarised(campaign, after=query_id(request, "after"))[:Q.PAGE + 1])
-    more = rows[Q.PAGE - 1].pk if len(rows) > Q.PAGE else None  # continue after the last shown
+    rows = list(queries.unsummarised(campaign, after=query_id(request, "after"))[:queries.PAGE + 1])
+    more = (
+        rows[queries.PAGE - 1].pk if len(rows) > queries.PAGE else None
+    )  # continue after the last shown
     return render(request, "web/desk.html", {
-        "campaign": campaign, "opinions": rows[:Q.PAGE], "more": more, "form": form,
-        "error": error, "problems": Q.open_problems(campaign, request.GET.get("q", ""))[:100],
+        "campaign": campaign, "opinions": rows[:queries.PAGE], "more": more, "form": form,
+        "error": error, "problems": queries.open_problems(campaign, request.GET.get("q", ""))[:100],
         "show_authors": may_view(clerk, campaign, "opinion_authors"),
     }, status=status)

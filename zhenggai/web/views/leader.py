@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from zhenggai.errors import DomainError
 from zhenggai.figures import stall
 from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
-from zhenggai.problems import queries as Q
+from zhenggai.problems import queries
 from zhenggai.problems.models import Problem
 
 from ..actions import take
@@ -76,16 +76,16 @@ def board(request: HttpRequest) -> HttpResponse:
     by_category = figures(org_id, day, "category")
     unit_rows, n_units = split_rows(by_unit, show_all)
     category_rows, n_categories = split_rows(by_category, show_all)
-    declines = [{"problem": p, "reason": Q.decline_reason(p)}
-                for p in Q.pending_declines(campaign)[:Q.PAGE]]
+    declines = [{"problem": p, "reason": queries.decline_reason(p)}
+                for p in queries.pending_declines(campaign)[:queries.PAGE]]
     return render(request, "web/leader.html", {
         "campaign": campaign, "as_of": day, "bad_date": bad, "error": error,
         "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
         "category_rows": category_rows, "n_categories": n_categories,
-        "trend": trend(campaign, day), "stalled": Q.stalled_units(org_id, day, now=unit_sums),
-        "campaign_stall": Q.campaign_stalled(org_id, day), "now": now,
-        "stall_days": Q.STALL_DAYS, "stall_share": f"{stall.CHECK_SHARE:.0%}",
-        "long": Q.long_standing(campaign, day, now=now),
-        "declines": declines, "followups": Q.followup_log(campaign, day=then),
-        "rounds": Q.rounds(campaign, limit=1, day=then),
+        "trend": trend(campaign, day), "stalled": queries.stalled_units(org_id, day, now=unit_sums),
+        "campaign_stall": queries.campaign_stalled(org_id, day), "now": now,
+        "stall_days": queries.STALL_DAYS, "stall_share": f"{stall.CHECK_SHARE:.0%}",
+        "long": queries.long_standing(campaign, day, now=now),
+        "declines": declines, "followups": queries.followup_log(campaign, day=then),
+        "rounds": queries.rounds(campaign, limit=1, day=then),
     }, status=400 if bad else status)

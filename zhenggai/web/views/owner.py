@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from zhenggai.problems import queries as Q
+from zhenggai.problems import queries
 
 from ..pages import role_page, today
 
@@ -14,6 +14,6 @@ from ..pages import role_page, today
 def my_problems(request: HttpRequest) -> HttpResponse:
     day = today(request.campaign.org_id)
     rows = [{"problem": p, "days_left": (p.deadline - day).days if p.deadline else None}
-            for p in Q.my_problems(request.member, request.campaign)[:Q.PAGE * 2]]
+            for p in queries.my_problems(request.member, request.campaign)[:queries.PAGE * 2]]
     return render(request, "web/my_problems.html",
                   {"campaign": request.campaign, "rows": rows})

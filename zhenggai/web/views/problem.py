@@ -13,10 +13,8 @@ from django.views.decorators.http import require_http_methods
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-from zhenggai.problems import queries as Q
-from zhenggai.problems import rules
+from zhenggai.problems import actions as problem_actions
+from zhenggai.problems import lifecycle, queries, rules
 from zhenggai.problems.models import ClaimPhoto, FollowUp, Problem
 
 from ..actions import take
@@ -43,8 +41,13 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(request.path)  # never a posted address: no open redirect
         problem.refresh_from_db()
     campaign = problem.campaign
-    offers = rules.offered(lc.allowed_actions(problem.state), A.state_of(problem), campaign,
-                           member, problem.pk)
+    offers = rules.offered(
+        lifecycle.allowed_actions(problem.state),
+        problem_actions.state_of(problem),
+        campaign,
+        member,
+        problem.pk,
+    )
     opinions = list(Opinion.objects.filter(problem=problem).select_related("author")
                     .order_by("received_on", "pk")[:200])
     claims = list(problem.claims.select_related("by", "event").prefetch_related("photos")
@@ -53,14 +56,14 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "problem": problem, "offers": offers, "opinions": opinions, "claims": claims,
         # Follow-up visits are with named proposers; anonymous ones answer by receipt.
         "named": [o for o in opinions if not o.anonymous],
-        "events": Q.events_of(problem),
+        "events": queries.events_of(problem),
         "posters": problem.posters.select_related("signed_by").order_by("-day", "-pk"),
         "show_authors": may_view(member, campaign, "opinion_authors"),
         "plan": PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
                                   "measures": problem.measures, "deadline": problem.deadline,
                                   "scope": problem.scope}, campaign=campaign)
         if "assign" in offers else None,
-        "decline_reason": Q.decline_reason(problem) if problem.decline_requested else "",
+        "decline_reason": queries.decline_reason(problem) if problem.decline_requested else "",
         # A visit or a talk is recorded by staff only (rules.check_followup_channel).
         "channels": [(c, FollowUp.Channel(c).label)
                      for c in rules.followup_channels(campaign, member)],

@@ -13,10 +13,7 @@ from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-from zhenggai.problems import queries as Q
-from zhenggai.problems import rules
+from zhenggai.problems import actions, lifecycle, queries, rules
 from zhenggai.problems.models import Problem
 
 from ..actions import take
@@ -40,16 +37,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("#%(id)s: recorded. Next one.") % {"id": p.pk})
             return redirect("web:verify")
-    problem = Q.next_to_verify(rep, campaign, day, after=query_id(request, "after"))
-    ctx = {"campaign": campaign, "problem": problem, "error": error,
-           "left": Q.queue_size(rep, campaign, day), "rounds": Q.rounds(campaign, limit=1)}
+    problem = queries.next_to_verify(rep, campaign, day, after=query_id(request, "after"))
+    ctx = {
+        "campaign": campaign,
+        "problem": problem,
+        "error": error,
+        "left": queries.queue_size(rep, campaign, day),
+        "rounds": queries.rounds(campaign, limit=1),
+    }
     if problem is not None:
         ctx.update(
             opinions=list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
                           [:100]),
             claim=problem.claims.select_related("by").prefetch_related("photos")
             .order_by("-event__seq").first(),
-            events=Q.events_of(problem), recheck=problem.state != lc.CLAIMED)
+            events=queries.events_of(problem), recheck=problem.state != lifecycle.CLAIMED)
     return render(request, "web/verify.html", ctx, status=status)
 
 
@@ -67,13 +69,18 @@ def review_rounds(request: HttpRequest) -> HttpResponse:
             error, status = _("Give the days as YYYY-MM-DD."), 400
         else:
             try:
-                A.start_review_round(campaign, actor=member, name=request.POST.get("name", ""),
-                                     starts_on=starts, ends_on=ends)
+                actions.start_review_round(
+                    campaign,
+                    actor=member,
+                    name=request.POST.get("name", ""),
+                    starts_on=starts,
+                    ends_on=ends,
+                )
             except DomainError as e:
                 error, status = str(e), status_of(e)
             else:
                 messages.success(request, _("The review round has started."))
                 return redirect("web:rounds")
     return render(request, "web/rounds.html", {
-        "campaign": campaign, "rounds": Q.rounds(campaign), "can_start": can_start,
+        "campaign": campaign, "rounds": queries.rounds(campaign), "can_start": can_start,
         "error": error, "today": today(campaign.org_id)}, status=status)

@@ -22,9 +22,8 @@ from zhenggai.opinions import receipts
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-from zhenggai.problems import queries as Q
+from zhenggai.problems import actions as problem_actions
+from zhenggai.problems import lifecycle, queries
 from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
@@ -95,10 +94,10 @@ def submit(request: HttpRequest) -> HttpResponse:
 def _case_context(opinion: Opinion) -> dict:
     p = opinion.problem
     return {
-        "opinion": opinion, "problem": p, "story": Q.story(p),
-        "questionnaire": Q.asks_satisfaction(p),
+        "opinion": opinion, "problem": p, "story": queries.story(p),
+        "questionnaire": queries.asks_satisfaction(p),
         # The lifecycle says when a proposer may contest (a declined problem).
-        "declined": p is not None and "contest" in lc.allowed_actions(p.state),
+        "declined": p is not None and "contest" in lifecycle.allowed_actions(p.state),
     }
 
 
@@ -117,7 +116,7 @@ def my_opinions(request: HttpRequest) -> HttpResponse:
             done = _answer(request, opinion, member)
         except DomainError as e:
             error, status = str(e), status_of(e)
-    cases = [_case_context(o) for o in Q.my_opinions(member)[:Q.PAGE]]
+    cases = [_case_context(o) for o in queries.my_opinions(member)[:queries.PAGE]]
     return render(request, "web/my_opinions.html",
                   {"cases": cases, "error": error, "done": done}, status=status)
 
@@ -129,15 +128,15 @@ def _answer(request: HttpRequest, opinion: Opinion, actor) -> str:
     if opinion.problem is None and what in ("satisfied", "not_satisfied", "poster", "contest"):
         raise DomainError(_("This opinion is not yet part of a problem."))
     if what in ("satisfied", "not_satisfied"):
-        A.proposer_answer(opinion, actor=actor, outcome=what)
+        problem_actions.proposer_answer(opinion, actor=actor, outcome=what)
         return (_("Thank you: you are satisfied.") if what == "satisfied" else
                 _("Thank you. It goes back to the worker representatives to be checked."))
     if what == "poster":
-        A.post_poster(opinion.problem, actor=actor, text=request.POST.get("text", ""),
+        problem_actions.post_poster(opinion.problem, actor=actor, text=request.POST.get("text", ""),
                       signed=request.POST.get("signed") == "1" and not opinion.anonymous)
         return _("Your poster is on the board.")
     if what == "contest":
-        A.contest(opinion.problem, actor=actor, reason=request.POST.get("text", ""))
+        problem_actions.contest(opinion.problem, actor=actor, reason=request.POST.get("text", ""))
         return _("You contested the decision. The problem is open again.")
     raise DomainError(_("Unknown action."))
 

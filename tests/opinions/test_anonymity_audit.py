@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent / "zhenggai"
 AGENT = "AuditAgent/7.7 (zhenggai-proof; 5f3c9d)"
 SCHEMA = "zg_audit"

@@ -7,39 +7,37 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from tests import factories as f
+from tests.helpers import DAY, bring_to, snapshot, when
 from zhenggai.api.models import ApiToken
 from zhenggai.errors import Forbidden, InvalidInput, Refused
 from zhenggai.figures.queries import figures
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
-from zhenggai.problems import rules
+from zhenggai.problems import actions as problem_actions
+from zhenggai.problems import lifecycle, rules
 from zhenggai.problems.models import FollowUp, Problem
-
-from . import factories as f
-from .helpers import DAY, bring_to, snapshot, when
 
 # -- 1. A consolidation check only after the period, and never by the verifier ------------
 
 def test_the_verifier_cannot_close_the_problem_the_same_day(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)  # verified by rep on when(3)
+    p = bring_to(s, lifecycle.VERIFIED)  # verified by rep on when(3)
     before = snapshot(s.org.pk)
     with pytest.raises(Forbidden, match="other than the one who verified"):
-        A.consolidation_check(p, actor=s.rep, holds=True, at=when(3))
+        problem_actions.consolidation_check(p, actor=s.rep, holds=True, at=when(3))
     with pytest.raises(Forbidden, match="other than the one who verified"):
-        A.consolidation_check(p, actor=s.rep, holds=True, at=when(40))
+        problem_actions.consolidation_check(p, actor=s.rep, holds=True, at=when(40))
     # Another representative, but before the consolidation period is over.
     with pytest.raises(Refused, match="30 days after verification"):
-        A.consolidation_check(p, actor=s.rep2, holds=True, at=when(32))
+        problem_actions.consolidation_check(p, actor=s.rep2, holds=True, at=when(32))
     assert snapshot(s.org.pk) == before
-    A.consolidation_check(p, actor=s.rep2, holds=True, at=when(33))
-    assert Problem.objects.get(pk=p.pk).state == lc.CLOSED
+    problem_actions.consolidation_check(p, actor=s.rep2, holds=True, at=when(33))
+    assert Problem.objects.get(pk=p.pk).state == lifecycle.CLOSED
 
 
 def test_the_page_offers_the_check_only_when_the_domain_allows_it(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)
-    state = A.state_of(p)
+    p = bring_to(s, lifecycle.VERIFIED)
+    state = problem_actions.state_of(p)
     names = ["check_holds", "check_deteriorated"]
     assert rules.offered(names, state, s.campaign, s.rep, p.pk, day=when(40).date()) == set()
     assert rules.offered(names, state, s.campaign, s.rep2, p.pk, day=when(10).date()) == set()
@@ -48,21 +46,21 @@ def test_the_page_offers_the_check_only_when_the_domain_allows_it(story):
 
 
 def test_the_queue_brings_a_due_check_to_another_representative_only(story):
-    from zhenggai.problems import queries as Q
+    from zhenggai.problems import queries
 
     s = story
-    p = bring_to(s, lc.VERIFIED)
+    p = bring_to(s, lifecycle.VERIFIED)
     due = DAY + dt.timedelta(days=33)
-    assert Q.next_to_verify(s.rep, s.campaign, due) is None  # the verifier
-    assert Q.next_to_verify(s.rep2, s.campaign, due - dt.timedelta(days=1)) is None
-    assert Q.next_to_verify(s.rep2, s.campaign, due).pk == p.pk
+    assert queries.next_to_verify(s.rep, s.campaign, due) is None  # the verifier
+    assert queries.next_to_verify(s.rep2, s.campaign, due - dt.timedelta(days=1)) is None
+    assert queries.next_to_verify(s.rep2, s.campaign, due).pk == p.pk
 
 
 def test_a_review_round_never_gives_the_check_to_the_verifier(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)
+    p = bring_to(s, lifecycle.VERIFIED)
     day = DAY + dt.timedelta(days=40)
-    rnd = A.start_review_round(s.campaign, actor=s.leader, name="复查", starts_on=day,
+    rnd = problem_actions.start_review_round(s.campaign, actor=s.leader, name="复查", starts_on=day,
                                ends_on=day + dt.timedelta(days=4))
     assert rnd.items.get(problem=p).assignee_id == s.rep2.pk
 
@@ -76,13 +74,14 @@ def _answers(s, day=None):
 
 def test_a_proposer_counts_once_per_claim_and_the_latest_answer_counts(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)  # worker2's opinion
+    p = bring_to(s, lifecycle.VERIFIED)  # worker2's opinion
     op = p.opinions.get()
     for _k in range(5):
-        A.proposer_answer(op, actor=s.worker2, outcome="satisfied")
+        problem_actions.proposer_answer(op, actor=s.worker2, outcome="satisfied")
     assert _answers(s, dt.date(2999, 1, 1)) == (1, 1)
-    A.record_followup(op, actor=s.leader, channel="home_visit", outcome="not_satisfied",
-                      at=None)
+    problem_actions.record_followup(
+        op, actor=s.leader, channel="home_visit", outcome="not_satisfied", at=None
+    )
     assert _answers(s, dt.date(2999, 1, 1)) == (0, 1)  # replaced, not added
     # The history keeps every answer.
     assert FollowUp.objects.filter(opinion=op).count() == 6
@@ -92,23 +91,33 @@ def test_two_proposers_count_twice_and_no_answer_replaces_nothing(story):
     s = story
     op1 = f.opinion(s.campaign, author=s.worker).opinion
     op2 = f.opinion(s.campaign, author=s.worker2).opinion
-    p = A.create_problem(s.campaign, [op1, op2], actor=s.clerk, summary="x", owner=s.owner,
-                         deadline=dt.date(1957, 12, 1), at=when(0))
-    A.claim(p, actor=s.owner, done="改了", at=when(1))
-    A.verify(p, actor=s.rep, passed=True, at=when(2))
-    A.record_followup(op1, actor=s.leader, channel="conversation", outcome="satisfied",
-                      at=when(3))
-    A.record_followup(op2, actor=s.leader, channel="conversation", outcome="satisfied",
-                      at=when(3))
-    A.record_followup(op1, actor=s.clerk, channel="home_visit", outcome="no_answer",
+    p = problem_actions.create_problem(
+        s.campaign,
+        [op1, op2],
+        actor=s.clerk,
+        summary="x",
+        owner=s.owner,
+        deadline=dt.date(1957, 12, 1),
+        at=when(0),
+    )
+    problem_actions.claim(p, actor=s.owner, done="改了", at=when(1))
+    problem_actions.verify(p, actor=s.rep, passed=True, at=when(2))
+    problem_actions.record_followup(
+        op1, actor=s.leader, channel="conversation", outcome="satisfied", at=when(3)
+    )
+    problem_actions.record_followup(
+        op2, actor=s.leader, channel="conversation", outcome="satisfied", at=when(3)
+    )
+    problem_actions.record_followup(op1, actor=s.clerk, channel="home_visit", outcome="no_answer",
                       at=when(4))
     assert _answers(s) == (2, 2)
     # A later claim asks again: answers to it count beside those to the first one.
-    A.consolidation_check(Problem.objects.get(pk=p.pk), actor=s.rep2, holds=False,
+    problem_actions.consolidation_check(Problem.objects.get(pk=p.pk), actor=s.rep2, holds=False,
                           findings="又坏了", at=when(40))
-    A.claim(Problem.objects.get(pk=p.pk), actor=s.owner, done="再改", at=when(41))
-    A.record_followup(op1, actor=s.leader, channel="conversation", outcome="not_satisfied",
-                      at=when(42))
+    problem_actions.claim(Problem.objects.get(pk=p.pk), actor=s.owner, done="再改", at=when(41))
+    problem_actions.record_followup(
+        op1, actor=s.leader, channel="conversation", outcome="not_satisfied", at=when(42)
+    )
     assert _answers(s) == (2, 3)
     from zhenggai.figures.reference import differences
 
@@ -117,20 +126,22 @@ def test_two_proposers_count_twice_and_no_answer_replaces_nothing(story):
 
 def test_a_proposer_cannot_record_a_staff_visit_about_herself(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)
+    p = bring_to(s, lifecycle.VERIFIED)
     op = p.opinions.get()
     before = snapshot(s.org.pk)
     for channel in ("home_visit", "conversation"):
         with pytest.raises(Forbidden, match="recorded by a leader or a clerk"):
-            A.record_followup(op, actor=s.worker2, channel=channel, outcome="satisfied")
+            problem_actions.record_followup(
+                op, actor=s.worker2, channel=channel, outcome="satisfied"
+            )
     with pytest.raises(Forbidden):  # nor a representative, who is not staff for visits
-        A.record_followup(op, actor=s.rep, channel="home_visit", outcome="satisfied")
+        problem_actions.record_followup(op, actor=s.rep, channel="home_visit", outcome="satisfied")
     assert snapshot(s.org.pk) == before
 
 
 def test_over_the_api_too(story, client):
     s = story
-    p = bring_to(s, lc.VERIFIED)
+    p = bring_to(s, lifecycle.VERIFIED)
     op = p.opinions.get()
     _, token = ApiToken.issue(s.worker2)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {token}", "HTTP_ACCEPT_LANGUAGE": "en"}
@@ -141,7 +152,7 @@ def test_over_the_api_too(story, client):
         assert r.status_code == 403, r.content
     # An anonymous proposer answering three times through the receipt counts once.
     sub = f.opinion(s.campaign)  # anonymous, with a receipt
-    A.add_opinions(Problem.objects.get(pk=p.pk), [sub.opinion], actor=s.clerk)
+    problem_actions.add_opinions(Problem.objects.get(pk=p.pk), [sub.opinion], actor=s.clerk)
     anon = Client()
     for _k in range(3):
         r = anon.post("/api/v1/receipts/answer", {"receipt": sub.receipt,
@@ -158,20 +169,20 @@ def test_assigning_needs_a_deadline(story):
     op = f.opinion(s.campaign).opinion
     before = snapshot(s.org.pk)
     with pytest.raises(InvalidInput, match="deadline"):
-        A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", owner=s.owner,
+        problem_actions.create_problem(s.campaign, [op], actor=s.clerk, summary="x", owner=s.owner,
                          at=when(0))
     assert snapshot(s.org.pk) == before
-    p = bring_to(s, lc.OPEN)
+    p = bring_to(s, lifecycle.OPEN)
     with pytest.raises(InvalidInput, match="deadline"):
-        A.assign(p, actor=s.clerk, owner=s.owner, at=when(1))
-    assert Problem.objects.get(pk=p.pk).state == lc.OPEN
+        problem_actions.assign(p, actor=s.clerk, owner=s.owner, at=when(1))
+    assert Problem.objects.get(pk=p.pk).state == lifecycle.OPEN
 
 
 def test_editing_an_assigned_problem_on_its_page_keeps_its_deadline(story, client):
-    from .web.conftest import user_for
+    from tests.web.conftest import user_for
 
     s = story
-    p = bring_to(s, lc.ASSIGNED)  # deadline 1957-10-01
+    p = bring_to(s, lifecycle.ASSIGNED)  # deadline 1957-10-01
     client.force_login(user_for(s.clerk))
     for lang in ("zh-hans", "en"):
         page = client.get(f"/problems/{p.pk}/", HTTP_ACCEPT_LANGUAGE=lang).content.decode()
@@ -193,11 +204,11 @@ def test_editing_an_assigned_problem_on_its_page_keeps_its_deadline(story, clien
 # -- 5. The lifecycle table says what a follow-up does ------------------------------------
 
 def test_the_table_says_where_not_satisfied_leads():
-    t = lc.TABLE["followup"]
-    assert t.target_for(lc.VERIFIED, "not_satisfied") == lc.CLAIMED
-    assert t.target_for(lc.CLOSED, "not_satisfied") == lc.CLAIMED
-    assert t.target_for(lc.VERIFIED, "satisfied") == lc.VERIFIED
-    assert t.target_for(lc.ASSIGNED, "not_satisfied") == lc.ASSIGNED
+    t = lifecycle.TABLE["followup"]
+    assert t.target_for(lifecycle.VERIFIED, "not_satisfied") == lifecycle.CLAIMED
+    assert t.target_for(lifecycle.CLOSED, "not_satisfied") == lifecycle.CLAIMED
+    assert t.target_for(lifecycle.VERIFIED, "satisfied") == lifecycle.VERIFIED
+    assert t.target_for(lifecycle.ASSIGNED, "not_satisfied") == lifecycle.ASSIGNED
 
 
 def test_zhenggai_lifecycle_prints_it(story):

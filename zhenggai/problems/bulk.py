@@ -1,4 +1,4 @@
-"""Loading a whole history at once: opinions, problems and their events, in bulk.
+"""The bulk loader: a whole history at once, opinions, problems and their events.
 
 For data that already happened elsewhere (a migration, a benchmark, a re-import of an
 export). Every event is checked against the lifecycle table and folded by the same
@@ -22,14 +22,14 @@ from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
 from zhenggai.opinions.models import Opinion, random_id
 
-from . import lifecycle as lc
+from . import lifecycle
 from .actions import projection
 from .models import Problem
 from .state import EventData, OpinionRef, ProblemState, apply
 
 
 @dataclass
-class HistoryEvent:
+class BulkEvent:
     kind: str
     at: dt.datetime
     actor: int | None = None
@@ -40,7 +40,7 @@ class HistoryEvent:
 
 
 @dataclass
-class HistoryOpinion:
+class BulkOpinion:
     id: int
     campaign: int
     text: str
@@ -68,7 +68,7 @@ def insert_rows(table: str, cols: list[str], rows: list[tuple]) -> None:
         cur.executemany(sql, rows)
 
 
-class HistoryLoader:
+class BulkLoader:
     """Feed it opinions, then problems with their events; `flush` writes what it has.
 
     Folding needs no database, so a big load can fold in several processes (each with its
@@ -92,7 +92,7 @@ class HistoryLoader:
                       else (lambda v: v))
         self.recorded = self._when(timezone.now())
 
-    def opinions(self, items: Iterable[HistoryOpinion]) -> None:
+    def opinions(self, items: Iterable[BulkOpinion]) -> None:
         for o in items:
             ref = OpinionRef(o.id, o.day, o.anonymous, o.campaign, o.unit, o.category)
             self.refs[o.id] = ref
@@ -100,13 +100,13 @@ class HistoryLoader:
             self.opinion_rows.append((o.id, self.org, o.campaign, o.text, o.channel, o.day,
                                       None, o.anonymous, o.author, o.unit, o.category, ""))
 
-    def problem(self, events: list[HistoryEvent]) -> int:
+    def problem(self, events: list[BulkEvent]) -> int:
         pid = self.next_problem
         self.next_problem += 1
         s = ProblemState()
         last = None
         for e in events:
-            t = lc.TABLE.get(e.kind)
+            t = lifecycle.TABLE.get(e.kind)
             if t is None:
                 raise InvalidInput(_("Unknown event kind %(k)s."), k=e.kind)
             if (e.kind == "create") != (not s.state) or (s.state and s.state not in t.sources):

@@ -18,7 +18,7 @@ def test_each_view_opens_for_its_roles_only(story, view):
 
 
 def test_members_of_another_organisation_see_nothing(story):
-    from . import factories as f
+    from tests import factories as f
 
     other = f.member(f.org("别的厂"), "外人")
     assert views_for(other, story.campaign) == []

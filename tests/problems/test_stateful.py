@@ -17,14 +17,13 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from tests import factories as f
 from zhenggai.errors import DomainError
 from zhenggai.figures.reference import differences
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions as problem_actions
 from zhenggai.problems.models import Event, Problem
 from zhenggai.problems.state import replay
-
-from . import factories as f
 
 SEEN: set[str] = set()  # event kinds the runs produced, to show they went deep
 PEOPLE = ["worker", "worker2", "clerk", "owner", "owner2", "rep", "rep2", "leader"]
@@ -83,7 +82,7 @@ class Ledger(RuleBasedStateMachine):
         """Group the waiting opinions (and a fresh one, so that there is always one)."""
         self.opinion(True, k % 2)
         free = list(Opinion.objects.filter(org=self.org, problem__isnull=True)[:k])
-        self.attempt(lambda: A.create_problem(
+        self.attempt(lambda: problem_actions.create_problem(
             self.campaign, free, actor=self.people[who], summary="问题", category=self.cat,
             owner=self.people["owner"] if owner else None,
             deadline=self.day + dt.timedelta(days=deadline) if owner else None, at=self.at()),
@@ -100,25 +99,40 @@ class Ledger(RuleBasedStateMachine):
         actor, at = self.natural(action, p) if who == "natural" else self.people[who], self.at()
         op = p.opinions.order_by("pk").first()
         do = {
-            "assign": lambda: A.assign(p, actor=actor, owner=self.people["owner2"],
-                                       deadline=self.day + dt.timedelta(days=deadline), at=at),
-            "claim": lambda: A.claim(p, actor=actor, done="改了", at=at),
-            "verify_ok": lambda: A.verify(p, actor=actor, passed=True, at=at),
-            "verify_fail": lambda: A.verify(p, actor=actor, passed=False, findings="不", at=at),
-            "check_ok": lambda: A.consolidation_check(p, actor=actor, holds=True, at=at),
-            "check_bad": lambda: A.consolidation_check(p, actor=actor, holds=False,
-                                                       findings="坏", at=at),
-            "followup_ok": lambda: A.record_followup(op, actor=actor, channel="conversation",
-                                                     outcome="satisfied", at=at),
-            "followup_bad": lambda: A.record_followup(op, actor=actor, channel="conversation",
-                                                      outcome="not_satisfied", at=at),
-            "decline": lambda: A.decline(p, actor=actor, reason="不管", at=at),
-            "contest": lambda: A.contest(p, actor=actor, reason="要管", at=at),
-            "poster": lambda: A.post_poster(p, actor=actor, text="快改", at=at),
-            "split": lambda: A.remove_opinion(op, actor=actor, at=at),
-            "add": lambda: A.add_opinions(
-                p, list(Opinion.objects.filter(org=self.org, problem__isnull=True)[:1]),
-                actor=actor, at=at),
+            "assign": lambda: problem_actions.assign(
+                p,
+                actor=actor,
+                owner=self.people["owner2"],
+                deadline=self.day + dt.timedelta(days=deadline),
+                at=at,
+            ),
+            "claim": lambda: problem_actions.claim(p, actor=actor, done="改了", at=at),
+            "verify_ok": lambda: problem_actions.verify(p, actor=actor, passed=True, at=at),
+            "verify_fail": lambda: problem_actions.verify(
+                p, actor=actor, passed=False, findings="不", at=at
+            ),
+            "check_ok": lambda: problem_actions.consolidation_check(
+                p, actor=actor, holds=True, at=at
+            ),
+            "check_bad": lambda: problem_actions.consolidation_check(
+                p, actor=actor, holds=False, findings="坏", at=at
+            ),
+            "followup_ok": lambda: problem_actions.record_followup(
+                op, actor=actor, channel="conversation", outcome="satisfied", at=at
+            ),
+            "followup_bad": lambda: problem_actions.record_followup(
+                op, actor=actor, channel="conversation", outcome="not_satisfied", at=at
+            ),
+            "decline": lambda: problem_actions.decline(p, actor=actor, reason="不管", at=at),
+            "contest": lambda: problem_actions.contest(p, actor=actor, reason="要管", at=at),
+            "poster": lambda: problem_actions.post_poster(p, actor=actor, text="快改", at=at),
+            "split": lambda: problem_actions.remove_opinion(op, actor=actor, at=at),
+            "add": lambda: problem_actions.add_opinions(
+                p,
+                list(Opinion.objects.filter(org=self.org, problem__isnull=True)[:1]),
+                actor=actor,
+                at=at,
+            ),
         }[action]
         if action in ("followup_ok", "followup_bad", "split") and op is None:
             return
@@ -178,7 +192,9 @@ class Ledger(RuleBasedStateMachine):
         for p in Problem.objects.filter(org=self.org):
             events = list(Event.objects.filter(problem=p).order_by("seq"))
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
-            assert A.projection(replay(events)) == A.projection(A.state_of(p))
+            assert problem_actions.projection(replay(events)) == problem_actions.projection(
+                problem_actions.state_of(p)
+            )
 
     @invariant()
     def nothing_is_lost(self):

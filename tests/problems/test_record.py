@@ -8,13 +8,12 @@ import pytest
 from click.testing import CliRunner
 from django.db import DatabaseError, connection, transaction
 
+from tests.helpers import bring_to
 from zhenggai.cli import main
 from zhenggai.notifications.schedules import sweep
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import lifecycle
 from zhenggai.problems.audit import drift
 from zhenggai.problems.models import Event, Problem
-
-from ..helpers import bring_to
 
 
 @pytest.mark.parametrize("sql", [
@@ -24,7 +23,7 @@ from ..helpers import bring_to
     "DELETE FROM problems_event",
 ])
 def test_the_database_refuses_to_change_or_delete_an_event(story, sql):
-    p = bring_to(story, lc.CLAIMED)
+    p = bring_to(story, lifecycle.CLAIMED)
     e = Event.objects.filter(problem=p).first()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cur:
@@ -36,7 +35,7 @@ def test_the_database_refuses_to_change_or_delete_an_event(story, sql):
 def test_truncate_is_refused_on_postgresql(story):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite has no TRUNCATE")
-    bring_to(story, lc.ASSIGNED)
+    bring_to(story, lifecycle.ASSIGNED)
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         with connection.cursor() as cur:
             cur.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's pending FK checks
@@ -44,8 +43,8 @@ def test_truncate_is_refused_on_postgresql(story):
 
 
 def test_a_problem_changed_behind_the_actions_back_fails_verify(story, caplog):
-    p = bring_to(story, lc.CLAIMED)
-    other = bring_to(story, lc.ASSIGNED)
+    p = bring_to(story, lifecycle.CLAIMED)
+    other = bring_to(story, lifecycle.ASSIGNED)
     assert drift() == []
     r = CliRunner().invoke(main, ["figures", "--verify"])
     assert r.exit_code == 0, r.output

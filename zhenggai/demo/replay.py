@@ -23,8 +23,8 @@ from zhenggai.opinions.actions import submit_opinion
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.opinions.receipts import redeem
 from zhenggai.org.models import Category, Member, Organisation, Unit
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions as problem_actions
+from zhenggai.problems import lifecycle
 from zhenggai.problems.models import FollowUp, Problem
 
 from . import texts
@@ -258,12 +258,14 @@ class _Builder:
                     unit=self.units[unit], category=self.cats[cat], received_on=day,
                     at=at(day, 10)).opinion)
             made = dt.date(1956, 3, 1)
-            p = A.create_problem(
+            p = problem_actions.create_problem(
                 self.old, ops, actor=self.clerks[0], summary=summary,
                 category=self.cats[cat], scope=scope, owner=self.heads[unit],
                 unit=self.units[unit], measures="列入计划，待拨款", deadline=dt.date(1956, 12, 31),
                 at=at(made, 10))
-            p = A.carry_over(p, self.camp, actor=self.leaders[0], at=at(dt.date(1957, 6, 1), 9))
+            p = problem_actions.carry_over(
+                p, self.camp, actor=self.leaders[0], at=at(dt.date(1957, 6, 1), 9)
+            )
             out.append(p)
         return out
 
@@ -273,7 +275,7 @@ class _Builder:
         for i, p in enumerate(plans):
             day = dt.date(1957, 9, 1) + dt.timedelta(days=i * 14 // len(plans))
             deadline = day + dt.timedelta(days=rng.randint(30, 110))
-            p["problem"] = A.create_problem(
+            p["problem"] = problem_actions.create_problem(
                 self.camp, p["opinions"], actor=self.clerks[i % len(self.clerks)],
                 summary=p["summary"], category=self.cats[p["category"]], scope=p["scope"],
                 owner=self.heads[p["unit"]], unit=self.units[p["unit"]],
@@ -317,9 +319,13 @@ class _Builder:
         for p in picks:
             p["declined"] = True
             prob = p["problem"]
-            A.propose_decline(prob, actor=self.clerks[0], at=at(dt.date(1957, 9, 20), 10),
-                              reason="超出本厂权限，需上级统一解决")
-            A.decline(prob, actor=self.leaders[0], at=at(dt.date(1957, 9, 25), 10),
+            problem_actions.propose_decline(
+                prob,
+                actor=self.clerks[0],
+                at=at(dt.date(1957, 9, 20), 10),
+                reason="超出本厂权限，需上级统一解决",
+            )
+            problem_actions.decline(prob, actor=self.leaders[0], at=at(dt.date(1957, 9, 25), 10),
                       reason="此事需冶金部统一安排，本厂已转报上级，并向提意见的同志说明。")
             out.append(prob)
         return out
@@ -343,16 +349,16 @@ class _Builder:
             last = verify_by - dt.timedelta(days=1) if i in autumn_verified else CLAIMED_BY
             cday = self.day_between(made + dt.timedelta(days=7),
                                     min(last, made + dt.timedelta(days=100)))
-            A.claim(prob, actor=self.heads[p["unit"]], done="已按措施整改完毕",
+            problem_actions.claim(prob, actor=self.heads[p["unit"]], done="已按措施整改完毕",
                     evidence="车间自查合格", at=at(cday, 15))
             if i in autumn_verified:
                 vday = self.day_between(cday + dt.timedelta(days=1),
                                         min(verify_by, cday + dt.timedelta(days=20)))
-                A.verify(prob, actor=self.rep_for(prob), passed=True, at=at(vday, 14))
+                problem_actions.verify(prob, actor=self.rep_for(prob), passed=True, at=at(vday, 14))
                 verified.add(i)
                 cday2 = vday + dt.timedelta(days=days)
                 if cday2 <= CLAIMED_BY and rng.random() < 0.5:
-                    A.consolidation_check(prob, actor=self.rep_for(prob), holds=True,
+                    problem_actions.consolidation_check(prob, actor=self.rep_for(prob), holds=True,
                                           at=at(cday2, 14))
                     closed.add(i)
         return verified, closed
@@ -368,8 +374,13 @@ class _Builder:
     # -- the review round: every claim checked again, one by one ------------------------
     def review_round(self, plans: list[dict], claimed: set[int], verified: set[int]) -> set[int]:
         rng = self.rng
-        rnd = A.start_review_round(self.camp, actor=self.leaders[0], name="第二次整改高潮复查",
-                                   starts_on=ROUND[0], ends_on=ROUND[1])
+        rnd = problem_actions.start_review_round(
+            self.camp,
+            actor=self.leaders[0],
+            name="第二次整改高潮复查",
+            starts_on=ROUND[0],
+            ends_on=ROUND[1],
+        )
         claimed_only = sorted(claimed - verified)
         fail = set(rng.sample(claimed_only, round(FAIL_NOT_THOROUGH * len(claimed_only))))
         fail |= set(rng.sample(sorted(verified), round(FAIL_DETERIORATED * len(verified))))
@@ -384,16 +395,16 @@ class _Builder:
             rep = item.assignee or self.rep_for(prob)
             failed = i in fail
             if i in verified:
-                A.consolidation_check(prob, actor=rep, holds=not failed, at=when,
+                problem_actions.consolidation_check(prob, actor=rep, holds=not failed, at=when,
                                       findings="整改后又恢复原状，情况变坏" if failed else "")
             else:
-                A.verify(prob, actor=rep, passed=not failed, at=when,
+                problem_actions.verify(prob, actor=rep, passed=not failed, at=when,
                          findings="措施没有落实，改得不彻底" if failed else "")
             if failed and rng.random() < 0.6:
                 pday = min(ROUND[1], day + dt.timedelta(days=1))
                 owner = self.heads[plans[i]["unit"]]
                 signed = rng.random() < 0.5
-                A.post_poster(
+                problem_actions.post_poster(
                     prob, actor=rng.choice(self.workers), signed=signed, at=at(pday, 12),
                     text=f"{owner.name}同志：“{plans[i]['summary']}”改得不彻底，"
                          "群众很有意见，请迅速整改！")
@@ -406,26 +417,33 @@ class _Builder:
         for i in sorted(fail):
             prob = plans[i]["problem"]
             d = self.day_between(tail[0], dt.date(1958, 1, 24))
-            A.claim(prob, actor=self.heads[plans[i]["unit"]], done="按职工代表的意见重新整改",
-                    evidence="职工代表现场查看", at=at(d, 10))
+            problem_actions.claim(
+                prob,
+                actor=self.heads[plans[i]["unit"]],
+                done="按职工代表的意见重新整改",
+                evidence="职工代表现场查看",
+                at=at(d, 10),
+            )
             if rng.random() < 0.9:
-                A.verify(prob, actor=self.rep_for(prob), passed=True,
+                problem_actions.verify(prob, actor=self.rep_for(prob), passed=True,
                          at=at(self.day_between(d + dt.timedelta(days=1), tail[1]), 15))
         # Problems workers had raised for years, solved this time.
         long_standing = old + [p["problem"] for p in plans if "first_raised" in p]
         for prob in long_standing:
             if rng.random() < 0.8:
                 d = self.day_between(tail[0], dt.date(1958, 1, 24))
-                A.claim(prob, actor=self.heads[prob.unit.code], done="这次彻底解决",
+                problem_actions.claim(prob, actor=self.heads[prob.unit.code], done="这次彻底解决",
                         evidence="职工代表验收", at=at(d, 11))
-                A.verify(prob, actor=self.rep_for(prob), passed=True,
+                problem_actions.verify(prob, actor=self.rep_for(prob), passed=True,
                          at=at(self.day_between(d + dt.timedelta(days=1), tail[1]), 16))
         # More of the unclaimed problems are claimed in the upsurge; some await verification.
         rest = [p["problem"] for i, p in enumerate(plans) if i not in claimed
                 and "first_raised" not in p and not p.get("declined")]
         for prob in rng.sample(rest, len(rest) // 2):
             d = self.day_between(tail[0], tail[1])
-            A.claim(prob, actor=self.heads[prob.unit.code], done="已整改", at=at(d, 14))
+            problem_actions.claim(
+                prob, actor=self.heads[prob.unit.code], done="已整改", at=at(d, 14)
+            )
         # Cadres visit proposers at home and talk to them (个别谈话, 登门拜访).
         self.visits(plans, sorted(verified_in_round), tail)
         self.contests()
@@ -441,7 +459,7 @@ class _Builder:
             r = rng.random()
             outcome = ("satisfied" if r < 0.85 else "not_satisfied" if r < 0.93
                        else "no_answer")
-            A.record_followup(
+            problem_actions.record_followup(
                 rng.choice(named), actor=rng.choice(self.leaders),
                 channel=rng.choice([FollowUp.Channel.CONVERSATION, FollowUp.Channel.HOME_VISIT]),
                 outcome=outcome, at=at(self.day_between(tail[0], dt.date(1958, 1, 25)), 19),
@@ -451,30 +469,30 @@ class _Builder:
                 back.append(prob)
         for prob in back:  # sent back to verification: most pass, some do not
             prob.refresh_from_db()
-            A.verify(prob, actor=self.rep_for(prob), passed=rng.random() < 0.7,
+            problem_actions.verify(prob, actor=self.rep_for(prob), passed=rng.random() < 0.7,
                      findings="提意见的同志说明问题仍然存在", at=at(tail[1], 10))
         # Anonymous proposers answer through their receipts; one is kept for the demo.
         held = [o for o in Opinion.objects.filter(pk__in=self.receipts).select_related("problem")
-                if o.problem and o.problem.state in lc.VERIFIED_RESOLVED]
+                if o.problem and o.problem.state in lifecycle.VERIFIED_RESOLVED]
         held.sort(key=lambda o: o.received_on)
         self.demo_receipt = None
         if held:
             self.demo_receipt = self.receipts[held[0].pk]
             for o in held[1:]:
                 holder = redeem(self.receipts[o.pk])
-                A.record_followup(o, actor=holder, channel=FollowUp.Channel.RECEIPT,
+                problem_actions.record_followup(o, actor=holder, channel=FollowUp.Channel.RECEIPT,
                                   outcome="satisfied", at=at(tail[1], 20))
 
     def contests(self) -> None:
-        declined = list(Problem.objects.filter(campaign=self.camp, state=lc.DECLINED)
+        declined = list(Problem.objects.filter(campaign=self.camp, state=lifecycle.DECLINED)
                         .order_by("pk")[:2])
         for prob in declined:
             author = prob.opinions.filter(anonymous=False).first()
             if author is None:
                 continue
-            A.contest(prob, actor=author.author, at=at(dt.date(1958, 1, 22), 18),
+            problem_actions.contest(prob, actor=author.author, at=at(dt.date(1958, 1, 22), 18),
                       reason="这件事本厂自己就能解决，不必等上级")
-            A.assign(prob, actor=self.clerks[0], owner=prob.owner, unit=prob.unit,
+            problem_actions.assign(prob, actor=self.clerks[0], owner=prob.owner, unit=prob.unit,
                      measures="厂里先自行解决", deadline=dt.date(1958, 2, 28),
                      at=at(dt.date(1958, 1, 23), 9))
 
@@ -495,7 +513,7 @@ class _Builder:
         self.say("Re-rectification and home visits, 01-21 to 01-27…")
         self.after(plans, fail, claimed - fail, old, claimed)
         self.say("The furnaces and their heat log, 1957-10 to 1958-01-28…")
-        from zhenggai.production import anshan as production
+        from zhenggai.demo import production
 
         self.production = production.build(self.org, self.units, DEMO_PASSWORD)
         return Result(org=self.org, campaign=self.camp, receipt=self.demo_receipt,
@@ -520,7 +538,7 @@ def build(progress=None) -> Result:
     return result
 
 
-def _receipt_file():
+def receipt_file():
     return settings.DATA_DIR / "demo-receipt.txt"
 
 
@@ -528,37 +546,4 @@ def _save_demo_receipt(code: str | None) -> None:
     # Only for the demo: a real receipt is shown once and never kept anywhere.
     if code:
         settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-        _receipt_file().write_text(code + "\n")
-
-
-def logins(url: str) -> str:
-    lines = [f"zhenggai is at {url}", "", "Sign in as (password: " + DEMO_PASSWORD + "):"]
-    for username, (name, _unit, roles) in DEMO_USERS.items():
-        role = roles[0] if roles else Role.WORKER
-        lines.append(f"  {role:<15} {username:<15} {name}")
-    from zhenggai.production.anshan import PRODUCTION_USERS
-
-    for username, (name, roles) in PRODUCTION_USERS.items():
-        lines.append(f"  {roles[0]:<15} {username:<15} {name}")
-    f = _receipt_file()
-    if f.exists():
-        lines.append("")
-        lines.append(f"An anonymous proposer's receipt: {f.read_text().strip()}")
-    lines.append(f"Admin (configuration): {url}admin/")
-    return "\n".join(lines)
-
-
-def describe(result: Result) -> str:
-    from zhenggai.figures.queries import figures
-
-    rows = []
-    for label, day in (("before the review (01-15)", CLAIMED_BY),
-                       ("after the review round (01-20)", ROUND[1]),
-                       ("the report (01-28)", REPORT)):
-        t = figures(result.org.pk, day)["total"]
-        rows.append(
-            f"{label:<32} problems {t['problems']:>5}  claimed {t['claimed_resolved']:>5} "
-            f"({t['claimed_share']:.1%})  verified {t['verified_resolved']:>5} "
-            f"({t['verified_share']:.1%})  false figures {t['false_figures']:>4}"
-        )
-    return "\n".join(["", "The Anshan replay:", *rows])
+        receipt_file().write_text(code + "\n")

@@ -5,8 +5,8 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 
-from zhenggai import anshan
 from zhenggai.cli import main
+from zhenggai.demo import replay as anshan
 from zhenggai.figures.queries import figures
 from zhenggai.figures.reference import differences
 from zhenggai.problems.models import Event, ReviewItem

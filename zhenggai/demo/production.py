@@ -17,10 +17,9 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth import get_user_model
 
 from zhenggai.org.models import Member, Organisation, Unit
-
-from . import heats
-from .heats import HeatInput
-from .models import Furnace, GradeNorm, ProductionRole, Repair, Target
+from zhenggai.production import heats
+from zhenggai.production.heats import HeatInput
+from zhenggai.production.models import Furnace, GradeNorm, ProductionRole, Repair, Target
 
 SEED = 1958
 START = dt.date(1957, 10, 1)

@@ -5,12 +5,10 @@ import threading
 import pytest
 from django.db import connection
 
+from tests.helpers import bring_to, when
 from zhenggai.errors import Conflict, DomainError
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Event, Problem
-
-from .helpers import bring_to, when
 
 
 def race(*fns):
@@ -40,13 +38,13 @@ def test_two_verifiers_at_once_cannot_both_win(story, pin_version):
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("threads need a database file or server; CI runs this on PostgreSQL")
     s = story
-    p = bring_to(s, lc.CLAIMED)
+    p = bring_to(s, lifecycle.CLAIMED)
     seen = p.version if pin_version else None
     events = Event.objects.filter(problem=p).count()
     results = race(
-        lambda: A.verify(Problem.objects.get(pk=p.pk), actor=s.rep, passed=True, at=when(5),
+        lambda: actions.verify(Problem.objects.get(pk=p.pk), actor=s.rep, passed=True, at=when(5),
                          expected_version=seen),
-        lambda: A.verify(Problem.objects.get(pk=p.pk), actor=s.rep2, passed=False,
+        lambda: actions.verify(Problem.objects.get(pk=p.pk), actor=s.rep2, passed=False,
                          findings="没改", at=when(5), expected_version=seen),
     )
     errors = [r for r in results if isinstance(r, Exception)]

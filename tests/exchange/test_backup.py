@@ -14,14 +14,13 @@ import pytest
 from click.testing import CliRunner
 from django.db import connection
 
+from tests import factories as f
+from tests.deploy.test_upgrade import DAYS as UPGRADE_DAYS
+from tests.deploy.test_upgrade import FIGURES
+from tests.helpers import bring_to, need_program
 from zhenggai.cli import main
 from zhenggai.exchange.backup import pg_tool
 from zhenggai.figures.queries import figures
-
-from . import factories as f
-from .helpers import bring_to, need_program
-from .test_upgrade import DAYS as UPGRADE_DAYS
-from .test_upgrade import FIGURES
 
 # Run in a fresh process against the restored database: every figure, by every split (the
 # upgrade test's script and days).

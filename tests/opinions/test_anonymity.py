@@ -10,6 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tests import factories as f
+from tests.helpers import bring_to
 from zhenggai.api import idempotency
 from zhenggai.api.models import ApiToken, IdempotencyKey
 from zhenggai.exchange.exporter import ledger_rows
@@ -19,12 +21,9 @@ from zhenggai.opinions import receipts
 from zhenggai.opinions import shuffle as S
 from zhenggai.opinions.actions import submit_opinion
 from zhenggai.opinions.models import Opinion, Receipt
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 from zhenggai.problems.models import Event
 from zhenggai.problems.rules import ReceiptHolder
-
-from . import factories as f
-from .helpers import bring_to
 
 
 def post(client, body, key=None, token=None):
@@ -108,11 +107,11 @@ def test_rows_made_for_anonymous_acts_have_random_ids(story):
     s = story
     p = bring_to(s, "verified")
     sub = f.opinion(s.campaign, "澡堂热水不够")
-    A.add_opinions(p, [sub.opinion], actor=s.clerk)
+    actions.add_opinions(p, [sub.opinion], actor=s.clerk)
     assert Receipt.objects.get(opinion=sub.opinion).pk == sub.opinion.pk
     holder = ReceiptHolder(Opinion.objects.get(pk=sub.opinion.pk))
-    answer = A.proposer_answer(holder.opinion, actor=holder, outcome="satisfied")
-    poster = A.post_poster(p, actor=holder, text="快修好", signed=False)
+    answer = actions.proposer_answer(holder.opinion, actor=holder, outcome="satisfied")
+    poster = actions.post_poster(p, actor=holder, text="快修好", signed=False)
     ids = list(Event.objects.filter(problem=p).order_by("seq").values_list("pk", flat=True))
     assert ids != sorted(ids) or min(ids) > 2**40  # not a counter
     assert min(ids) > 2**20 and answer.pk > 2**20 and poster.pk > 2**20
@@ -162,11 +161,11 @@ def test_the_ledger_never_counts_fewer_than_five_anonymous_opinions(story):
     s = story
     p = bring_to(s, "assigned")
     few = [f.opinion(s.campaign, f"匿名 {i}", channel="paper").opinion for i in range(3)]
-    A.add_opinions(p, few, actor=s.clerk)
+    actions.add_opinions(p, few, actor=s.clerk)
     rows = list(ledger_rows(s.org, english=True))[1:]
     assert all("anonymous" not in r[2] for r in rows), rows
     more = [f.opinion(s.campaign, f"匿名 {i}", channel="paper").opinion for i in range(3, 6)]
-    A.add_opinions(p, more, actor=s.clerk)
+    actions.add_opinions(p, more, actor=s.clerk)
     rows = list(ledger_rows(s.org, english=True))[1:]
     assert any("6 anonymous" in r[2] for r in rows), rows
 

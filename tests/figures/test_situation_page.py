@@ -1,12 +1,12 @@
 """The situation page: the figures, in the user's language, for any day."""
 
-from .helpers import bring_to
+from tests.helpers import bring_to
 
 
 def test_situation_page_shows_claimed_verified_and_false(client, story):
-    from zhenggai.problems import lifecycle as lc
+    from zhenggai.problems import lifecycle
 
-    bring_to(story, lc.REOPENED)
+    bring_to(story, lifecycle.REOPENED)
     r = client.get("/?as_of=1957-09-10&by=unit", HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 200
     body = r.content.decode()

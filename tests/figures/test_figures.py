@@ -2,13 +2,12 @@
 
 import datetime as dt
 
+from tests import factories as f
+from tests.helpers import bring_to, when
 from zhenggai.figures.queries import figures
 from zhenggai.figures.reference import differences
-from zhenggai.problems import actions as A
+from zhenggai.problems import actions
 from zhenggai.problems import lifecycle as lc
-
-from . import factories as f
-from .helpers import bring_to, when
 
 
 def total(s, day, by=None):
@@ -19,8 +18,8 @@ def test_claimed_against_verified_against_false(story):
     s = story
     p1 = bring_to(s, lc.CLAIMED)  # claimed on 09-03
     p2 = bring_to(s, lc.CLAIMED)
-    A.verify(p1, actor=s.rep, passed=True, at=when(5))
-    A.verify(p2, actor=s.rep, passed=False, findings="没改", at=when(5))
+    actions.verify(p1, actor=s.rep, passed=True, at=when(5))
+    actions.verify(p2, actor=s.rep, passed=False, findings="没改", at=when(5))
     before = total(s, dt.date(1957, 9, 4))["total"]
     after = total(s, dt.date(1957, 9, 6))["total"]
     assert (before["claims"], before["claimed_resolved"], before["verified_resolved"]) == (2, 2, 0)
@@ -35,7 +34,7 @@ def test_overdue_starts_the_day_after_the_deadline_and_ends_with_the_claim(story
     p = bring_to(s, lc.ASSIGNED)  # deadline 1957-10-01
     assert total(s, dt.date(1957, 10, 1))["total"]["overdue"] == 0
     assert total(s, dt.date(1957, 10, 2))["total"]["overdue"] == 1
-    A.claim(p, actor=s.owner, done="x", at=f.at(1957, 10, 5))
+    actions.claim(p, actor=s.owner, done="x", at=f.at(1957, 10, 5))
     assert total(s, dt.date(1957, 10, 4))["total"]["overdue"] == 1
     assert total(s, dt.date(1957, 10, 5))["total"]["overdue"] == 0
     for day in (dt.date(1957, 10, 1), dt.date(1957, 10, 2), dt.date(1957, 10, 5)):
@@ -45,7 +44,7 @@ def test_overdue_starts_the_day_after_the_deadline_and_ends_with_the_claim(story
 def test_a_claim_before_the_deadline_is_never_overdue(story):
     s = story
     p = bring_to(s, lc.ASSIGNED)
-    A.claim(p, actor=s.owner, done="x", at=when(3))
+    actions.claim(p, actor=s.owner, done="x", at=when(3))
     assert total(s, dt.date(1958, 1, 1))["total"]["overdue"] == 0
     assert differences(s.org.pk, dt.date(1958, 1, 1)) == []
 
@@ -53,7 +52,7 @@ def test_a_claim_before_the_deadline_is_never_overdue(story):
 def test_moving_deadline_moves_overdue(story):
     s = story
     p = bring_to(s, lc.ASSIGNED)
-    A.assign(p, actor=s.clerk, owner=s.owner, deadline=dt.date(1957, 11, 1),
+    actions.assign(p, actor=s.clerk, owner=s.owner, deadline=dt.date(1957, 11, 1),
              at=f.at(1957, 9, 10))
     assert total(s, dt.date(1957, 10, 15))["total"]["overdue"] == 0
     assert total(s, dt.date(1957, 11, 2))["total"]["overdue"] == 1
@@ -64,7 +63,7 @@ def test_split_by_unit_category_owner_and_campaign(story):
     s = story
     p = bring_to(s, lc.CLAIMED)
     op = f.opinion(s.campaign, "办公室太冷", author=s.worker).opinion
-    A.create_problem(s.campaign, [op], actor=s.clerk, summary="办公室太冷", owner=s.owner2,
+    actions.create_problem(s.campaign, [op], actor=s.clerk, summary="办公室太冷", owner=s.owner2,
                      unit=s.office, deadline=dt.date(1957, 12, 31), at=when(3))
     day = dt.date(1957, 9, 10)
     by_unit = {g["key"]: g for g in total(s, day, "unit")["groups"]}
@@ -96,7 +95,7 @@ def test_opinions_move_with_their_problem(story):
     op = f.opinion(s.campaign, author=s.worker, unit=s.office).opinion
     day = dt.date(1957, 9, 20)
     assert {g["key"]: g["opinions"] for g in total(s, day, "unit")["groups"]} == {"office": 1}
-    A.create_problem(s.campaign, [op], actor=s.clerk, summary="x", unit=s.furnace,
+    actions.create_problem(s.campaign, [op], actor=s.clerk, summary="x", unit=s.furnace,
                      owner=s.owner, deadline=dt.date(1957, 12, 31), at=when(10))
     assert {g["key"]: g["opinions"] for g in total(s, day, "unit")["groups"]} == {"furnace8": 1}
     # …but as of before the grouping it was still counted where it came from.
@@ -108,9 +107,9 @@ def test_opinions_move_with_their_problem(story):
 def test_regression_satisfaction_and_age(story):
     s = story
     p = bring_to(s, lc.VERIFIED)
-    A.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
+    actions.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
                       outcome="satisfied", at=when(5))
-    A.consolidation_check(p, actor=s.rep2, holds=False, findings="变坏", at=when(35))
+    actions.consolidation_check(p, actor=s.rep2, holds=False, findings="变坏", at=when(35))
     t = total(s, dt.date(1957, 10, 20))["total"]
     assert t["regression_rate"] == 1.0 and t["deteriorated"] == 1
     assert t["satisfaction"] == 1.0 and t["followups_answered"] == 1
@@ -130,13 +129,12 @@ def test_every_day_across_month_and_year_ends_agrees_with_the_events(story):
     """Day and month buckets are Fenwick trees (figures.ledger): every day of a history that
     crosses month ends, a leap day and a year end is summed right, split every way; the
     trend's day-by-day series and the last active day read the same buckets."""
+    from tests.problems.test_bulk import lifecycle, opinions
     from zhenggai.figures.queries import last_active_day, series, shape, sums
-    from zhenggai.problems.history import HistoryLoader
-
-    from .test_history import lifecycle, opinions
+    from zhenggai.problems.bulk import BulkLoader
 
     s = story
-    loader = HistoryLoader(s.org.pk)
+    loader = BulkLoader(s.org.pk)
     for k in range(0, 95, 4):  # 1959-12-20 .. 1960-03-23 (1960 is a leap year)
         day = dt.date(1959, 12, 20) + dt.timedelta(days=k)
         ops = opinions(s, 1 + k % 3, day)

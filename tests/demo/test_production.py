@@ -6,8 +6,9 @@ import datetime as dt
 import pytest
 
 from tests import factories as f
-from zhenggai.anshan import texts
-from zhenggai.production import anshan, competition, targets
+from zhenggai.demo import production as anshan
+from zhenggai.demo import texts
+from zhenggai.production import competition, targets
 from zhenggai.production.models import Furnace, Heat, Record, RecordKind
 
 

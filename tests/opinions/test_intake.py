@@ -6,16 +6,14 @@ import math
 import pytest
 from django.db import IntegrityError
 
+from tests import factories as f
+from tests.helpers import bring_to, when
 from zhenggai.errors import Forbidden, InvalidInput, NotFound, Refused
 from zhenggai.opinions import receipts
 from zhenggai.opinions.actions import submit_opinion
 from zhenggai.opinions.models import Opinion, Receipt
-from zhenggai.problems import actions as A
-from zhenggai.problems import lifecycle as lc
+from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Event, FollowUp, Poster
-
-from . import factories as f
-from .helpers import bring_to, when
 
 
 def test_anonymous_opinion_keeps_no_member_and_no_time_of_day(story):
@@ -70,14 +68,14 @@ def test_named_and_paper_opinions_get_no_receipt(story):
 def test_the_receipt_holder_answers_follow_ups_and_contests_anonymously(story):
     s = story
     sub = f.opinion(s.campaign, anonymous=True)
-    p = A.create_problem(s.campaign, [sub.opinion], actor=s.clerk, summary="x", at=when(0))
-    A.decline(p, actor=s.leader, reason="不归本厂", at=when(1))
+    p = actions.create_problem(s.campaign, [sub.opinion], actor=s.clerk, summary="x", at=when(0))
+    actions.decline(p, actor=s.leader, reason="不归本厂", at=when(1))
     holder = receipts.redeem(sub.receipt)
-    e = A.contest(p, actor=holder, reason="本厂能办", at=f.at(1957, 9, 5, 15, 42))
+    e = actions.contest(p, actor=holder, reason="本厂能办", at=f.at(1957, 9, 5, 15, 42))
     assert e.actor_id is None and e.at.astimezone(f.TZ).hour == 0
     p.refresh_from_db()
-    assert p.state == lc.OPEN
-    fu = A.record_followup(sub.opinion, actor=holder, channel="receipt", outcome="satisfied",
+    assert p.state == lifecycle.OPEN
+    fu = actions.record_followup(sub.opinion, actor=holder, channel="receipt", outcome="satisfied",
                            at=when(6))
     assert fu.recorded_by is None and fu.event.actor_id is None
 
@@ -85,25 +83,25 @@ def test_the_receipt_holder_answers_follow_ups_and_contests_anonymously(story):
 def test_a_receipt_acts_only_on_its_own_case(story):
     s = story
     mine = f.opinion(s.campaign, anonymous=True)
-    A.create_problem(s.campaign, [mine.opinion], actor=s.clerk, summary="x", at=when(0))
-    other = bring_to(s, lc.DECLINED)
+    actions.create_problem(s.campaign, [mine.opinion], actor=s.clerk, summary="x", at=when(0))
+    other = bring_to(s, lifecycle.DECLINED)
     holder = receipts.redeem(mine.receipt)
     with pytest.raises(Forbidden):
-        A.contest(other, actor=holder, reason="x", at=when(5))
+        actions.contest(other, actor=holder, reason="x", at=when(5))
     with pytest.raises(Forbidden):
-        A.record_followup(other.opinions.first(), actor=holder, channel="receipt",
+        actions.record_followup(other.opinions.first(), actor=holder, channel="receipt",
                           outcome="satisfied", at=when(5))
 
 
 def test_unsigned_poster_names_nobody(story):
     s = story
-    p = bring_to(s, lc.REOPENED)
-    poster = A.post_poster(p, actor=s.worker, text="请迅速整改", signed=False,
+    p = bring_to(s, lifecycle.REOPENED)
+    poster = actions.post_poster(p, actor=s.worker, text="请迅速整改", signed=False,
                            at=f.at(1957, 9, 20, 16, 5))
     assert poster.signed_by is None
     e = Event.objects.get(pk=poster.event_id)
     assert e.actor_id is None and e.at.astimezone(f.TZ).hour == 0
-    signed = A.post_poster(p, actor=s.worker, text="署名大字报", at=when(21))
+    signed = actions.post_poster(p, actor=s.worker, text="署名大字报", at=when(21))
     assert Poster.objects.get(pk=signed.pk).signed_by == s.worker
 
 
@@ -145,9 +143,9 @@ def test_ended_campaign_takes_no_opinions(story):
 
 def test_follow_up_outcome_is_validated(story):
     s = story
-    p = bring_to(s, lc.VERIFIED)
+    p = bring_to(s, lifecycle.VERIFIED)
     with pytest.raises(InvalidInput):
-        A.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
+        actions.record_followup(p.opinions.first(), actor=s.leader, channel="conversation",
                           outcome="meh", at=when(9))
     assert not FollowUp.objects.exists()
 
@@ -186,9 +184,9 @@ def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, mon
 
 
 def test_staff_cannot_record_an_answer_as_if_given_through_the_receipt(story):
-    p = bring_to(story, lc.VERIFIED)
+    p = bring_to(story, lifecycle.VERIFIED)
     before = FollowUp.objects.count()
     with pytest.raises(InvalidInput, match="Only a receipt holder"):
-        A.record_followup(p.opinions.first(), actor=story.clerk, channel="receipt",
+        actions.record_followup(p.opinions.first(), actor=story.clerk, channel="receipt",
                           outcome="satisfied", at=when(9))
     assert FollowUp.objects.count() == before
