@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 import os
 import shutil
 from pathlib import Path
@@ -15,7 +16,9 @@ from zhenggai.figures.counters import COUNTERS
 from zhenggai.figures.ledger import book_pending
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Event, Problem
+from zhenggai.problems.registry import ACTIONS, Rule
 
 DAY = dt.date(1957, 9, 1)
 
@@ -60,58 +63,34 @@ def bring_to(s, state: str) -> Problem:
     return Problem.objects.get(pk=p.pk)
 
 
+# Plausible input for each argument a domain action takes, by the argument's name (a
+# callable: made afresh for each call). An action with a new argument needs one here.
+def _sample(s, other_campaign) -> dict:
+    return {
+        "opinions": lambda: [f.opinion(s.campaign).opinion],
+        "summary": "新问题", "owner": s.owner, "deadline": dt.date(1957, 12, 1),
+        "done": "整改完了", "findings": "不彻底", "channel": "conversation",
+        "outcome": "satisfied", "reason": "超出权限", "text": "请迅速整改！",
+        "to": other_campaign,
+    }
+
+
 def take(action: str, s, p: Problem, actor, *, other_campaign=None):
-    """Take `action` on `p` as `actor`, with plausible input (after any consolidation
-    period of bring_to's problems)."""
-    at = when(40)
-    if action == "create":
-        op = f.opinion(s.campaign).opinion
-        return problem_actions.create_problem(
-            s.campaign, [op], actor=actor, summary="新问题", at=at
-        )
-    if action == "assign":
-        return problem_actions.assign(
-            p, actor=actor, owner=s.owner, deadline=dt.date(1957, 12, 1), at=at
-        )
-    if action == "update":
-        return problem_actions.update_problem(p, actor=actor, summary="改写的摘要", at=at)
-    if action == "add_opinions":
-        return problem_actions.add_opinions(p, [f.opinion(s.campaign).opinion], actor=actor, at=at)
-    if action == "remove_opinion":
-        return problem_actions.remove_opinion(p.opinions.first(), actor=actor, at=at)
-    if action == "claim":
-        return problem_actions.claim(p, actor=actor, done="整改完了", at=at)
-    if action == "verify_passed":
-        return problem_actions.verify(p, actor=actor, passed=True, at=at)
-    if action == "verify_not_thorough":
-        return problem_actions.verify(p, actor=actor, passed=False, findings="不彻底", at=at)
-    if action == "check_holds":
-        return problem_actions.consolidation_check(p, actor=actor, holds=True, at=at)
-    if action == "check_deteriorated":
-        return problem_actions.consolidation_check(
-            p, actor=actor, holds=False, findings="变坏", at=at
-        )
-    if action == "followup":
-        return problem_actions.record_followup(
-            p.opinions.first(), actor=actor, channel="conversation", outcome="satisfied", at=at
-        )
-    if action == "propose_decline":
-        return problem_actions.propose_decline(p, actor=actor, reason="超出权限", at=at)
-    if action == "decline":
-        return problem_actions.decline(p, actor=actor, reason="超出权限", at=at)
-    if action == "reject_decline":
+    """Take `action` on `p` as `actor` through the domain call the registry names, with
+    plausible input (after any consolidation period of bring_to's problems)."""
+    a = ACTIONS[Kind(action)]
+    if Rule.DECLINE_PENDING in a.rules:
         p.refresh_from_db()  # an earlier try may have left a proposal rolled back
-        if not p.decline_requested:
+        if not p.decline_requested:  # something to decide on first
             problem_actions.propose_decline(p, actor=s.clerk, reason="超出权限", at=when(9))
             p.refresh_from_db()
-        return problem_actions.reject_decline(p, actor=actor, at=at)
-    if action == "contest":
-        return problem_actions.contest(p, actor=actor, reason="本厂能解决", at=at)
-    if action == "carry_over":
-        return problem_actions.carry_over(p, other_campaign, actor=actor, at=at)
-    if action == "poster":
-        return problem_actions.post_poster(p, actor=actor, text="请迅速整改！", at=at)
-    raise AssertionError(action)
+    fn = getattr(problem_actions, a.call.fn)
+    target = {"campaign": lambda: s.campaign, "problem": lambda: p,
+              "opinion": lambda: p.opinions.first()}[a.call.target]()
+    params = inspect.signature(fn).parameters
+    kwargs = {name: v() if callable(v) else v
+              for name, v in _sample(s, other_campaign).items() if name in params}
+    return fn(target, actor=actor, at=when(40), **a.call.fixed, **kwargs)
 
 
 def snapshot(org_id: int) -> tuple:

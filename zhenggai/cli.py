@@ -445,17 +445,23 @@ def figures(as_of: str | None, by: str | None, fmt: str, org_id: int | None,
 
 @main.command()
 def lifecycle() -> None:
-    """Print the lifecycle table of a problem: actions, from-states, to-state, roles."""
+    """Print the lifecycle of a problem, from its registry: actions, from-states, to-state,
+    roles; then where each is taken (page form, API endpoint)."""
     _setup()
-    from zhenggai.problems.lifecycle import TABLE
+    from zhenggai.problems.registry import ACTIONS, Absent
 
-    for t in TABLE.values():
-        src = ", ".join(sorted(t.sources)) or "(new)"
-        to = t.target or "(unchanged)"
-        click.echo(f"{t.action:<20} {src:<55} → {to:<12} by {', '.join(sorted(t.roles))}")
-        for outcome, sources, target in t.otherwise:
+    for a in ACTIONS.values():
+        src = ", ".join(sorted(a.sources)) or "(new)"
+        to = a.target or "(unchanged)"
+        click.echo(f"{a.kind:<20} {src:<55} → {to:<12} by {', '.join(sorted(a.roles))}")
+        for outcome, sources, target in a.otherwise:
             click.echo(f"{'':<20} {'  ' + outcome + ': ' + ', '.join(sorted(sources)):<55} "
                        f"→ {target}")
+    click.echo("")
+    for a in ACTIONS.values():
+        form = a.form.why if isinstance(a.form, Absent) else f"form do={a.form.do}"
+        api = a.api.why if isinstance(a.api, Absent) else f"POST /api/v1{a.api.path}"
+        click.echo(f"{a.kind:<20} {form}; {api}")
 
 
 @main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

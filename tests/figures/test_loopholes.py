@@ -14,7 +14,9 @@ from zhenggai.errors import Forbidden, InvalidInput, Refused
 from zhenggai.figures.queries import figures
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, rules
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import FollowUp, Problem
+from zhenggai.problems.registry import ACTIONS
 
 # -- 1. A consolidation check only after the period, and never by the verifier ------------
 
@@ -37,7 +39,7 @@ def test_the_verifier_cannot_close_the_problem_the_same_day(story):
 def test_the_page_offers_the_check_only_when_the_domain_allows_it(story):
     s = story
     p = bring_to(s, lifecycle.VERIFIED)
-    state = problem_actions.state_of(p)
+    state = problem_actions.stored_state(p)
     names = ["check_holds", "check_deteriorated"]
     assert rules.offered(names, state, s.campaign, s.rep, p.pk, day=when(40).date()) == set()
     assert rules.offered(names, state, s.campaign, s.rep2, p.pk, day=when(10).date()) == set()
@@ -204,7 +206,7 @@ def test_editing_an_assigned_problem_on_its_page_keeps_its_deadline(story, clien
 # -- 5. The lifecycle table says what a follow-up does ------------------------------------
 
 def test_the_table_says_where_not_satisfied_leads():
-    t = lifecycle.TABLE["followup"]
+    t = ACTIONS[Kind.FOLLOWUP]
     assert t.target_for(lifecycle.VERIFIED, "not_satisfied") == lifecycle.CLAIMED
     assert t.target_for(lifecycle.CLOSED, "not_satisfied") == lifecycle.CLAIMED
     assert t.target_for(lifecycle.VERIFIED, "satisfied") == lifecycle.VERIFIED

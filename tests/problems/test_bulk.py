@@ -60,8 +60,8 @@ def test_a_loaded_history_has_the_figures_of_its_events(story):
         1 + k % 4 for k in range(30))
     for p in Problem.objects.filter(org=s.org):
         events = list(Event.objects.filter(problem=p).order_by("seq"))
-        assert problem_actions.projection(replay(events)) == problem_actions.projection(
-            problem_actions.state_of(p)
+        assert problem_actions.row_fields(replay(events)) == problem_actions.row_fields(
+            problem_actions.stored_state(p)
         )
     for day in ("1957-06-10", "1957-07-01", "1957-07-20", "1957-09-01"):
         assert differences(s.org.pk, dt.date.fromisoformat(day)) == []

@@ -192,8 +192,8 @@ class Ledger(RuleBasedStateMachine):
         for p in Problem.objects.filter(org=self.org):
             events = list(Event.objects.filter(problem=p).order_by("seq"))
             assert [e.seq for e in events] == list(range(1, len(events) + 1))
-            assert problem_actions.projection(replay(events)) == problem_actions.projection(
-                problem_actions.state_of(p)
+            assert problem_actions.row_fields(replay(events)) == problem_actions.row_fields(
+                problem_actions.stored_state(p)
             )
 
     @invariant()

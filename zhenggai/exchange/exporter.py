@@ -24,7 +24,9 @@ from zhenggai.figures.queries import ANON_MIN
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
 from zhenggai.problems import lifecycle
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Event, Problem
+from zhenggai.problems.registry import LEDGER_RESULTS
 
 LEDGER_COLUMNS = [
     ("序号", "No."), ("问题描述", "Problem"), ("意见来源/条数", "Opinions (source/count)"),
@@ -32,9 +34,6 @@ LEDGER_COLUMNS = [
     ("整改时限", "Deadline"), ("整改进展", "Progress"), ("核查人", "Verified by"),
     ("核查结果", "Verification result"), ("销号日期", "Closed on"),
 ]
-RESULTS = {"verify_passed": ("通过", "passed"), "verify_not_thorough": ("不彻底", "not thorough"),
-           "check_holds": ("复查巩固", "re-check holds"),
-           "check_deteriorated": ("复查反弹", "re-check: deteriorated")}
 
 
 def closed_on(p: Problem):
@@ -42,14 +41,15 @@ def closed_on(p: Problem):
     a problem that is not closed has none, verified or not. Reads `p.checks` (ledger_rows)."""
     if p.state != lifecycle.CLOSED:
         return None
-    closing = [e for e in p.checks if e.kind == "check_holds" and e.from_state != lifecycle.CLOSED]
+    closing = [e for e in p.checks
+               if e.kind == Kind.CHECK_HOLDS and e.from_state != lifecycle.CLOSED]
     return closing[-1].day if closing else None
 
 
 def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
     """The ledger's header, then one row per problem (of `campaigns`, if given)."""
     yield [en if english else zh for zh, en in LEDGER_COLUMNS]
-    checks = Event.objects.filter(kind__in=list(RESULTS)).select_related("actor") \
+    checks = Event.objects.filter(kind__in=list(LEDGER_RESULTS)).select_related("actor") \
         .order_by("seq")
     problems = (Problem.objects.filter(org=org).select_related("unit", "owner")
                 .prefetch_related(Prefetch("events", queryset=checks, to_attr="checks"))
@@ -70,7 +70,7 @@ def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
                 p.measures, p.unit.label() if p.unit else "", p.owner.name if p.owner else "",
                 p.deadline.isoformat() if p.deadline else "", str(lifecycle.STATE_LABELS[p.state]),
                 last.actor.name if last and last.actor else "",
-                RESULTS[last.kind][1 if english else 0] if last else "",
+                str(LEDGER_RESULTS[last.kind]) if last else "",  # 核查结果
                 closed.isoformat() if closed else "",
             ]
 

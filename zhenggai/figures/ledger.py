@@ -21,7 +21,8 @@ from django.db import connection, transaction
 
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle
-from zhenggai.problems.state import ANSWERS, OPINION_REF_COLUMNS, OpinionRef, ProblemState
+from zhenggai.problems.registry import ACTIONS
+from zhenggai.problems.state import OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
 from .models import UnbookedOpinion
@@ -70,33 +71,10 @@ def _overdue_from(s: ProblemState, day: dt.date) -> dt.date | None:
 
 def flows_of(kind: str, before: ProblemState, after: ProblemState,
              data: dict) -> list[tuple[str, int]]:
-    """The flow counters an event moves, with their deltas. A proposer's later answer to the
-    same claim replaces the earlier one: the earlier answer is taken back (domain.md: the
-    figures count proposers, not posts)."""
-    if kind == "claim":
-        return [("claims", 1)]
-    if kind == "verify_not_thorough":
-        return [("false_figures", 1), ("reopened", 1)]
-    if kind == "check_deteriorated":
-        return [("false_figures", 1), ("reopened", 1), ("deteriorated", 1)]
-    if kind == "verify_passed":
-        return [] if before.ever_verified else [("ever_verified", 1)]
-    if kind == "followup":
-        outcome = data.get("outcome")
-        out = [("followups", 1)]
-        if outcome in ANSWERS:
-            earlier = before.answers.get(data.get("proposer") or "")
-            if earlier is not None:
-                out.append(("followups_answered", -1))
-                if earlier == "satisfied":
-                    out.append(("satisfied", -1))
-            out.append(("followups_answered", 1))
-            if outcome == "satisfied":
-                out.append(("satisfied", 1))
-        return out
-    if kind == "poster":
-        return [("posters", 1)]
-    return []
+    """The flow counters an event moves, with their deltas: its registry entry says
+    (problems/registry.py); an unknown kind moves none."""
+    action = ACTIONS.get(kind)
+    return action.flows(before, after, data) if action is not None else []
 
 
 def _group_sum(org, gkeys, period, vals):

@@ -1,9 +1,9 @@
 """Every state change of a problem: one function each, all through `_commit`.
 
-An action checks the lifecycle table and the actor, folds the new event into the state,
-and in one transaction writes the event, the problem's projection (only where its version
-is still the one the caller read: a second writer gets a Conflict, not a lost update) and
-the figure deltas. A refused action raises before anything is written.
+An action checks the registry's entry and the actor (rules.check), folds the new event
+into the state, and in one transaction writes the event, the problem's row (only where its
+version is still the one the caller read: a second writer gets a Conflict, not a lost
+update) and the figure deltas. A refused action raises before anything is written.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from zhenggai.text import clean as clean_text
 
 from . import lifecycle, rules
 from . import photos as photo_files
+from .lifecycle import Kind
 from .models import (
     Claim,
     ClaimPhoto,
@@ -38,6 +39,7 @@ from .models import (
     ReviewRound,
     Scope,
 )
+from .registry import ACTIONS
 from .state import (
     OPINION_REF_COLUMNS,
     EventData,
@@ -81,9 +83,10 @@ def opinion_ref(o: Opinion) -> OpinionRef:
     return OpinionRef(o.pk, o.received_on, o.anonymous, o.campaign_id, o.unit_id, o.category_id)
 
 
-def state_of(p: Problem, answers: bool = False) -> ProblemState:
-    """The stored projection, with the opinions the figures need (and, with `answers`, the
-    proposers' answers to the current claim, for a follow-up's figures)."""
+def stored_state(p: Problem, answers: bool = False) -> ProblemState:
+    """The state as the problem's row stores it, with the opinions the figures need (and,
+    with `answers`, the proposers' answers to the current claim, for a follow-up's
+    figures)."""
     refs = {
         o[0]: OpinionRef(*o)
         for o in Opinion.objects.filter(problem_id=p.pk).values_list(*OPINION_REF_COLUMNS)
@@ -102,14 +105,15 @@ def state_of(p: Problem, answers: bool = False) -> ProblemState:
 def _answers(problem_id: int) -> dict[str, str]:
     """The proposers' latest answers since the problem's last claim, folded from its events."""
     out: dict[str, str] = {}
-    rows = (Event.objects.filter(problem_id=problem_id, kind__in=("claim", "followup"))
+    rows = (Event.objects.filter(problem_id=problem_id, kind__in=(Kind.CLAIM, Kind.FOLLOWUP))
             .order_by("seq").values_list("kind", "data"))
     for kind, data in rows:
         out = fold_answers(out, kind, data or {})
     return out
 
 
-def projection(s: ProblemState) -> dict:
+def row_fields(s: ProblemState) -> dict:
+    """The fields of the problem's row (the projection the pages read) for state `s`."""
     return dict(
         state=s.state, org_id=s.org, campaign_id=s.campaign, summary=s.summary, scope=s.scope,
         category_id=s.category, unit_id=s.unit, owner_id=s.owner, measures=s.measures,
@@ -121,11 +125,12 @@ def projection(s: ProblemState) -> dict:
     )
 
 
-def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=None,
+def _commit(problem: Problem | None, action: Kind, *, actor, at=None, campaign=None,
             reason: str = "", note: str = "", data: dict | None = None,
             to_state: str | None = None, expected_version: int | None = None,
             opinion=None, anonymous: bool = False) -> tuple[Problem, Event]:
     """Check, fold, and write one event. Must run inside transaction.atomic()."""
+    kind = Kind(action)
     at = _now(at, problem.org_id if problem is not None else campaign.org_id)
     if anonymous:  # no author and no time finer than the day
         at = _day_only(at)
@@ -140,45 +145,44 @@ def _commit(problem: Problem | None, action: str, *, actor, at=None, campaign=No
             raise Conflict()
         problem = fresh
         campaign = problem.campaign
-        before = state_of(problem, answers=action == "followup")
+        before = stored_state(problem, answers=kind is Kind.FOLLOWUP)
         if timezone.localdate(problem.updated_at) > day:
             raise InvalidInput(_("An event cannot be dated before the problem's last event."))
-    t = rules.check(action, before, campaign, actor,
+    a = rules.check(kind, before, campaign, actor,
                     problem_id=problem.pk if problem else None, opinion=opinion, day=day)
-    target = to_state or t.target or before.state
-    e = EventData(kind=action, day=day, from_state=before.state, to_state=target,
+    target = to_state or a.target or before.state
+    e = EventData(kind=kind, day=day, from_state=before.state, to_state=target,
                   reason=reason, actor_id=None if anonymous else rules.member_id(actor),
                   data=data or {})
     after = apply(before, e)
     now = timezone.now()
     if problem is None:
-        problem = Problem.objects.create(**projection(after), updated_at=at)
+        problem = Problem.objects.create(**row_fields(after), updated_at=at)
     else:
         n = Problem.objects.filter(pk=problem.pk, version=before.version).update(
-            **projection(after), updated_at=at
+            **row_fields(after), updated_at=at
         )
         if n != 1:
             raise Conflict()
         # Both the fresh row and the caller's copy now show the new state.
         for obj in {id(problem): problem, id(callers): callers}.values():
-            for k, v in projection(after).items():
+            for k, v in row_fields(after).items():
                 setattr(obj, k, v)
             obj.updated_at = at
     event = Event.objects.create(
-        problem=problem, seq=after.version, kind=action, actor_id=e.actor_id, at=at, day=day,
+        problem=problem, seq=after.version, kind=kind.value, actor_id=e.actor_id, at=at, day=day,
         from_state=before.state, to_state=target, reason=reason, note=note,
         data=e.data, recorded_at=_day_only(now) if anonymous else now,
     )
     book = Book()
-    book.transition(before, after, action, day, e.data)
+    book.transition(before, after, kind, day, e.data)
     book.flush()
-    if action.startswith(("verify_", "check_")):
-        _mark_review_item(problem, event)
+    if a.review is not None:
+        _mark_review_item(problem, event, passed=a.review)
     return problem, event
 
 
-def _mark_review_item(problem: Problem, event: Event) -> None:
-    passed = event.kind in ("verify_passed", "check_holds")
+def _mark_review_item(problem: Problem, event: Event, passed: bool) -> None:
     ReviewItem.objects.filter(
         problem=problem, outcome=ReviewItem.Outcome.PENDING,
         round__starts_on__lte=event.day, round__ends_on__gte=event.day,
@@ -252,7 +256,7 @@ def create_problem(campaign: Campaign, opinions, *, actor: Member, summary: str,
         "first_raised": first_raised.isoformat() if first_raised else None,
         "opinions": [opinion_ref(o).as_list() for o in opinions],
     }
-    problem, _e = _commit(None, "create", actor=actor, at=at, campaign=campaign, data=data)
+    problem, _e = _commit(None, Kind.CREATE, actor=actor, at=at, campaign=campaign, data=data)
     _take_opinions(problem, opinions)
     if owner is not None or unit is not None:
         problem = assign(problem, actor=actor, owner=owner, unit=unit, measures=measures,
@@ -266,7 +270,7 @@ def assign(problem: Problem, *, actor: Member, owner: Member | None = None,
            scope: str | None = None, at=None, expected_version: int | None = None) -> Problem:
     data = _plan_data(problem.campaign, owner=owner, unit=unit, deadline=deadline,
                       measures=measures, scope=scope or problem.scope)
-    return _commit(problem, "assign", actor=actor, at=at, data=data,
+    return _commit(problem, Kind.ASSIGN, actor=actor, at=at, data=data,
                    expected_version=expected_version)[0]
 
 
@@ -287,7 +291,7 @@ def update_problem(problem: Problem, *, actor: Member, summary: str | None = Non
         data["category"] = category.pk
     if not data:
         raise InvalidInput(_("Nothing to change."))
-    return _commit(problem, "update", actor=actor, at=at, data=data,
+    return _commit(problem, Kind.UPDATE, actor=actor, at=at, data=data,
                    expected_version=expected_version)[0]
 
 
@@ -299,7 +303,7 @@ def add_opinions(problem: Problem, opinions, *, actor: Member, at=None,
     if not opinions:
         raise InvalidInput(_("Choose at least one opinion."))
     data = {"opinions": [opinion_ref(o).as_list() for o in opinions]}
-    problem, _e = _commit(problem, "add_opinions", actor=actor, at=at, data=data,
+    problem, _e = _commit(problem, Kind.ADD_OPINIONS, actor=actor, at=at, data=data,
                           expected_version=expected_version)
     _take_opinions(problem, opinions)
     return problem
@@ -313,7 +317,7 @@ def remove_opinion(opinion: Opinion, *, actor: Member, at=None,
         raise Refused(_("This opinion is not grouped into any problem."))
     problem = Problem.objects.get(pk=opinion.problem_id)
     data = {"opinion": opinion_ref(opinion).as_list()}
-    problem, _e = _commit(problem, "remove_opinion", actor=actor, at=at, data=data,
+    problem, _e = _commit(problem, Kind.REMOVE_OPINION, actor=actor, at=at, data=data,
                           expected_version=expected_version)
     n = Opinion.objects.filter(pk=opinion.pk, problem=problem).update(problem=None)
     if n != 1:
@@ -332,7 +336,7 @@ def claim(problem: Problem, *, actor: Member, done: str, evidence: str = "", at=
     if len(photos) > photo_files.MAX_PHOTOS:
         raise InvalidInput(_("At most %(n)s photos with one claim."), n=photo_files.MAX_PHOTOS)
     cleaned = [photo_files.clean(data) for data in photos]
-    problem, event = _commit(problem, "claim", actor=actor, at=at, note=done,
+    problem, event = _commit(problem, Kind.CLAIM, actor=actor, at=at, note=done,
                              expected_version=expected_version)
     c = Claim.objects.create(problem=problem, event=event, by=actor, done=done,
                              evidence=evidence)
@@ -361,7 +365,7 @@ def verify(problem: Problem, *, actor: Member, passed: bool, findings: str = "",
         days = problem.campaign.consolidation_days
         at_ = _now(at, problem.org_id)
         due = timezone.localdate(at_) + dt.timedelta(days=days)
-        return _commit(problem, "verify_passed", actor=actor, at=at_, note=findings,
+        return _commit(problem, Kind.VERIFY_PASSED, actor=actor, at=at_, note=findings,
                        data={"recheck_due": due.isoformat()},
                        expected_version=expected_version)[1]
     # A claim sent back by a dissatisfied proposer fails for that reason.
@@ -370,7 +374,7 @@ def verify(problem: Problem, *, actor: Member, passed: bool, findings: str = "",
         if problem.reopen_reason == lifecycle.DISSATISFIED
         else lifecycle.NOT_THOROUGH
     )
-    return _commit(problem, "verify_not_thorough", actor=actor, at=at, note=findings,
+    return _commit(problem, Kind.VERIFY_NOT_THOROUGH, actor=actor, at=at, note=findings,
                    reason=reason, expected_version=expected_version)[1]
 
 
@@ -380,9 +384,9 @@ def consolidation_check(problem: Problem, *, actor: Member, holds: bool, finding
     """A re-check some time after verification (巩固复查): holds, or deteriorated."""
     findings = _text(findings, _("Findings"), required=not holds)
     if holds:
-        return _commit(problem, "check_holds", actor=actor, at=at, note=findings,
+        return _commit(problem, Kind.CHECK_HOLDS, actor=actor, at=at, note=findings,
                        expected_version=expected_version)[1]
-    return _commit(problem, "check_deteriorated", actor=actor, at=at, note=findings,
+    return _commit(problem, Kind.CHECK_DETERIORATED, actor=actor, at=at, note=findings,
                    reason=lifecycle.DETERIORATED, expected_version=expected_version)[1]
 
 
@@ -400,13 +404,13 @@ def record_followup(opinion: Opinion, *, actor, channel: str, outcome: str, note
     note = _text(note, _("Note"), required=False)
     problem = Problem.objects.get(pk=opinion.problem_id)
     rules.check_followup_channel(problem.campaign, actor, opinion, channel)
-    # The lifecycle table says where an outcome leads ("not satisfied": back to claimed).
-    to_state = lifecycle.TABLE["followup"].target_for(problem.state, outcome)
+    # The registry says where an outcome leads ("not satisfied": back to claimed).
+    to_state = ACTIONS[Kind.FOLLOWUP].target_for(problem.state, outcome)
     if to_state == problem.state:
         to_state = None
     anonymous = opinion.anonymous
     problem, event = _commit(
-        problem, "followup", actor=actor, at=at, note="" if anonymous else note,
+        problem, Kind.FOLLOWUP, actor=actor, at=at, note="" if anonymous else note,
         reason=lifecycle.DISSATISFIED if to_state else "", to_state=to_state, opinion=opinion,
         data={"outcome": outcome, "channel": channel, "proposer": proposer_key(opinion)},
         anonymous=isinstance(actor, rules.ReceiptHolder),
@@ -439,7 +443,7 @@ def post_poster(problem: Problem, *, actor, text: str, signed: bool = True, at=N
     """A big-character poster (大字报). Unsigned posters keep no author and no time of day."""
     text = _text(text, _("Poster"), limit=2000)
     anonymous = not signed or isinstance(actor, rules.ReceiptHolder)
-    problem, event = _commit(problem, "poster", actor=actor, at=at, anonymous=anonymous)
+    problem, event = _commit(problem, Kind.POSTER, actor=actor, at=at, anonymous=anonymous)
     return Poster.objects.create(problem=problem, event=event, text=text,
                                  signed_by=None if anonymous else actor, day=event.day)
 
@@ -448,7 +452,7 @@ def post_poster(problem: Problem, *, actor, text: str, signed: bool = True, at=N
 def propose_decline(problem: Problem, *, actor: Member, reason: str, at=None,
                     expected_version: int | None = None) -> Event:
     reason = _text(reason, _("Reason"))
-    return _commit(problem, "propose_decline", actor=actor, at=at, note=reason,
+    return _commit(problem, Kind.PROPOSE_DECLINE, actor=actor, at=at, note=reason,
                    expected_version=expected_version)[1]
 
 
@@ -457,14 +461,14 @@ def decline(problem: Problem, *, actor: Member, reason: str, at=None,
             expected_version: int | None = None) -> Event:
     """A leader declines the problem; the reason is shown to its proposers."""
     reason = _text(reason, _("Reason"))
-    return _commit(problem, "decline", actor=actor, at=at, note=reason,
+    return _commit(problem, Kind.DECLINE, actor=actor, at=at, note=reason,
                    expected_version=expected_version)[1]
 
 
 @transaction.atomic
 def reject_decline(problem: Problem, *, actor: Member, note: str = "", at=None,
                    expected_version: int | None = None) -> Event:
-    return _commit(problem, "reject_decline", actor=actor, at=at,
+    return _commit(problem, Kind.REJECT_DECLINE, actor=actor, at=at,
                    note=_text(note, _("Note"), required=False),
                    expected_version=expected_version)[1]
 
@@ -474,7 +478,7 @@ def contest(problem: Problem, *, actor, reason: str, at=None) -> Event:
     """A proposer contests a decline; the problem opens again."""
     reason = _text(reason, _("Reason"))
     anonymous = isinstance(actor, rules.ReceiptHolder)
-    return _commit(problem, "contest", actor=actor, at=at, note=reason,
+    return _commit(problem, Kind.CONTEST, actor=actor, at=at, note=reason,
                    anonymous=anonymous)[1]
 
 
@@ -485,7 +489,7 @@ def carry_over(problem: Problem, to: Campaign, *, actor: Member, at=None) -> Pro
         raise InvalidInput(_("Carry over into another campaign of the same organisation."))
     if not has_role(actor, to, Role.LEADER):
         raise Forbidden(_("Only a leader of the receiving campaign may carry it over."))
-    return _commit(problem, "carry_over", actor=actor, at=at,
+    return _commit(problem, Kind.CARRY_OVER, actor=actor, at=at,
                    data={"campaign": to.pk, "from": problem.campaign_id})[0]
 
 
@@ -513,7 +517,8 @@ def start_review_round(campaign: Campaign, *, actor: Member, name: str, starts_o
         assignee = None
         for _i in range(len(reps)):
             cand = next(cycle)
-            if cand not in (owner, claimant, verifier):
+            # Not their own problem (rules.own_problem), nor one they verified.
+            if not rules.own_problem(cand, owner, claimant) and cand != verifier:
                 assignee = cand
                 break
         items.append(ReviewItem(round=rnd, problem_id=pk, assignee_id=assignee))

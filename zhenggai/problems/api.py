@@ -23,7 +23,7 @@ from zhenggai.opinions.models import Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
 
-from . import actions, lifecycle
+from . import actions, lifecycle, registry
 from .models import Event, FollowUp, Problem
 
 router = Router(tags=["problems"])
@@ -270,7 +270,8 @@ def get_figures(request, as_of: dt.date | None = None,
 
 
 # -- actions ------------------------------------------------------------------------------
-@router.post("/problems", response={201: Done})
+# One handler per endpoint; which path, schema and kinds it serves is the registry's
+# (problems/registry.py: `Api`), and the routes are added from it below.
 def create_problem(request, body: CreateIn):
     campaign = get_object_or_404(Campaign, pk=body.campaign, org_id=_org(request))
     p = actions.create_problem(
@@ -281,7 +282,6 @@ def create_problem(request, body: CreateIn):
     return Status(201, _done(p))
 
 
-@router.post("/problems/{problem_id}/assign", response=Done)
 def assign(request, problem_id: Id, body: AssignIn):
     p = _problem(request, problem_id)
     actions.assign(p, actor=request.auth, owner=_ref(Member, body.owner, request),
@@ -290,7 +290,6 @@ def assign(request, problem_id: Id, body: AssignIn):
     return _done(p)
 
 
-@router.post("/problems/{problem_id}/update", response=Done)
 def update(request, problem_id: Id, body: UpdateIn):
     p = _problem(request, problem_id)
     actions.update_problem(p, actor=request.auth, summary=body.summary, scope=body.scope,
@@ -299,7 +298,6 @@ def update(request, problem_id: Id, body: UpdateIn):
     return _done(p)
 
 
-@router.post("/problems/{problem_id}/opinions", response=Done)
 def add_opinions(request, problem_id: Id, body: OpinionsIn):
     p = _problem(request, problem_id)
     actions.add_opinions(p, _opinions(request, body.opinions), actor=request.auth,
@@ -307,14 +305,12 @@ def add_opinions(request, problem_id: Id, body: OpinionsIn):
     return _done(p)
 
 
-@router.post("/opinions/{opinion_id}/split", response=Done)
 def split_opinion(request, opinion_id: Id):
     (opinion,) = _opinions(request, [opinion_id])
     p = actions.remove_opinion(opinion, actor=request.auth)
     return _done(p)
 
 
-@router.post("/problems/{problem_id}/claims", response=Done)
 def claim(request, problem_id: Id, body: ClaimIn):
     p = _problem(request, problem_id)
     c = actions.claim(p, actor=request.auth, done=body.done, evidence=body.evidence,
@@ -322,7 +318,6 @@ def claim(request, problem_id: Id, body: ClaimIn):
     return _done(p, c.event)
 
 
-@router.post("/problems/{problem_id}/verifications", response=Done)
 def verify(request, problem_id: Id, body: VerifyIn):
     p = _problem(request, problem_id)
     e = actions.verify(p, actor=request.auth, passed=body.passed, findings=body.findings,
@@ -330,7 +325,6 @@ def verify(request, problem_id: Id, body: VerifyIn):
     return _done(p, e)
 
 
-@router.post("/problems/{problem_id}/checks", response=Done)
 def check(request, problem_id: Id, body: CheckIn):
     p = _problem(request, problem_id)
     e = actions.consolidation_check(p, actor=request.auth, holds=body.holds,
@@ -338,7 +332,6 @@ def check(request, problem_id: Id, body: CheckIn):
     return _done(p, e)
 
 
-@router.post("/problems/{problem_id}/followups", response=Done)
 def followup(request, problem_id: Id, body: FollowUpIn):
     p = _problem(request, problem_id)
     (opinion,) = _opinions(request, [body.opinion])
@@ -349,14 +342,12 @@ def followup(request, problem_id: Id, body: FollowUpIn):
     return _done(p, f.event)
 
 
-@router.post("/problems/{problem_id}/posters", response=Done)
 def poster(request, problem_id: Id, body: PosterIn):
     p = _problem(request, problem_id)
     x = actions.post_poster(p, actor=request.auth, text=body.text, signed=body.signed)
     return _done(p, x.event)
 
 
-@router.post("/problems/{problem_id}/decline-proposals", response=Done)
 def propose_decline(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.propose_decline(p, actor=request.auth, reason=body.reason,
@@ -364,7 +355,6 @@ def propose_decline(request, problem_id: Id, body: ReasonIn):
     return _done(p, e)
 
 
-@router.post("/problems/{problem_id}/declines", response=Done)
 def decline(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.decline(p, actor=request.auth, reason=body.reason,
@@ -372,7 +362,6 @@ def decline(request, problem_id: Id, body: ReasonIn):
     return _done(p, e)
 
 
-@router.post("/problems/{problem_id}/decline-rejections", response=Done)
 def reject_decline(request, problem_id: Id, body: NoteIn):
     p = _problem(request, problem_id)
     e = actions.reject_decline(p, actor=request.auth, note=body.note,
@@ -380,7 +369,6 @@ def reject_decline(request, problem_id: Id, body: NoteIn):
     return _done(p, e)
 
 
-@router.post("/problems/{problem_id}/contests", response=Done)
 def contest(request, problem_id: Id, body: ReasonIn):
     p = _problem(request, problem_id)
     e = actions.contest(p, actor=request.auth, reason=body.reason)
@@ -393,3 +381,7 @@ def review_round(request, campaign_id: Id, body: RoundIn):
     r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
                                    starts_on=body.starts_on, ends_on=body.ends_on)
     return Status(201, r)
+
+
+for _api in registry.api_routes():
+    router.post(_api.path, response={_api.status: Done})(globals()[_api.handler])

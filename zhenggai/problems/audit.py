@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 
-from .actions import projection
+from .actions import row_fields
 from .models import Event, Problem
 from .state import ProblemState, apply
 
@@ -25,7 +25,7 @@ _FIELDS = None
 def _fields() -> list[str]:
     global _FIELDS
     if _FIELDS is None:
-        _FIELDS = sorted(projection(ProblemState()))
+        _FIELDS = sorted(row_fields(ProblemState()))
     return _FIELDS
 
 
@@ -55,7 +55,7 @@ def drift(org_id: int | None = None, chunk: int = 2000) -> list[str]:
             s = ProblemState()
             for e in evs:
                 s = apply(s, e)
-            folded = projection(s)
+            folded = row_fields(s)
             for f in fields:
                 if row[f] != folded[f]:
                     out.append(f"problem {row['pk']}: {f} is {row[f]!r} in the row, "

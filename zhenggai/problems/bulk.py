@@ -22,9 +22,9 @@ from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
 from zhenggai.opinions.models import Opinion, random_id
 
-from . import lifecycle
-from .actions import projection
+from .actions import row_fields
 from .models import Problem
+from .registry import ACTIONS
 from .state import EventData, OpinionRef, ProblemState, apply
 
 
@@ -106,7 +106,7 @@ class BulkLoader:
         s = ProblemState()
         last = None
         for e in events:
-            t = lifecycle.TABLE.get(e.kind)
+            t = ACTIONS.get(e.kind)
             if t is None:
                 raise InvalidInput(_("Unknown event kind %(k)s."), k=e.kind)
             if (e.kind == "create") != (not s.state) or (s.state and s.state not in t.sources):
@@ -129,7 +129,7 @@ class BulkLoader:
                                     self._when(e.at), day, s.state, target, e.reason, e.note,
                                     _json(data), self.recorded))
             s = after
-        p = projection(s)
+        p = row_fields(s)
         self.problem_rows.append((
             pid, p["org_id"], p["campaign_id"], p["summary"], p["scope"], p["category_id"],
             p["unit_id"], p["owner_id"], p["measures"], p["deadline"], p["state"],

@@ -21,8 +21,10 @@ from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Member, Unit
 
-from . import lifecycle
+from . import lifecycle, rules
+from .lifecycle import Kind
 from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
+from .registry import ACTIONS
 
 PAGE = 50
 LONG_STANDING_DAYS = 365  # M12: raised a year or more before
@@ -30,42 +32,21 @@ LONG_STANDING_DAYS = 365  # M12: raised a year or more before
 
 # -- worker ----------------------------------------------------------------------------
 
-# Each event in plain words, for the proposer's view of their case. No names: the proposer
-# sees what happened, the board shows who is responsible.
-PLAIN = {
-    "create": _("The opinion was summarised into a problem."),
-    "assign": _("A person or unit was made responsible, with measures and a deadline."),
-    "update": _("The problem's summary or scope was corrected."),
-    "add_opinions": _("More opinions on the same problem were added to it."),
-    "remove_opinion": _("An opinion that was about something else was taken out of it."),
-    "claim": _("The responsible person reported it fixed. A worker representative will check."),
-    "verify_passed": _("A worker representative checked the fix and passed it."),
-    "verify_not_thorough": _("A worker representative found the fix not thorough. "
-                             "It is open again."),
-    "check_holds": _("Checked again some weeks later: the fix holds."),
-    "check_deteriorated": _("Checked again some weeks later: it got worse. It is open again."),
-    "followup": _("A proposer was asked whether it is fixed to their satisfaction."),
-    "poster": _("A poster was written about it."),
-    "propose_decline": _("Someone proposed not to act on it; a leader decides."),
-    "decline": _("A leader decided not to act on it. You may contest this."),
-    "reject_decline": _("A leader refused to drop it: it goes on."),
-    "contest": _("A proposer contested the decision. It is open again."),
-    "carry_over": _("It was carried over into the next campaign."),
-}
-
-
 def story(problem: Problem | None) -> list[dict]:
-    """The case's history for its proposer: day, plain words, and what a leader said on a
-    decline (domain.md: the reason is shown to proposers)."""
+    """The case's history for its proposer: day, each event in its plain words (the
+    registry's; no names: the proposer sees what happened, the board shows who is
+    responsible), and what a leader said on a decline (domain.md: the reason is shown to
+    proposers)."""
     if problem is None:
         return []
     out = []
     # Event.Meta.ordering is (problem, seq): all() is in order, and uses a prefetch if any.
     for e in problem.events.all():
-        line = {"day": e.day, "text": PLAIN.get(e.kind, e.kind)}
-        if e.kind in ("decline", "verify_not_thorough", "check_deteriorated"):
+        a = ACTIONS.get(e.kind)
+        line = {"day": e.day, "text": a.plain if a else e.kind}
+        if a is not None and a.shows_note:
             line["note"] = e.note
-        if e.kind == "followup":
+        if e.kind == Kind.FOLLOWUP:
             line["outcome"] = FollowUp.Outcome(e.data.get("outcome", "no_answer")).label
         out.append(line)
     return out
@@ -117,18 +98,14 @@ def my_problems(member: Member, campaign: Campaign) -> QuerySet:
 
 # -- representative -------------------------------------------------------------------
 
-def _not_mine(member: Member) -> Q:
-    # The lifecycle refuses these anyway; the queue does not offer them.
-    return ~Q(owner_id=member.pk) & (Q(last_claim_by__isnull=True) | ~Q(last_claim_by=member))
-
-
 def _due(member: Member, campaign: Campaign, day: dt.date) -> list[QuerySet]:
     """What waits for a representative: the review round's items shared out to them (on any
     problem counted as resolved: a claim to verify, or a verified or closed problem to check
     again), then claims, then consolidation checks that are due. A consolidation check is
     offered only once it may be made (rules.consolidation_due) and never to whoever
     verified."""
-    base = Problem.objects.filter(campaign=campaign).filter(_not_mine(member))
+    # Never their own problem: the rules refuse it anyway, the queue does not offer it.
+    base = Problem.objects.filter(campaign=campaign).filter(rules.not_own_problem(member))
     not_verifier = Q(verified_by__isnull=True) | ~Q(verified_by=member)
     checkable = not_verifier & Q(
         verified_on__lte=day - dt.timedelta(days=campaign.consolidation_days))
@@ -293,7 +270,7 @@ def _long_standing_counts(org_id: int, cutoff: dt.date) -> dict:
     # today's events (an anonymous act is dated to the start of its day), both by index.
     last = Problem.objects.aggregate(m=Max("updated_at"))["m"]
     n_today = Event.objects.filter(
-        kind__in=sorted(lifecycle.TABLE), day=timezone.localdate()
+        kind__in=sorted(ACTIONS), day=timezone.localdate()
     ).count()
     stamp = last.timestamp() if last else 0
     key = f"zhenggai:long-standing:{org_id}:{cutoff.isoformat()}:{stamp}:{n_today}"
@@ -390,8 +367,8 @@ def events_of(problem: Problem) -> list[Event]:
     """The problem's events, each with the lifecycle's label for its kind."""
     events = list(Event.objects.filter(problem=problem).select_related("actor").order_by("seq"))
     for e in events:
-        t = lifecycle.TABLE.get(e.kind)
-        e.label = t.label if t else e.kind
+        a = ACTIONS.get(e.kind)
+        e.label = a.label if a else e.kind
         e.from_label = lifecycle.STATE_LABELS.get(e.from_state, "")
         e.to_label = lifecycle.STATE_LABELS.get(e.to_state, "")
     return events

@@ -1,18 +1,22 @@
-"""Who may take an action on a problem: the lifecycle table's roles plus the rules about
-who the actor is. Every action calls `check` before it writes anything."""
+"""Who may take an action on a problem: the registry's states and roles plus the rules
+about who the actor is (each once, here; an entry names those it is subject to). Every
+action calls `check` before it writes anything."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from zhenggai.campaigns.models import Campaign
+from zhenggai.campaigns.models import Campaign, Role
 from zhenggai.campaigns.roles import has_role
 from zhenggai.errors import Forbidden, InvalidInput, Refused
 
 from . import lifecycle
+from .lifecycle import Kind
+from .registry import ACTIONS, Action, Rule
 from .state import ProblemState
 
 
@@ -49,41 +53,40 @@ def is_proposer(actor, problem_id: int | None, opinion=None) -> bool:
 
 
 def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=None,
-          opinion=None, day: dt.date | None = None) -> lifecycle.Transition:
-    """The transition `action` on a problem in state `s`, if `actor` may take it on `day`
-    (the organisation's today when not given); else a Refused or Forbidden error."""
-    t = lifecycle.TABLE[action]
+          opinion=None, day: dt.date | None = None) -> Action:
+    """The registry's entry for `action` on a problem in state `s`, if `actor` may take it
+    on `day` (the organisation's today when not given); else a Refused or Forbidden error."""
+    a = ACTIONS[Kind(action)]
     current = s.state or ""
-    if action == "create":
+    if not a.sources:  # it creates the problem
         if current:
             raise Refused(_("This problem exists already."))
-    elif current not in t.sources:
+    elif current not in a.sources:
         raise Refused(
             _("A problem that is %(state)s cannot be “%(action)s”."),
-            state=lifecycle.STATE_LABELS.get(current, current), action=t.label,
+            state=lifecycle.STATE_LABELS.get(current, current), action=a.label,
         )
     if actor is None:
         raise Forbidden(_("Sign in, or show your receipt, to do this."))
     if isinstance(actor, ReceiptHolder):
-        if lifecycle.PROPOSER not in t.roles or not is_proposer(actor, problem_id, opinion):
+        if lifecycle.PROPOSER not in a.roles or not is_proposer(actor, problem_id, opinion):
             raise Forbidden(_("A receipt lets its holder follow and answer only their own case."))
-        return t
+        return a
     if actor.org_id != campaign.org_id:
         raise Forbidden(_("%(who)s is not a member of this organisation."), who=actor.name)
-    member_roles = t.roles - {lifecycle.PROPOSER}
+    member_roles = a.roles - {lifecycle.PROPOSER}
     ok = bool(member_roles) and has_role(actor, campaign, *member_roles)
-    if not ok and lifecycle.PROPOSER in t.roles:
+    if not ok and lifecycle.PROPOSER in a.roles:
         ok = is_proposer(actor, problem_id, opinion)
     if not ok:
-        names = _(" or ").join(sorted(str(_role_label(r)) for r in t.roles))
+        names = _(" or ").join(sorted(str(_role_label(r)) for r in a.roles))
         raise Forbidden(
             _("Only a %(roles)s may “%(action)s” in campaign “%(campaign)s”."),
-            roles=names, action=t.label, campaign=campaign.name,
+            roles=names, action=a.label, campaign=campaign.name,
         )
-    _check_person(action, s, actor, campaign)
-    if action.startswith("check_"):
-        _check_consolidation(s, campaign, actor, day)
-    return t
+    for rule in sorted(a.rules, key=list(Rule).index):
+        PERSON_RULES[rule](s, actor, campaign, day)
+    return a
 
 
 def consolidation_due(s: ProblemState, campaign: Campaign) -> dt.date | None:
@@ -94,7 +97,7 @@ def consolidation_due(s: ProblemState, campaign: Campaign) -> dt.date | None:
     return s.verified_on + dt.timedelta(days=campaign.consolidation_days)
 
 
-def _check_consolidation(s: ProblemState, campaign: Campaign, actor, day) -> None:
+def _check_consolidation(s: ProblemState, actor, campaign: Campaign, day) -> None:
     if s.verified_by is not None and s.verified_by == actor.pk:
         raise Forbidden(_("The consolidation check is made by a representative other than "
                           "the one who verified."))
@@ -123,8 +126,6 @@ def check_followup_channel(campaign: Campaign, actor, opinion, channel: str) -> 
         return
     if holder:
         raise InvalidInput(_("A receipt holder answers through the receipt."))
-    from zhenggai.campaigns.models import Role
-
     staff = actor is not None and has_role(actor, campaign, Role.LEADER, Role.CLERK)
     own = actor is not None and opinion is not None and opinion.author_id == actor.pk
     if channel in STAFF_ONLY_CHANNELS and (not staff or own):
@@ -136,8 +137,6 @@ def check_followup_channel(campaign: Campaign, actor, opinion, channel: str) -> 
 
 def followup_channels(campaign: Campaign, actor) -> list[str]:
     """The staff channels this member may record a follow-up visit through (for a page)."""
-    from zhenggai.campaigns.models import Role
-
     if member_id(actor) is None or not has_role(actor, campaign, Role.LEADER, Role.CLERK):
         return []
     return [*STAFF_ONLY_CHANNELS, "questionnaire"]
@@ -145,14 +144,10 @@ def followup_channels(campaign: Campaign, actor) -> list[str]:
 
 def may_start_review_round(actor, campaign: Campaign) -> bool:
     """A review round is started by a leader of the campaign."""
-    from zhenggai.campaigns.models import Role
-
     return member_id(actor) is not None and has_role(actor, campaign, Role.LEADER)
 
 
 def _role_label(role: str):
-    from zhenggai.campaigns.models import Role
-
     return _("proposer of this problem") if role == lifecycle.PROPOSER else Role(role).label
 
 
@@ -163,29 +158,52 @@ def _is_owner_of(s: ProblemState, actor) -> bool:
     return s.unit is not None and actor.unit_id == s.unit
 
 
-def _check_person(action: str, s: ProblemState, actor, campaign: Campaign) -> None:
-    # A decline is proposed once and then decided; a leader may also decline unasked.
-    if action == "propose_decline" and s.decline_requested:
-        raise Refused(_("A decline is proposed already; a leader decides on it."))
-    if action == "reject_decline" and not s.decline_requested:
-        raise Refused(_("Nobody has proposed to decline this problem."))
-    if action == "propose_decline" and not _is_owner_of(s, actor):
-        from zhenggai.campaigns.models import Role
+def own_problem(member: int | None, owner: int | None, claimant: int | None) -> bool:
+    """Nobody verifies or checks a problem they own or claimed: the one rule, which the
+    verification queue (`not_own_problem`) and a review round's sharing-out also follow."""
+    return member is not None and member in (owner, claimant)
 
-        # An owner proposes to decline their own problem; a clerk, any problem.
-        if not has_role(actor, campaign, Role.CLERK):
-            raise Forbidden(_("Only the problem's owner (or a clerk) may propose to decline "
-                              "it."))
-    if action == "claim":
-        if s.owner is not None and s.owner != actor.pk:
-            raise Forbidden(_("Only the problem's owner may claim it is rectified."))
-        if s.owner is None and s.unit is not None and actor.unit_id != s.unit:
-            raise Forbidden(_("Only a member of the owning unit may claim it is rectified."))
-    if action.startswith(("verify_", "check_")):
+
+def not_own_problem(member) -> Q:
+    """`own_problem` as a query: the problems this member may verify or check."""
+    return ~Q(owner_id=member.pk) & (Q(last_claim_by__isnull=True) | ~Q(last_claim_by=member))
+
+
+def _check_not_own(s: ProblemState, actor, campaign: Campaign, day) -> None:
+    if own_problem(actor.pk, s.owner, s.last_claim_by):
         if s.owner == actor.pk:
             raise Forbidden(_("A representative never verifies a problem they own."))
-        if s.last_claim_by == actor.pk:
-            raise Forbidden(_("Nobody verifies their own claim."))
+        raise Forbidden(_("Nobody verifies their own claim."))
+
+
+def _check_owner_claims(s: ProblemState, actor, campaign: Campaign, day) -> None:
+    if s.owner is not None and s.owner != actor.pk:
+        raise Forbidden(_("Only the problem's owner may claim it is rectified."))
+    if s.owner is None and s.unit is not None and actor.unit_id != s.unit:
+        raise Forbidden(_("Only a member of the owning unit may claim it is rectified."))
+
+
+def _check_decline_once(s: ProblemState, actor, campaign: Campaign, day) -> None:
+    # A decline is proposed once and then decided; a leader may also decline unasked.
+    if s.decline_requested:
+        raise Refused(_("A decline is proposed already; a leader decides on it."))
+    # An owner proposes to decline their own problem; a clerk, any problem.
+    if not _is_owner_of(s, actor) and not has_role(actor, campaign, Role.CLERK):
+        raise Forbidden(_("Only the problem's owner (or a clerk) may propose to decline it."))
+
+
+def _check_decline_pending(s: ProblemState, actor, campaign: Campaign, day) -> None:
+    if not s.decline_requested:
+        raise Refused(_("Nobody has proposed to decline this problem."))
+
+
+PERSON_RULES = {
+    Rule.OWNER_CLAIMS: _check_owner_claims,
+    Rule.NOT_OWN: _check_not_own,
+    Rule.CONSOLIDATION: _check_consolidation,
+    Rule.DECLINE_ONCE: _check_decline_once,
+    Rule.DECLINE_PENDING: _check_decline_pending,
+}
 
 
 def offered(action_names, s: ProblemState, campaign: Campaign, actor, problem_id,

@@ -1,6 +1,7 @@
 """A problem's state, folded from its events. Pure Python: no database.
 
-`apply` is the only code that turns an event into state. The actions use it to compute
+`apply`, with the fold that the registry names for the event's kind (the `fold_*` below),
+is the only code that turns an event into state. The actions use it to compute
 the new projection they store; `replay` uses it to rebuild a problem from its events, and
 the figures ledger uses both states of a transition to book its deltas.
 """
@@ -11,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from . import lifecycle
+from .lifecycle import Kind
 
 # The Opinion columns an OpinionRef is made of, in its fields' order (for values_list).
 OPINION_REF_COLUMNS = ("id", "received_on", "anonymous", "campaign_id", "unit_id",
@@ -103,65 +105,97 @@ ANSWERS = ("satisfied", "not_satisfied")  # a follow-up outcome that is an answe
 def fold_answers(answers: dict[str, str], kind: str, data: dict) -> dict[str, str]:
     """One answer per proposer per claim: a claim starts afresh, a later answer replaces
     the earlier one ("no answer" changes nothing)."""
-    if kind == "claim":
+    if kind == Kind.CLAIM:
         return {}
-    if kind == "followup" and data.get("outcome") in ANSWERS and data.get("proposer"):
+    if kind == Kind.FOLLOWUP and data.get("outcome") in ANSWERS and data.get("proposer"):
         return {**answers, data["proposer"]: data["outcome"]}
     return answers
 
 
+# -- the folds: what each kind of event changes (registry.py names each kind's fold) ------
+# Each takes the state before, the event and its data, and returns the fields that change.
+
+def fold_create(s: ProblemState, e, d: dict) -> dict:
+    return dict(
+        org=d["org"], campaign=d["campaign"], summary=d.get("summary", ""),
+        scope=d.get("scope", "common"), category=d.get("category"), unit=d.get("unit"),
+        owner=d.get("owner"), created_on=e.day, base_first_raised=_date(d.get("first_raised")),
+        opinions={o[0]: OpinionRef.from_list(o) for o in d.get("opinions", [])},
+    )
+
+
+def fold_assign(s: ProblemState, e, d: dict) -> dict:
+    return dict(owner=d.get("owner"), unit=d.get("unit"), deadline=_date(d.get("deadline")),
+                measures=d.get("measures", ""), scope=d.get("scope", s.scope),
+                reopen_reason="")
+
+
+def fold_update(s: ProblemState, e, d: dict) -> dict:
+    return {name: d[name] for name in ("summary", "scope", "category") if name in d}
+
+
+def fold_add_opinions(s: ProblemState, e, d: dict) -> dict:
+    return {"opinions": {**s.opinions,
+                         **{o[0]: OpinionRef.from_list(o) for o in d["opinions"]}}}
+
+
+def fold_remove_opinion(s: ProblemState, e, d: dict) -> dict:
+    ops = dict(s.opinions)
+    ops.pop(d["opinion"][0], None)
+    return {"opinions": ops}
+
+
+def fold_claim(s: ProblemState, e, d: dict) -> dict:
+    return dict(last_claim_by=e.actor_id, reopen_reason="", answers={})
+
+
+def fold_verify_passed(s: ProblemState, e, d: dict) -> dict:
+    return dict(ever_verified=True, verified_on=e.day, verified_by=e.actor_id,
+                recheck_due=_date(d.get("recheck_due")))
+
+
+def fold_reopen(s: ProblemState, e, d: dict) -> dict:
+    """Verification not thorough, or a consolidation check found it deteriorated."""
+    return dict(reopen_reason=e.reason, recheck_due=None)
+
+
+def fold_check_holds(s: ProblemState, e, d: dict) -> dict:
+    return dict(recheck_due=None)
+
+
+def fold_followup(s: ProblemState, e, d: dict) -> dict:
+    ch: dict = {"answers": fold_answers(s.answers, e.kind, d)}
+    if e.to_state == lifecycle.CLAIMED:  # not satisfied: back to verification
+        ch.update(reopen_reason=lifecycle.DISSATISFIED, recheck_due=None)
+    return ch
+
+
+def fold_decline_proposed(s: ProblemState, e, d: dict) -> dict:
+    return dict(decline_requested=True)
+
+
+def fold_decline_decided(s: ProblemState, e, d: dict) -> dict:
+    """A decline approved, rejected or contested: no proposal is pending any more."""
+    return dict(decline_requested=False)
+
+
+def fold_carry_over(s: ProblemState, e, d: dict) -> dict:
+    return dict(campaign=d["campaign"])
+
+
+def fold_nothing(s: ProblemState, e, d: dict) -> dict:
+    """An event that changes only the version (and the state, if it moves)."""
+    return {}
+
+
 def apply(s: ProblemState, e) -> ProblemState:
     """The state after event `e`. Assumes `e` was allowed (the actions check that first)."""
-    d = e.data or {}
-    k = e.kind
     ch: dict = {"version": s.version + 1}
     if e.to_state:
         ch["state"] = e.to_state
-    if k == "create":
-        ch.update(
-            org=d["org"], campaign=d["campaign"], summary=d.get("summary", ""),
-            scope=d.get("scope", "common"), category=d.get("category"), unit=d.get("unit"),
-            owner=d.get("owner"), created_on=e.day,
-            base_first_raised=_date(d.get("first_raised")),
-            opinions={o[0]: OpinionRef.from_list(o) for o in d.get("opinions", [])},
-        )
-    elif k == "assign":
-        ch.update(owner=d.get("owner"), unit=d.get("unit"), deadline=_date(d.get("deadline")),
-                  measures=d.get("measures", ""), scope=d.get("scope", s.scope),
-                  reopen_reason="")
-    elif k == "update":
-        for name in ("summary", "scope", "category"):
-            if name in d:
-                ch[name] = d[name]
-    elif k == "add_opinions":
-        ops = dict(s.opinions)
-        ops.update({o[0]: OpinionRef.from_list(o) for o in d["opinions"]})
-        ch["opinions"] = ops
-    elif k == "remove_opinion":
-        ops = dict(s.opinions)
-        ops.pop(d["opinion"][0], None)
-        ch["opinions"] = ops
-    elif k == "claim":
-        ch.update(last_claim_by=e.actor_id, reopen_reason="", answers={})
-    elif k == "verify_passed":
-        ch.update(ever_verified=True, verified_on=e.day, verified_by=e.actor_id,
-                  recheck_due=_date(d.get("recheck_due")))
-    elif k in ("verify_not_thorough", "check_deteriorated"):
-        ch.update(reopen_reason=e.reason, recheck_due=None)
-    elif k == "check_holds":
-        ch.update(recheck_due=None)
-    elif k == "followup":
-        ch["answers"] = fold_answers(s.answers, k, d)
-        if e.to_state == lifecycle.CLAIMED:  # not satisfied: back to verification
-            ch.update(reopen_reason=lifecycle.DISSATISFIED, recheck_due=None)
-    elif k == "propose_decline":
-        ch["decline_requested"] = True
-    elif k in ("decline", "reject_decline"):
-        ch["decline_requested"] = False
-    elif k == "contest":
-        ch.update(decline_requested=False)
-    elif k == "carry_over":
-        ch["campaign"] = d["campaign"]
+    action = registry.ACTIONS.get(e.kind)
+    if action is not None:
+        ch.update(action.fold(s, e, e.data or {}))
     return replace(s, **ch)
 
 
@@ -170,3 +204,7 @@ def replay(events) -> ProblemState:
     for e in events:
         s = apply(s, e)
     return s
+
+
+# Last: the registry names the folds above (and so imports this module).
+from . import registry  # noqa: E402

@@ -15,10 +15,11 @@ from zhenggai.errors import DomainError
 from zhenggai.figures import stall
 from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
 from zhenggai.problems import queries
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Problem
 
-from ..actions import take
 from ..pages import posted_id, role_page, status_of, today
+from ..problem_forms import take
 
 CHART_POINTS = 120
 SPLIT_ROWS = 30  # the units or categories most in need of attention; ?all=1 for every one
@@ -61,7 +62,7 @@ def board(request: HttpRequest) -> HttpResponse:
         p = get_object_or_404(Problem, pk=posted_id(request, "problem"), campaign=campaign)
         try:
             messages.success(request, take(request, p, leader,
-                                           allowed=("decline", "reject_decline")))
+                                           allowed=(Kind.DECLINE, Kind.REJECT_DECLINE)))
         except DomainError as e:
             error, status = str(e), status_of(e)
         else:

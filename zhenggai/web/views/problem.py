@@ -14,11 +14,12 @@ from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions as problem_actions
-from zhenggai.problems import lifecycle, queries, rules
+from zhenggai.problems import lifecycle, queries, registry, rules
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import ClaimPhoto, FollowUp, Problem
 
-from ..actions import take
 from ..pages import status_of
+from ..problem_forms import take
 from .desk import PlanForm
 
 
@@ -43,7 +44,7 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = problem.campaign
     offers = rules.offered(
         lifecycle.allowed_actions(problem.state),
-        problem_actions.state_of(problem),
+        problem_actions.stored_state(problem),
         campaign,
         member,
         problem.pk,
@@ -54,6 +55,8 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
                   .order_by("-event__seq"))
     return render(request, "web/problem.html", {
         "problem": problem, "offers": offers, "opinions": opinions, "claims": claims,
+        # The forms of the offered actions, as the registry declares them.
+        "cards": registry.cards(offers),
         # Follow-up visits are with named proposers; anonymous ones answer by receipt.
         "named": [o for o in opinions if not o.anonymous],
         "events": queries.events_of(problem),
@@ -62,7 +65,7 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "plan": PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
                                   "measures": problem.measures, "deadline": problem.deadline,
                                   "scope": problem.scope}, campaign=campaign)
-        if "assign" in offers else None,
+        if Kind.ASSIGN in offers else None,
         "decline_reason": queries.decline_reason(problem) if problem.decline_requested else "",
         # A visit or a talk is recorded by staff only (rules.check_followup_channel).
         "channels": [(c, FollowUp.Channel(c).label)

@@ -14,12 +14,14 @@ from django.views.decorators.http import require_http_methods
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions, lifecycle, queries, rules
+from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Problem
 
-from ..actions import take
 from ..pages import posted_id, query_id, role_page, status_of, today
+from ..problem_forms import take
 
-VERIFY = ("verify_passed", "verify_not_thorough", "check_holds", "check_deteriorated")
+VERIFY = (Kind.VERIFY_PASSED, Kind.VERIFY_NOT_THOROUGH, Kind.CHECK_HOLDS,
+          Kind.CHECK_DETERIORATED)
 
 
 @role_page("verification_queue")
