@@ -44,6 +44,10 @@ from . import receipts
 from .models import Channel, Opinion, Receipt
 
 MAX_TEXT = 5000
+# Looked up once: Django works out a Choices' values anew on every access, and an import
+# checks a million rows.
+_CHANNELS = frozenset(Channel.values)
+_ENDED = Phase.ENDED
 
 
 class OpinionRow(NamedTuple):
@@ -129,7 +133,7 @@ class Rules:
         """The row to store, or the error of the first rule it breaks. `at` is kept for a
         named opinion only; without `day`, the opinion is dated by `at`, else today."""
         text = text_of(text)
-        if channel not in Channel.values:
+        if channel not in _CHANNELS:
             raise InvalidInput(_("Unknown channel."))
         if anonymous == (author is not None):
             raise InvalidInput(_("An opinion is either anonymous or has an author, not both."))
@@ -146,7 +150,7 @@ class Rules:
             day = timezone.localdate(at) if at is not None else self.today
         if day > self.today:
             raise InvalidInput(_("An opinion cannot be dated in the future."))
-        if self.campaign.phase_on(day) == Phase.ENDED:
+        if self.campaign.phase_on(day) == _ENDED:
             raise CampaignEnded(self.campaign)
         if receipt and not anonymous:
             raise InvalidInput(_("Only anonymous proposers get a receipt."))
