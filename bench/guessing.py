@@ -45,7 +45,7 @@ def _setup(data: str) -> tuple[int, str]:
     from django.core.management import call_command
 
     from zhenggai.campaigns.models import Campaign
-    from zhenggai.opinions.actions import submit_opinion
+    from zhenggai.opinions.intake import submit_opinion
     from zhenggai.org.models import Organisation
 
     call_command("migrate", verbosity=0)
@@ -163,7 +163,7 @@ def in_process(campaign_id: int, samples: int) -> tuple[float, float]:
     from django.test import Client
 
     from zhenggai.campaigns.models import Campaign
-    from zhenggai.opinions.actions import submit_opinion
+    from zhenggai.opinions.intake import submit_opinion
 
     settings.RECEIPT_ARGON2_TIME_COST, settings.RECEIPT_ARGON2_MEMORY_KIB = 1, 1024
     receipt = submit_opinion(Campaign.objects.get(pk=campaign_id), text="炉前太热",

@@ -57,7 +57,7 @@ SETUP = DJANGO + """
 from django.contrib.auth import get_user_model
 from zhenggai.api.models import ApiToken
 from zhenggai.campaigns.models import Campaign, CampaignRole
-from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.intake import submit_opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
 from zhenggai.problems import actions
 
@@ -102,7 +102,7 @@ from django.utils import timezone
 from zhenggai.campaigns.models import Campaign
 from zhenggai.notifications.models import Notification
 from zhenggai.notifications.tasks import daily_sweep
-from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.intake import submit_opinion
 from zhenggai.org.models import Member
 from zhenggai.problems import actions
 

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import grant
-from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.intake import submit_opinion
 from zhenggai.org.models import Category, Member, Organisation, Unit
 
 _seq = itertools.count(1)

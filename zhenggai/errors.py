@@ -30,6 +30,23 @@ class InvalidInput(Refused):
     status = 422
 
 
+class CampaignEnded(Refused):
+    """An opinion dated after its campaign ended: a 409 on every path (the campaign's state,
+    not the input, refuses it), a row's reason in an import."""
+
+    def __init__(self, campaign) -> None:
+        super().__init__(_("Campaign “%(c)s” has ended."), c=campaign.name)
+
+
+class NotAMember(Forbidden):
+    """Someone of another organisation acting in this one, e.g. a named opinion's author: a
+    403 on every path (who acts, not what they sent)."""
+
+    def __init__(self, message=None, **params) -> None:
+        super().__init__(message or _("The author is not a member of this organisation."),
+                         **params)
+
+
 class Conflict(DomainError):
     """Somebody else changed the same thing first. Nothing was written; reload and retry."""
 

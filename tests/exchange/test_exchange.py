@@ -79,7 +79,7 @@ def test_dry_run_reports_and_writes_nothing_and_bad_rows_are_reported(story, tmp
     assert [(r.row, r.status) for r in report.results] == [
         (2, "import"), (3, "error"), (4, "error"), (5, "error"), (6, "import"), (7, "error")]
     reasons = {r.row: r.reason for r in report.errors}
-    assert "empty" in reasons[3] and "nowhere" in reasons[4] and "future" in reasons[5]
+    assert "say something" in reasons[3] and "nowhere" in reasons[4] and "future" in reasons[5]
     assert "无名氏" in reasons[7]
     report = importer.import_opinions(path, campaign=story.campaign, actor=story.clerk)
     assert report.imported == 2 and len(report.errors) == 4

@@ -19,7 +19,7 @@ from zhenggai.figures.queries import figures, hide_complement
 from zhenggai.grouping.models import IndexLog
 from zhenggai.opinions import receipts
 from zhenggai.opinions import shuffle as S
-from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.intake import submit_opinion
 from zhenggai.opinions.models import Opinion, Receipt
 from zhenggai.problems import actions
 from zhenggai.problems.models import Event

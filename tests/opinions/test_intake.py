@@ -1,5 +1,6 @@
 """Intake, and anonymity that cannot be traced back."""
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -8,10 +9,11 @@ from django.db import IntegrityError
 
 from tests import factories as f
 from tests.helpers import bring_to, when
-from zhenggai.errors import Forbidden, InvalidInput, NotFound, Refused
+from zhenggai.campaigns.roles import grant
+from zhenggai.errors import CampaignEnded, Forbidden, InvalidInput, NotAMember, NotFound, Refused
 from zhenggai.opinions import receipts
-from zhenggai.opinions.actions import submit_opinion
-from zhenggai.opinions.models import Opinion, Receipt
+from zhenggai.opinions.intake import submit_opinion
+from zhenggai.opinions.models import Opinion, Receipt, random_id
 from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Event, FollowUp, Poster
 
@@ -137,7 +139,7 @@ def test_opinions_are_never_edited_or_deleted(story):
 def test_ended_campaign_takes_no_opinions(story):
     s = story
     old = f.campaign(s.org, name="old", start=dt.date(1955, 1, 1), ends_on=dt.date(1955, 12, 31))
-    with pytest.raises(Refused, match="ended"):
+    with pytest.raises(CampaignEnded, match="ended"):
         f.opinion(old, author=s.worker, day=dt.date(1957, 1, 1))
 
 
@@ -190,3 +192,112 @@ def test_staff_cannot_record_an_answer_as_if_given_through_the_receipt(story):
         actions.record_followup(p.opinions.first(), actor=story.clerk, channel="receipt",
                           outcome="satisfied", at=when(9))
     assert FollowUp.objects.count() == before
+
+
+# -- one intake: the same rules, errors and rows on every path -----------------------------
+
+
+def _other_org_member():
+    o = f.org("别的厂")
+    return f.member(o, "外厂人", f.unit(o))
+
+
+def test_an_ended_campaign_is_a_409_on_every_path(story, client, tmp_path):
+    """One rule, one error class (CampaignEnded), one status: the action, the API, the page,
+    the import and the bulk loader."""
+    from tests.api.test_api import Api
+    from zhenggai.exchange import importer
+    from zhenggai.problems.bulk import BulkLoader, BulkOpinion
+
+    s = story
+    old = f.campaign(s.org, name="old", start=dt.date(1955, 1, 1), ends_on=dt.date(1955, 12, 31))
+    n = Opinion.objects.count()
+    with pytest.raises(CampaignEnded) as e:
+        submit_opinion(old, text="意见", anonymous=True, received_on=dt.date(1957, 1, 1))
+    assert e.value.status == 409
+    r = Api(client).post("/opinions", {"campaign": old.pk, "text": "意见", "anonymous": True})
+    assert r.status_code == 409 and "has ended" in r.json()["error"]["message"]
+    r = client.post("/submit/", {"text": "意见", "campaign": old.pk},
+                    HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code == 409 and "has ended" in r.content.decode()
+    path = tmp_path / "p.csv"
+    path.write_text("意见内容,日期\n炉前太热,1957-07-01\n", encoding="utf-8")
+    grant(s.clerk, old, "clerk")
+    report = importer.import_opinions(path, campaign=old, actor=s.clerk)
+    assert report.imported == 0 and "has ended" in report.errors[0].reason
+    loader = BulkLoader(s.org.pk)
+    with pytest.raises(CampaignEnded):
+        loader.opinions([BulkOpinion(random_id(), old.pk, "意见", "paper",
+                                     dt.date(1957, 1, 1), True, None, None, None)])
+    assert Opinion.objects.count() == n
+
+
+def test_an_author_of_another_organisation_is_a_403_on_every_path(story, client):
+    from tests.api.test_api import Api
+    from zhenggai.problems.bulk import BulkLoader, BulkOpinion
+
+    s = story
+    stranger = _other_org_member()
+    n = Opinion.objects.count()
+    with pytest.raises(NotAMember) as e:
+        submit_opinion(s.campaign, text="意见", author=stranger, received_on=dt.date(1957, 7, 1))
+    assert e.value.status == 403
+    r = Api(client, stranger).post("/opinions", {"campaign": s.campaign.pk, "text": "意见"})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    loader = BulkLoader(s.org.pk)
+    with pytest.raises(NotAMember):
+        loader.opinions([BulkOpinion(random_id(), s.campaign.pk, "意见", "paper",
+                                     dt.date(1957, 7, 1), False, stranger.pk, None, None)])
+    assert Opinion.objects.count() == n
+
+
+def test_every_intake_logs_its_opinions_for_grouping(story, tmp_path):
+    """The single write, an import and a bulk load each write the index log row in the
+    opinion's transaction, so a process that built its index before finds them all."""
+    from zhenggai.exchange import importer
+    from zhenggai.grouping.models import IndexLog
+    from zhenggai.grouping.service import Service
+    from zhenggai.problems.bulk import BulkLoader, BulkOpinion
+
+    s = story
+    svc = Service()
+    svc.index(s.campaign.pk)  # built before any of them came in
+    one = f.opinion(s.campaign, "八号炉漏水严重，请尽快维修", author=s.worker).opinion
+    path = tmp_path / "p.csv"
+    path.write_text("意见内容,日期\n八号炉漏水严重请尽快维修,1957-07-01\n", encoding="utf-8")
+    assert importer.import_opinions(path, campaign=s.campaign, actor=s.clerk).imported == 1
+    imported = Opinion.objects.get(source_ref__startswith="import:")
+    loaded = random_id()
+    loader = BulkLoader(s.org.pk)
+    loader.opinions([BulkOpinion(loaded, s.campaign.pk, "八号炉又漏水了，请维修", "paper",
+                                 dt.date(1957, 7, 2), True, None, None, None)])
+    loader.finish()
+    ids = {one.pk, imported.pk, loaded}
+    assert set(IndexLog.objects.filter(opinion_id__in=ids)
+               .values_list("opinion_id", flat=True)) == ids
+    engine = svc.index(s.campaign.pk)  # caught up from the log
+    assert all(i in engine for i in ids)
+
+
+def test_the_bulk_rows_name_every_column_of_the_opinions_table():
+    """The one column list of a bulk write is the table's: a new column fails here."""
+    from zhenggai.opinions.intake import COLUMNS
+
+    assert sorted(COLUMNS) == sorted(fl.column for fl in Opinion._meta.concrete_fields)
+
+
+def test_a_bulk_opinion_passes_the_same_rules(story):
+    from zhenggai.problems.bulk import BulkLoader, BulkOpinion
+
+    s = story
+    loader = BulkLoader(s.org.pk)
+    ok = BulkOpinion(random_id(), s.campaign.pk, " 炉前\u202e太热 ", "paper",
+                     dt.date(1957, 7, 1), True, None, s.furnace.pk, None)
+    loader.opinions([ok])
+    assert loader.opinion_rows[0].text == "炉前太热"  # the one cleaner
+    for bad in (dict(text="\u200b"), dict(channel="telegram"), dict(author=s.worker.pk),
+                dict(day=dt.date(2999, 1, 1)), dict(unit=10**9)):
+        with pytest.raises(InvalidInput):
+            loader.opinions([dataclasses.replace(ok, id=random_id(), **bad)])
+    with pytest.raises(InvalidInput):
+        BulkLoader(s.org.pk).opinions([dataclasses.replace(ok, campaign=10**9)])

@@ -66,7 +66,7 @@ def test_opinions_taken_in_while_figures_are_read_are_each_counted_once(story):
 
     from zhenggai.figures.models import UnbookedOpinion
     from zhenggai.figures.queries import figures
-    from zhenggai.opinions.actions import submit_opinion
+    from zhenggai.opinions.intake import submit_opinion
 
     if connection.vendor == "sqlite" and connection.is_in_memory_db():
         pytest.skip("threads need a database file or server; CI runs this on PostgreSQL")

@@ -8,8 +8,7 @@ import threading
 import pytest
 from django.test import override_settings
 
-from zhenggai.opinions import actions as intake
-from zhenggai.opinions import receipts
+from zhenggai.opinions import intake, receipts
 from zhenggai.security import slots, throttle
 from zhenggai.security.models import Attempt
 

@@ -19,7 +19,7 @@ from django.conf import settings
 
 from zhenggai.campaigns.models import Campaign, Role
 from zhenggai.campaigns.roles import grant
-from zhenggai.opinions.actions import submit_opinion
+from zhenggai.opinions.intake import submit_opinion
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.opinions.receipts import redeem
 from zhenggai.org.models import Category, Member, Organisation, Unit

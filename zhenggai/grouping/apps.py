@@ -8,7 +8,7 @@ class GroupingConfig(AppConfig):
     label = "grouping"
 
     def ready(self) -> None:
-        # Opinions log themselves for the index in their own transaction (opinions/actions.py,
+        # Opinions log themselves for the index in their own transaction (opinions/intake.py,
         # _store); nothing to connect here. Importing the service early keeps its
         # per-process index ready for the first suggestion.
         from . import service  # noqa: F401

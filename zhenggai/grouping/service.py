@@ -1,13 +1,13 @@
 """Keeping a grouping index per campaign up to date, and answering from it.
 
 Each process (gunicorn worker) holds one :class:`~zhenggai.grouping.engine.GroupingEngine`
-per campaign, built lazily from the opinions table. ``submit_opinion`` writes an
-:class:`~zhenggai.grouping.models.IndexLog` row in the opinion's own transaction, so both
-commit or neither does; before answering, a process reads the log rows above the last
-``seq`` it saw (plus a small overlap, because two transactions may commit their rows out of
-``seq`` order) and indexes the new opinions. So an opinion committed by any process is found
-by every process on its next question. Opinions put in by bulk loads are not logged:
-``propose_groups`` indexes any it has not seen, and a rebuild reads them all.
+per campaign, built lazily from the opinions table. Every intake (opinions/intake.py: one
+opinion, an import, a bulk load) writes an :class:`~zhenggai.grouping.models.IndexLog` row
+per opinion in the opinion's own transaction, so both commit or neither does; before
+answering, a process reads the log rows above the last ``seq`` it saw (plus a small overlap,
+because two transactions may commit their rows out of ``seq`` order; a bulk write locks the
+log so that its wide block of seqs cannot) and indexes the new opinions. So an opinion
+committed by any process is found by every process on its next question.
 
 Only texts and ids are indexed; membership of problems is read from the database at answer
 time, so accepting, moving and splitting groups need no index update.
@@ -28,6 +28,7 @@ from .models import IndexLog, LogHorizon
 
 #: Re-read this many log rows below the last seen seq (out-of-order commits).
 OVERLAP = 200
+_CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 #: A suggestion below this lexical similarity is not shown (unrelated texts score ~0).
 MIN_SIMILARITY = 0.15
 #: Opinions are proposed as a group when at least this similar (engine.cluster threshold).
@@ -112,9 +113,10 @@ class Service:
                                            seq__gt=max(0, ix.last_seq - OVERLAP))
                    .values_list("seq", "opinion_id"))
         new = [oid for _s, oid in log if oid not in ix.engine]
-        if new:
-            texts = dict(Opinion.objects.filter(pk__in=new).values_list("id", "text"))
-            for oid in new:
+        for i in range(0, len(new), _CHUNK):  # an import logs thousands at once
+            part = new[i:i + _CHUNK]
+            texts = dict(Opinion.objects.filter(pk__in=part).values_list("id", "text"))
+            for oid in part:
                 if oid in texts:
                     ix.engine.add(oid, texts[oid])
         if log:
@@ -170,10 +172,9 @@ class Service:
         eng = self.index(campaign.pk)
         loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True)
                      .values_list("id", "text"))
-        for i, t in loose.items():  # e.g. bulk-created without a signal: index them now
-            if i not in eng:
-                eng.add(i, t)
-        ids = list(loose)
+        # Every intake logs its opinions (opinions/intake.py), so the index has them all
+        # but one committed since its catch-up above: that one waits for the next question.
+        ids = [i for i in loose if i in eng]
         clusters = [c for c in eng.cluster(ids, threshold=threshold) if len(c) >= min_size]
         if not clusters:
             return []

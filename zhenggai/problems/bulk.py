@@ -18,9 +18,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhenggai.campaigns.models import Campaign
+from zhenggai.db import insert_rows
 from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
+from zhenggai.opinions import intake
+from zhenggai.opinions.intake import Rules
 from zhenggai.opinions.models import Opinion, random_id
+from zhenggai.org import clock
 
 from .actions import row_fields
 from .models import Problem
@@ -41,6 +46,9 @@ class BulkEvent:
 
 @dataclass
 class BulkOpinion:
+    """One opinion of a history, checked by the intake's rules (opinions/intake.py) like any
+    other; kept to the day (no time), as anonymous ones are anyway."""
+
     id: int
     campaign: int
     text: str
@@ -52,34 +60,20 @@ class BulkOpinion:
     category: int | None
 
 
-def insert_rows(table: str, cols: list[str], rows: list[tuple]) -> None:
-    """Plain rows into a table: COPY on PostgreSQL, executemany on SQLite."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur, cur.cursor.copy(
-            f"COPY {table} ({', '.join(cols)}) FROM STDIN"
-        ) as copy:
-            for r in rows:
-                copy.write_row(r)
-        return
-    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
-    with connection.cursor() as cur:
-        cur.executemany(sql, rows)
-
-
 class BulkLoader:
     """Feed it opinions, then problems with their events; `flush` writes what it has.
 
-    Folding needs no database, so a big load can fold in several processes (each with its
-    own range of problem ids) and hand `payload()`s to one writer (`write`).
+    Folding needs no database (checking opinions reads their campaign and the organisation's
+    ids once per loader), so a big load can fold in several processes (each with its own
+    range of problem ids) and hand `payload()`s to one writer (`write`).
     """
 
     def __init__(self, org_id: int, *, first_problem_id: int | None = None) -> None:
         self.org = org_id
         self.book = Book()
         self.refs: dict[int, OpinionRef] = {}
-        self.opinion_rows: list[tuple] = []
+        self.rules: dict[int, Rules] = {}  # per campaign
+        self.opinion_rows: list[intake.OpinionRow] = []
         self.problem_rows: list[tuple] = []
         self.event_rows: list[tuple] = []
         self.links: list[tuple[int, int]] = []
@@ -92,13 +86,25 @@ class BulkLoader:
                       else (lambda v: v))
         self.recorded = self._when(timezone.now())
 
+    def _rules(self, campaign_id: int) -> Rules:
+        rules = self.rules.get(campaign_id)
+        if rules is None:
+            campaign = Campaign.objects.filter(pk=campaign_id, org_id=self.org).first()
+            if campaign is None:
+                raise InvalidInput(_("No %(what)s %(id)s in this organisation."),
+                                   what=Campaign._meta.verbose_name, id=campaign_id)
+            rules = self.rules[campaign_id] = Rules(campaign, today=clock.today(self.org))
+        return rules
+
     def opinions(self, items: Iterable[BulkOpinion]) -> None:
         for o in items:
-            ref = OpinionRef(o.id, o.day, o.anonymous, o.campaign, o.unit, o.category)
+            row = self._rules(o.campaign).check(
+                id=o.id, text=o.text, channel=o.channel, anonymous=o.anonymous,
+                author=o.author, unit=o.unit, category=o.category, day=o.day)
+            ref = row.ref()
             self.refs[o.id] = ref
             self.book.opinion_received(self.org, ref)
-            self.opinion_rows.append((o.id, self.org, o.campaign, o.text, o.channel, o.day,
-                                      None, o.anonymous, o.author, o.unit, o.category, ""))
+            self.opinion_rows.append(row)
 
     def problem(self, events: list[BulkEvent]) -> int:
         pid = self.next_problem
@@ -146,7 +152,8 @@ class BulkLoader:
         link = {oid: pid for pid, oid in self.links}
         out = {
             "problems": self.problem_rows,
-            "opinions": [(*r, link.pop(r[0], None)) for r in self.opinion_rows],
+            "opinions": [r._replace(problem_id=link.pop(r.id, None)) if r.id in link else r
+                         for r in self.opinion_rows],
             "late_links": link,  # opinions of an earlier payload, grouped now
             "events": self.event_rows,
             "buckets": self.book.bucket_arrays(),
@@ -171,8 +178,6 @@ PROBLEM_COLS = ["id", "org_id", "campaign_id", "summary", "scope", "category_id"
                 "decline_requested", "version", "updated_at"]
 EVENT_COLS = ["id", "problem_id", "seq", "kind", "actor_id", "at", "day", "from_state", "to_state",
               "reason", "note", "data", "recorded_at"]
-OPINION_COLS = ["id", "org_id", "campaign_id", "text", "channel", "received_on", "received_at",
-                "anonymous", "author_id", "unit_id", "category_id", "source_ref", "problem_id"]
 
 
 def write(payload: dict, *, buckets: bool = True) -> None:
@@ -190,7 +195,7 @@ def write(payload: dict, *, buckets: bool = True) -> None:
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL session_replication_role = replica")
         insert_rows("problems_problem", PROBLEM_COLS, payload["problems"])
-        insert_rows("opinions_opinion", OPINION_COLS, payload["opinions"])
+        intake.write_rows(payload["opinions"])
         for oid, pid in payload["late_links"].items():
             Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
         insert_rows("problems_event", EVENT_COLS, payload["events"])
@@ -198,6 +203,7 @@ def write(payload: dict, *, buckets: bool = True) -> None:
             write_figures(payload["buckets"])
         if bulk_checks:
             _check_references(payload)
+        intake.log_rows(payload["opinions"])  # last: it locks the log to the commit
 
 
 def write_figures(buckets: tuple) -> None:
@@ -218,7 +224,7 @@ def _check_references(payload: dict) -> None:
     from zhenggai.problems.models import Event
 
     problem_ids = [r[0] for r in payload["problems"]]
-    opinion_ids = [r[0] for r in payload["opinions"]]
+    opinion_ids = [r.id for r in payload["opinions"]]
     checks = [(Problem, "id", problem_ids), (Opinion, "id", opinion_ids),
               (Event, "problem_id", problem_ids)]
     with connection.cursor() as cur:

@@ -14,11 +14,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from zhenggai import text as text_cleaner
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
-from zhenggai.opinions import actions as intake
-from zhenggai.opinions import receipts
+from zhenggai.opinions import intake, receipts
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
@@ -45,14 +43,12 @@ class OpinionForm(forms.Form):
         self.fields["category"].queryset = Category.objects.filter(org_id=org_id)
 
     def clean_text(self) -> str:
-        # The domain's one text cleaner (zhenggai/text.py); invisible-only text is empty.
+        # Intake's own rule for the text (cleaned by zhenggai/text.py; invisible-only text
+        # is empty), shown beside the field.
         try:
-            value = text_cleaner.clean(self.cleaned_data["text"])
+            return intake.text_of(self.cleaned_data["text"])
         except DomainError as e:
             raise forms.ValidationError(str(e)) from None
-        if not value:
-            raise forms.ValidationError(_("An opinion must say something."))
-        return value
 
 
 @never_cache
@@ -65,7 +61,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     if campaign is None:
         return render(request, "web/submit.html", {"campaign": None}, status=404)
     form = OpinionForm(request.POST or None, org_id=campaign.org_id)
-    error = None
+    error, status = None, 200
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         anonymous = d["anonymous"] or member is None
@@ -75,7 +71,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                 author=None if anonymous else member, unit=d["unit"], category=d["category"],
                 at=clock.now(campaign.org_id))  # the organisation's clock
         except DomainError as e:
-            error = str(e)
+            error, status = str(e), status_of(e)  # the rule's own status, as in the API
         else:
             # Named and anonymous alike answer 200 in place (no redirect to follow): nothing
             # in the exchange tells one from the other. The receipt is shown in this response
@@ -85,7 +81,8 @@ def submit(request: HttpRequest) -> HttpResponse:
                           else "web/submitted.html", ctx)
             resp["Cache-Control"] = "no-store"
             return resp
-    status = 400 if (error or form.errors) else 200
+    if form.errors:
+        status = 400
     return render(request, "web/submit.html",
                   {"form": form, "campaign": campaign, "error": error,
                    "signed_in": member is not None}, status=status)
