@@ -99,3 +99,16 @@ def test_entry_is_for_recorders_and_pages_for_members(plant, logged, client):
     c = logged(plant.worker)
     assert c.get("/production/heats/new/").status_code == 403
     assert c.post("/production/heats/new/", {}).status_code == 403
+
+
+def test_the_heat_page_shows_what_rules_offer(plant, logged):
+    heat = run(plant, plant.f8, T0, [540], verify=False)[0]
+    c = logged(plant.verifier)
+    page = c.get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' in page and 'value="correct"' in page
+    c.post(f"/production/heats/{heat.pk}/", {"action": "verify", "version": heat.version})
+    page = c.get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' not in page and 'value="correct"' in page
+    c.logout()
+    page = logged(plant.worker).get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' not in page and 'value="correct"' not in page
