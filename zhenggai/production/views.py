@@ -63,7 +63,7 @@ def heat_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             heat = actions.record_heat(form.cleaned_data["furnace"], form.heat_input(),
-                                     actor=member)
+                                       actor=member)
         except DomainError as e:
             error = str(e)
         else:
@@ -105,7 +105,7 @@ def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 field = request.POST.get("field", "")
                 value = parse_value(field, request.POST.get("value", ""))
                 actions.correct_heat(heat, actor=member, reason=request.POST.get("reason", ""),
-                                   changes={field: value}, expected_version=version)
+                                     changes={field: value}, expected_version=version)
             else:
                 raise PermissionDenied
         except DomainError as e:
