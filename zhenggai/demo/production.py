@@ -76,7 +76,7 @@ def build(org: Organisation, units: dict[str, Unit], password: str) -> dict:
                               note="冷修")
     Target.objects.create(org=org, year=1958, plan_t=PLAN_1958, increase_t=INCREASE_1958)
     n_heats = actions.load(_log(rng, furnaces), recorder=people["recorder"],
-                         verifier=people["verifier"])
+                           verifier=people["verifier"])
     return {"heats": n_heats, "furnaces": len(furnaces)}
 
 
