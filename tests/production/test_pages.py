@@ -28,10 +28,12 @@ def logged(plant, client):
 
 
 def test_pages_render_with_the_figures(plant, logged):
-    # The pages show the organisation's today: its clock stands in January 1958.
-    Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 6))
     Target.objects.create(org=plant.org, year=1958, plan_t=900, increase_t=100)
     run(plant, plant.f8, T0, [560, 530, 500])
+    # The pages show the organisation's today: its clock stands in January 1958. Pinned
+    # after recording: on the pinned day "now" is the real time of day, and the last heat
+    # taps at 03:10, which is still to come before 03:10 Beijing time.
+    Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 6))
     c = logged(plant.worker)
     for name in ("overview", "heats", "records", "leaderboard", "target"):
         r = c.get(f"/production/{'' if name == 'overview' else name + '/'}")
