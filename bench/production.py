@@ -41,8 +41,9 @@ def setup(n_heats: int):
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
 
+    from zhenggai.campaigns.roles import grant_production_roles
     from zhenggai.org.models import Member, Organisation
-    from zhenggai.production import heats
+    from zhenggai.production import actions
     from zhenggai.production.heats import HeatInput
     from zhenggai.production.models import Furnace, GradeNorm, ProductionRole, Target
 
@@ -52,8 +53,8 @@ def setup(n_heats: int):
     ver = Member.objects.create(org=org, name="verifier")
     user = get_user_model().objects.create_user("viewer", password="pw")
     viewer = Member.objects.create(org=org, name="viewer", user=user)
-    heats.grant(rec, ProductionRole.Role.RECORDER)
-    heats.grant(ver, ProductionRole.Role.VERIFIER)
+    grant_production_roles(rec, ProductionRole.Role.RECORDER)
+    grant_production_roles(ver, ProductionRole.Role.VERIFIER)
     rng = random.Random(1958)
     furnaces = []
     for n in range(1, FURNACES + 1):
@@ -92,7 +93,7 @@ def setup(n_heats: int):
                 t = tap
 
     t0 = time.perf_counter()
-    n = heats.load(log(), recorder=rec, verifier=ver, batch=10_000)
+    n = actions.load(log(), recorder=rec, verifier=ver, batch=10_000)
     load_s = time.perf_counter() - t0
     from zhenggai.production.models import Heat
 
@@ -115,7 +116,7 @@ def run_engine(engine: str, n_heats: int, repeat: int) -> None:
     from django.db import connection
     from django.test import Client
 
-    from zhenggai.production import heats, records
+    from zhenggai.production import actions, heats, records
     from zhenggai.production.models import Heat, Record
 
     print(f"\n== {engine} ({connection.vendor}) ==", flush=True)
@@ -139,10 +140,10 @@ def run_engine(engine: str, n_heats: int, repeat: int) -> None:
         charging_min=60, hot_metal_min=30, meltdown_min=200, refining_min=95, tapping_min=15,
         tons=f.capacity_t, good_tons=f.capacity_t - 2, grade="A3", fuel_kg_t=170)
     t = time.perf_counter()
-    heat = heats.record_heat(f, h, actor=rec)
+    heat = actions.record_heat(f, h, actor=rec)
     rec_ms = (time.perf_counter() - t) * 1000
     t = time.perf_counter()
-    heats.verify_heat(heat, actor=ver)
+    actions.verify_heat(heat, actor=ver)
     ver_ms = (time.perf_counter() - t) * 1000
     print(f"record one heat {rec_ms:.0f} ms; verify it (records recomputed) {ver_ms:.0f} ms",
           flush=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import pytest
 
 from tests import factories as f
-from zhenggai.production import heats
+from zhenggai.campaigns.roles import grant_production_roles
+from zhenggai.production import actions
 from zhenggai.production.heats import HeatInput
 from zhenggai.production.models import Furnace, GradeNorm, ProductionRole
 
@@ -35,9 +36,9 @@ def plant(db) -> Plant:
     rec = f.member(o, "记录员", u)
     ver = f.member(o, "核查员", u)
     ver2 = f.member(o, "第二核查员", u)
-    heats.grant(rec, ProductionRole.Role.RECORDER)
-    heats.grant(ver, ProductionRole.Role.VERIFIER)
-    heats.grant(ver2, ProductionRole.Role.VERIFIER, ProductionRole.Role.RECORDER)
+    grant_production_roles(rec, ProductionRole.Role.RECORDER)
+    grant_production_roles(ver, ProductionRole.Role.VERIFIER)
+    grant_production_roles(ver2, ProductionRole.Role.VERIFIER, ProductionRole.Role.RECORDER)
     return Plant(o, f8, f3, rec, ver, ver2, f.member(o, "工人", u))
 
 
@@ -62,10 +63,10 @@ def run(plant: Plant, furnace, start: dt.datetime, minutes_list, *, verify=True,
     out = []
     t = start
     for i, m in enumerate(minutes_list):
-        h = heats.record_heat(furnace, heat_input(first_number + i, t, m, fettling=gap, **kw),
+        h = actions.record_heat(furnace, heat_input(first_number + i, t, m, fettling=gap, **kw),
                               actor=plant.recorder)
         if verify:
-            heats.verify_heat(h, actor=plant.verifier)
+            actions.verify_heat(h, actor=plant.verifier)
         out.append(h)
         t = t + dt.timedelta(minutes=m + gap)
     return out

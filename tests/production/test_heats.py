@@ -1,127 +1,72 @@
-"""The heat log's entry checks, verification by a second person, and corrections."""
+"""The heat's values are declared once (heats.HeatInput): the entry form and the API's
+schema are made from that declaration and agree with it on names, labels and bounds."""
 
-import dataclasses
 import datetime as dt
+import typing
 
-import pytest
-
-from tests.factories import at
-from zhenggai.errors import Forbidden, InvalidInput, Refused
 from zhenggai.production import heats
-from zhenggai.production.models import Heat, HeatEvent
-
-from .conftest import heat_input, run
-
-T0 = at(1958, 1, 5, 8)
+from zhenggai.production.api import Delay, HeatIn, HeatOut
+from zhenggai.production.forms import DELAY_FIELDS, HeatForm, parse_value
 
 
-def refused(plant, h, match, furnace=None, actor=None):
-    before = (Heat.objects.count(), HeatEvent.objects.count())
-    with pytest.raises((InvalidInput, Forbidden), match=match):
-        heats.record_heat(furnace or plant.f8, h, actor=actor or plant.recorder)
-    assert (Heat.objects.count(), HeatEvent.objects.count()) == before
+def _bounds(field_info) -> dict:
+    out = {}
+    for m in field_info.metadata:
+        for k in ("ge", "le", "max_length"):
+            if getattr(m, k, None) is not None:
+                out[k] = getattr(m, k)
+    return out
 
 
-def test_a_heat_is_recorded_with_its_computed_times(plant):
-    first = heats.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.recorder)
-    second = heats.record_heat(plant.f8, heat_input(2, T0 + dt.timedelta(minutes=600), 500),
-                               actor=plant.recorder)
-    assert first.heat_min == 540 and first.tap_to_tap_min is None
-    assert second.heat_min == 500
-    assert second.tap_to_tap_min == 60 + 500  # fettling gap, then the heat
-    assert first.day == dt.date(1958, 1, 5) and first.year == 1958
-    assert [e.kind for e in first.events.all()] == ["recorded"]
+def test_the_form_and_the_api_schema_are_made_from_the_declaration(db):
+    declared = heats.declared(heats.HeatInput)
+    names = [name for name, _tp, _e in declared]
+    form = HeatForm(org_id=0)
+    assert list(form.fields) == ["furnace", *[n for n in names if n != "delays"],
+                                 *DELAY_FIELDS]
+    assert list(HeatIn.model_fields) == ["furnace", *names]
+    for name, _tp, entry in declared:
+        schema = HeatIn.model_fields[name]
+        if entry.choices is not None:
+            assert typing.get_args(schema.annotation) == tuple(entry.choices.values)
+            assert [v for v, _label in form.fields[name].choices] == entry.choices.values
+            continue
+        if name == "delays":
+            assert schema.annotation == list[Delay]
+            continue
+        field = form.fields[name]
+        assert field.label == entry.label
+        want = {k: v for k, v in (("ge", entry.min), ("le", entry.max),
+                                  ("max_length", entry.max_length)) if v is not None}
+        assert _bounds(schema) == want, name
+        assert (getattr(field, "min_value", None), getattr(field, "max_value", None),
+                getattr(field, "max_length", None)) == (entry.min, entry.max, entry.max_length)
+    for field_name, name in DELAY_FIELDS.items():
+        assert name in Delay.model_fields and not form.fields[field_name].required
+    # What the API gives back of the values written down has the declared type.
+    for name in ("number", "crew", "charge_at", "tons", "grade"):
+        assert HeatOut.model_fields[name].annotation is heats.TYPES[name]
 
 
-def test_a_heat_recorded_before_another_updates_the_next_tap_to_tap(plant):
-    late = heats.record_heat(plant.f8, heat_input(2, T0 + dt.timedelta(hours=12), 500),
-                             actor=plant.recorder)
-    heats.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.recorder)
-    late.refresh_from_db()
-    assert late.tap_to_tap_min == 12 * 60 + 500 - 540
+def test_a_form_entry_becomes_the_declared_input(db, plant):
+    form = HeatForm({"furnace": plant.f8.pk, "number": 7, "shift": "A", "crew": " 甲班 ",
+                     "charge_at": "1958-01-05T08:00", "tap_at": "1958-01-05T17:00",
+                     "fettling_min": 60, "charging_min": 60, "hot_metal_min": 30,
+                     "meltdown_min": 280, "refining_min": 155, "tapping_min": 15, "tons": 150,
+                     "good_tons": 148, "grade": "A3", "fuel_kg_t": 180, "delay_code": "crane",
+                     "delay_min": 15}, org_id=plant.org.pk)
+    assert form.is_valid(), form.errors
+    h = form.heat_input()
+    assert isinstance(h, heats.HeatInput) and h.delays == [{"code": "crane", "minutes": 15}]
+    assert form.cleaned_data["furnace"] == plant.f8
+    form = HeatForm(dict(form.data, delay_code="", fettling_min=2**31), org_id=plant.org.pk)
+    assert not form.is_valid() and list(form.errors) == ["fettling_min"]
 
 
-@pytest.mark.parametrize("change, match", [
-    ({"tap_at": T0 - dt.timedelta(minutes=5)}, "is not after charging starts"),
-    ({"refining_min": 400}, "phases add up to"),
-    ({"tons": 20}, "far from this furnace's capacity"),
-    ({"tons": 400}, "far from this furnace's capacity"),
-    ({"good_tons": 151}, "Good tons cannot exceed"),
-    ({"shift": "X"}, "Unknown shift"),
-    ({"crew": " "}, "Name the crew"),
-    ({"charge_at": dt.datetime(1958, 1, 5, 8)}, "time zone"),
-    ({"delays": [{"code": "lunch", "minutes": 5}]}, "reason code"),
-    ({"delays": [{"code": "crane", "minutes": 0}]}, "minutes"),
-    ({"fuel_kg_t": -1}, "Fuel per ton"),
-])
-def test_what_cannot_be_is_refused_with_its_reason(plant, change, match):
-    h = dataclasses.replace(heat_input(1, T0, 540), **change)
-    refused(plant, h, match)
-
-
-def test_a_heat_in_the_future_is_refused(plant):
-    refused(plant, heat_input(1, at(2999, 1, 1), 540), "future")
-
-
-def test_overlapping_heats_on_one_furnace_are_refused(plant):
-    heats.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.recorder)
-    refused(plant, heat_input(2, T0 + dt.timedelta(hours=4), 540), "overlaps heat 1958-1")
-    # fettling of the next heat may not start before the tap either
-    refused(plant, heat_input(2, T0 + dt.timedelta(minutes=560), 500, fettling=30),
-            "overlaps")
-    # another furnace at the same time is fine
-    heats.record_heat(plant.f3, heat_input(1, T0, 480, tons=185), actor=plant.recorder)
-
-
-def test_a_heat_number_is_unique_per_furnace_and_year(plant):
-    heats.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.recorder)
-    refused(plant, heat_input(1, T0 + dt.timedelta(days=1), 540), "already exists")
-    heats.record_heat(plant.f8, heat_input(1, at(1959, 1, 5), 540), actor=plant.recorder)
-
-
-def test_only_recorders_record(plant):
-    refused(plant, heat_input(1, T0, 540), "Only a recorder", actor=plant.worker)
-    refused(plant, heat_input(1, T0, 540), "Only a recorder", actor=plant.verifier)
-
-
-def test_a_second_person_verifies(plant):
-    h = heats.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.verifier2)
-    with pytest.raises(Forbidden, match="cannot verify it"):
-        heats.verify_heat(h, actor=plant.verifier2)
-    with pytest.raises(Forbidden, match="Only a verifier"):
-        heats.verify_heat(h, actor=plant.recorder)
-    heats.verify_heat(h, actor=plant.verifier)
-    h.refresh_from_db()
-    assert h.status == Heat.Status.VERIFIED and h.verified_by == plant.verifier
-    with pytest.raises(Refused, match="verified already"):
-        heats.verify_heat(h, actor=plant.verifier)
-    assert [e.kind for e in h.events.all()] == ["recorded", "verified"]
-
-
-def test_a_correction_is_an_event_with_its_reason_and_values(plant):
-    (h,) = run(plant, plant.f8, T0, [540])
-    with pytest.raises(InvalidInput, match="reason"):
-        heats.correct_heat(h, actor=plant.verifier, reason="", changes={"good_tons": 140})
-    with pytest.raises(InvalidInput, match="cannot be corrected"):
-        heats.correct_heat(h, actor=plant.verifier, reason="x", changes={"number": 9})
-    with pytest.raises(InvalidInput, match="Good tons"):
-        heats.correct_heat(h, actor=plant.verifier, reason="x", changes={"good_tons": 999})
-    with pytest.raises(Forbidden):
-        heats.correct_heat(h, actor=plant.worker, reason="x", changes={"good_tons": 140})
-    h = heats.correct_heat(h, actor=plant.verifier, reason="scale misread",
-                           changes={"good_tons": 140})
-    e = h.events.last()
-    assert (e.kind, e.reason, e.data) == ("corrected", "scale misread", {"good_tons": [148, 140]})
-    assert h.good_tons == 140 and h.version == 3
-
-
-def test_outliers_are_flagged_not_refused(plant):
-    hs = run(plant, plant.f8, T0, [540, 545, 535, 550, 540, 538, 542, 546, 541])
-    odd = heats.record_heat(
-        plant.f8, heat_input(20, hs[-1].tap_at + dt.timedelta(hours=1), 900),
-        actor=plant.recorder)
-    assert odd.outlier and odd.outlier_score > 3.5
-    normal = heats.record_heat(
-        plant.f8, heat_input(21, odd.tap_at + dt.timedelta(hours=1), 543),
-        actor=plant.recorder)
-    assert not normal.outlier
+def test_a_corrected_value_is_read_in_its_declared_type():
+    assert parse_value("good_tons", " 140 ") == 140.0
+    assert parse_value("meltdown_min", "280") == 280
+    assert parse_value("grade", "A3") == "A3"
+    assert parse_value("delays", "") == []
+    assert parse_value("tap_at", "1958-01-05T17:00").tzinfo is not None
+    assert isinstance(parse_value("tap_at", "1958-01-05T17:00+08:00"), dt.datetime)

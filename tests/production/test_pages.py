@@ -28,10 +28,12 @@ def logged(plant, client):
 
 
 def test_pages_render_with_the_figures(plant, logged):
-    # The pages show the organisation's today: its clock stands in January 1958.
-    Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 6))
     Target.objects.create(org=plant.org, year=1958, plan_t=900, increase_t=100)
     run(plant, plant.f8, T0, [560, 530, 500])
+    # The pages show the organisation's today: its clock stands in January 1958. Pinned
+    # after recording: on the pinned day "now" is the real time of day, and the last heat
+    # taps at 03:10, which is still to come before 03:10 Beijing time.
+    Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 6))
     c = logged(plant.worker)
     for name in ("overview", "heats", "records", "leaderboard", "target"):
         r = c.get(f"/production/{'' if name == 'overview' else name + '/'}")
@@ -99,3 +101,16 @@ def test_entry_is_for_recorders_and_pages_for_members(plant, logged, client):
     c = logged(plant.worker)
     assert c.get("/production/heats/new/").status_code == 403
     assert c.post("/production/heats/new/", {}).status_code == 403
+
+
+def test_the_heat_page_shows_what_rules_offer(plant, logged):
+    heat = run(plant, plant.f8, T0, [540], verify=False)[0]
+    c = logged(plant.verifier)
+    page = c.get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' in page and 'value="correct"' in page
+    c.post(f"/production/heats/{heat.pk}/", {"action": "verify", "version": heat.version})
+    page = c.get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' not in page and 'value="correct"' in page
+    c.logout()
+    page = logged(plant.worker).get(f"/production/heats/{heat.pk}/").content.decode()
+    assert 'value="verify"' not in page and 'value="correct"' not in page

@@ -7,7 +7,7 @@ import pytest
 
 from tests.factories import at
 from zhenggai.errors import InvalidInput, NotFound
-from zhenggai.production import competition, heats, records, targets
+from zhenggai.production import actions, competition, records, targets
 from zhenggai.production.models import Record, RecordKind, Repair, Target
 
 from .conftest import run
@@ -54,7 +54,7 @@ def test_a_correction_that_removes_a_record_restores_the_previous_one(plant):
     hs = run(plant, plant.f8, T0, [560, 530, 500])
     assert [v for v, _, _ in fastest(plant, plant.f8)] == [530, 500]
     wrong = hs[2]
-    heats.correct_heat(wrong, actor=plant.verifier, reason="tap time was misread",
+    actions.correct_heat(wrong, actor=plant.verifier, reason="tap time was misread",
                        changes={"tap_at": wrong.charge_at + dt.timedelta(minutes=545),
                                 "refining_min": wrong.refining_min + 45})
     assert fastest(plant, plant.f8) == [(530, 560, 1)]
@@ -66,9 +66,9 @@ def test_most_tons_and_best_week_by_hand(plant):
     start = T0
     tons = [150] + [140] * 7 + [150]
     for i, t in enumerate(tons):
-        h = heats.record_heat(
+        h = actions.record_heat(
             plant.f8, _day_heat(i + 1, start + dt.timedelta(days=i), t), actor=plant.recorder)
-        heats.verify_heat(h, actor=plant.verifier)
+        actions.verify_heat(h, actor=plant.verifier)
     heaviest = Record.objects.filter(furnace=plant.f8, kind=RecordKind.HEAVIEST)
     assert not heaviest.exists()  # 148 is never beaten
     weeks = list(Record.objects.filter(furnace=plant.f8, kind=RecordKind.BEST_WEEK)
@@ -76,9 +76,9 @@ def test_most_tons_and_best_week_by_hand(plant):
     # windows: days 1–7 = 148 + 6·138 = 976; 2–8 = 7·138 = 966; 3–9 = 6·138 + 148 = 976
     # neither later window beats the first: no record after the first week
     assert weeks == []
-    h = heats.record_heat(plant.f8, _day_heat(10, start + dt.timedelta(days=9), 160),
+    h = actions.record_heat(plant.f8, _day_heat(10, start + dt.timedelta(days=9), 160),
                           actor=plant.recorder)
-    heats.verify_heat(h, actor=plant.verifier)
+    actions.verify_heat(h, actor=plant.verifier)
     # window 4–10 = 5·138 + 148 + 158 = 996 → 996 / (7 · 36) t/m²/day
     (w,) = Record.objects.filter(furnace=plant.f8, kind=RecordKind.BEST_WEEK)
     assert w.day == dt.date(1958, 1, 14)
@@ -171,8 +171,8 @@ def test_the_plant_day_ledger_equals_the_heat_log(plant):
 
     hs = run(plant, plant.f8, T0, [560, 530, 500, 510])
     run(plant, plant.f3, T0, [400, 380], tons=185)
-    heats.correct_heat(hs[1], actor=plant.verifier, reason="scale", changes={"good_tons": 120})
-    heats.correct_heat(hs[3], actor=plant.verifier, reason="clock",
+    actions.correct_heat(hs[1], actor=plant.verifier, reason="scale", changes={"good_tons": 120})
+    actions.correct_heat(hs[3], actor=plant.verifier, reason="clock",
                        changes={"charge_at": hs[3].charge_at + dt.timedelta(days=1),
                                 "tap_at": hs[3].tap_at + dt.timedelta(days=1)})
     kept = sorted((d, round(t, 6)) for d, t in PlantDay.objects.values_list("day", "good_tons")

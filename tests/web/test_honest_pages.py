@@ -156,7 +156,8 @@ def test_the_ledger_closes_only_closed_problems(story):
 
 def test_the_forecast_ignores_the_unfinished_day(db):
     from tests.production.conftest import Plant, run
-    from zhenggai.production import heats, targets
+    from zhenggai.campaigns.roles import grant_production_roles
+    from zhenggai.production import targets
     from zhenggai.production.models import Furnace, GradeNorm, ProductionRole, Target
 
     o = f.org()
@@ -165,8 +166,8 @@ def test_the_forecast_ignores_the_unfinished_day(db):
                                 commissioned=1937)
     GradeNorm.objects.create(furnace=f8, grade="A3", minutes=560)
     rec, ver = f.member(o, "记录员", u), f.member(o, "核查员", u)
-    heats.grant(rec, ProductionRole.Role.RECORDER)
-    heats.grant(ver, ProductionRole.Role.VERIFIER)
+    grant_production_roles(rec, ProductionRole.Role.RECORDER)
+    grant_production_roles(ver, ProductionRole.Role.VERIFIER)
     plant = Plant(o, f8, f8, rec, ver, ver, ver)
     Target.objects.create(org=o, year=1958, plan_t=9000, increase_t=100)
     t0 = dt.datetime(1958, 1, 6, 8, tzinfo=dt.timezone(dt.timedelta(hours=8)))

@@ -1,4 +1,7 @@
-"""Who may do what: the one place role membership is read."""
+"""Who may do what: the one place role membership is read, a campaign's roles and the
+plant's (production) roles."""
+
+from zhenggai.production.models import ProductionRole
 
 from .models import Campaign, CampaignRole, Role
 
@@ -31,3 +34,33 @@ def grant(member, campaign: Campaign, *roles: str) -> None:
         CampaignRole.objects.get_or_create(member=member, campaign=campaign, role=role)
     if hasattr(member, "_role_cache"):
         member._role_cache.pop(campaign.pk, None)
+
+
+# -- The plant's roles (production) ---------------------------------------------------------
+#
+# A recorder, verifier or planner holds the role for the organisation's plant, not for a
+# campaign. There is no admin override here: ADMIN is held in one campaign and lets its
+# holder act as any role *of that campaign*; it says nothing about who may write or confirm
+# the heat log. A plant role is granted explicitly (the admin site, or grant_production_roles).
+
+
+def production_roles_of(member) -> set[str]:
+    """The plant roles a member holds (one query; read afresh each time)."""
+    if member is None:
+        return set()
+    return set(ProductionRole.objects.filter(member=member).values_list("role", flat=True))
+
+
+def has_production_role(member, org_id: int, *roles: str, held: set[str] | None = None) -> bool:
+    """Whether `member` holds one of `roles` in the plant of organisation `org_id`. `held`:
+    the member's plant roles when already read (production_roles_of)."""
+    if member is None or member.org_id != org_id:
+        return False
+    if held is None:
+        held = production_roles_of(member)
+    return bool(held & set(roles))
+
+
+def grant_production_roles(member, *roles: str) -> None:
+    for role in roles:
+        ProductionRole.objects.get_or_create(member=member, role=role)

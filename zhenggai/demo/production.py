@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 
+from zhenggai.campaigns.roles import grant_production_roles
 from zhenggai.org.models import Member, Organisation, Unit
-from zhenggai.production import heats
+from zhenggai.production import actions
 from zhenggai.production.heats import HeatInput
 from zhenggai.production.models import Furnace, GradeNorm, ProductionRole, Repair, Target
 
@@ -59,7 +60,7 @@ def build(org: Organisation, units: dict[str, Unit], password: str) -> dict:
         user.set_password(password)
         user.save()
         m = Member.objects.create(org=org, user=user, name=name, unit=units["production"])
-        heats.grant(m, *roles)
+        grant_production_roles(m, *roles)
         people[username] = m
     furnaces = {}
     for n, (cap, hearth, year, norm) in FURNACES.items():
@@ -74,8 +75,8 @@ def build(org: Organisation, units: dict[str, Unit], password: str) -> dict:
         Repair.objects.create(furnace=f, starts=starts, ends=starts + dt.timedelta(days=9),
                               note="冷修")
     Target.objects.create(org=org, year=1958, plan_t=PLAN_1958, increase_t=INCREASE_1958)
-    n_heats = heats.load(_log(rng, furnaces), recorder=people["recorder"],
-                         verifier=people["verifier"])
+    n_heats = actions.load(_log(rng, furnaces), recorder=people["recorder"],
+                           verifier=people["verifier"])
     return {"heats": n_heats, "furnaces": len(furnaces)}
 
 

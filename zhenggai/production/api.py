@@ -4,17 +4,18 @@ actions and reads as the pages; request.auth is the calling member."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema, Status
+from pydantic import create_model
 
 from zhenggai.api.params import as_utc
 from zhenggai.api.types import Id
 from zhenggai.errors import InvalidInput
 
-from . import competition, heats, targets
+from . import actions, competition, heats, targets
 from .models import Furnace, Heat, Record
 
 router = Router(tags=["production"])
@@ -29,56 +30,52 @@ class FurnaceOut(Schema):
     commissioned: int
 
 
-class Delay(Schema):
-    code: str
-    minutes: int = Field(ge=0, le=2**31 - 1)
+def _api_type(tp, entry: heats.Entry, delay):
+    """The schema type of one declared value, with the bounds the declaration gives."""
+    if entry.choices is not None:
+        return Literal[tuple(entry.choices.values)]
+    if tp == list[dict]:
+        return list[delay]
+    bounds = {k: v for k, v in (("ge", entry.min), ("le", entry.max),
+                                ("max_length", entry.max_length)) if v is not None}
+    return Annotated[tp, Field(**bounds)] if bounds else tp
 
 
-class HeatIn(Schema):
-    furnace: Id = Field(description="the furnace's number")
-    number: Id
-    shift: Literal["A", "B", "C"]
-    crew: str = Field(max_length=50)
-    charge_at: dt.datetime
-    tap_at: dt.datetime
-    fettling_min: int = Field(ge=0, le=2**31 - 1)
-    charging_min: int = Field(ge=0, le=2**31 - 1)
-    hot_metal_min: int = Field(ge=0, le=2**31 - 1)
-    meltdown_min: int = Field(ge=0, le=2**31 - 1)
-    refining_min: int = Field(ge=0, le=2**31 - 1)
-    tapping_min: int = Field(ge=0, le=2**31 - 1)
-    tons: float
-    good_tons: float
-    grade: str = Field(max_length=30)
-    fuel_kg_t: float
-    delays: list[Delay] = []
+def _plain_type(tp, delay):
+    return list[delay] if tp == list[dict] else tp
 
 
-class HeatOut(Schema):
-    id: int
-    furnace: int
-    year: int
-    number: int
-    shift: str
-    crew: str
-    charge_at: dt.datetime
-    tap_at: dt.datetime
-    day: dt.date
-    heat_min: int
-    tap_to_tap_min: int | None
-    tons: float
-    good_tons: float
-    grade: str
-    fuel_kg_t: float
-    delays: list[Delay]
-    status: str
-    outlier: bool
-    outlier_score: float | None
-    version: int
+# The heat's values as the API takes and gives them, made from the one declaration
+# (heats.HeatInput, heats.DelayInput), as the entry form is (forms.HeatForm).
+Delay = create_model("Delay", __base__=Schema, **{
+    name: _api_type(tp, entry, None) for name, tp, entry in heats.declared(heats.DelayInput)})
 
+HeatIn = create_model("HeatIn", __base__=Schema, **{
+    "furnace": (Id, Field(description="the furnace's number")),
+    **{name: (_api_type(tp, entry, Delay), [] if name == "delays" else ...)
+       for name, tp, entry in heats.declared(heats.HeatInput)},
+})
+
+
+class _HeatOut(Schema):
     @staticmethod
     def resolve_furnace(obj) -> int:
         return obj.furnace.number
+
+
+# The heat as stored: some of the values as written (their types from the declaration), and
+# what was computed from them.
+HeatOut = create_model("HeatOut", __base__=_HeatOut, **{
+    name: _plain_type(heats.TYPES[name], Delay) if tp is None else tp
+    for name, tp in [
+        ("id", int), ("furnace", int), ("year", int), ("number", None), ("shift", None),
+        ("crew", None), ("charge_at", None), ("tap_at", None), ("day", dt.date),
+        ("heat_min", int), ("tap_to_tap_min", int | None), ("tons", None),
+        ("good_tons", None), ("grade", None), ("fuel_kg_t", None), ("delays", None),
+        ("status", str), ("outlier", bool), ("outlier_score", float | None),
+        ("version", int),
+    ]
+})
 
 
 class VerifyIn(Schema):
@@ -186,28 +183,29 @@ def get_heat(request, heat_id: Id):
 def record_heat(request, body: HeatIn):
     data = body.dict()
     furnace = _furnace(request, data.pop("furnace"))
-    heat = heats.record_heat(furnace, heats.HeatInput(**data), actor=request.auth)
+    heat = actions.record_heat(furnace, heats.HeatInput(**data), actor=request.auth)
     return Status(201, heat)
 
 
 @router.post("/heats/{heat_id}/verify", response=HeatOut)
 def verify_heat(request, heat_id: Id, body: VerifyIn):
-    return heats.verify_heat(_heat(request, heat_id), actor=request.auth,
-                             expected_version=body.version)
+    return actions.verify_heat(_heat(request, heat_id), actor=request.auth,
+                               expected_version=body.version)
 
 
 @router.post("/heats/{heat_id}/corrections", response=HeatOut)
 def correct_heat(request, heat_id: Id, body: CorrectionIn):
     changes = body.dict()["changes"]
-    for k in ("charge_at", "tap_at"):
-        if isinstance(changes.get(k), str):
+    for k, tp in heats.TYPES.items():  # a time comes as text
+        if tp is dt.datetime and isinstance(changes.get(k), str):
             try:
                 changes[k] = dt.datetime.fromisoformat(changes[k])
             except ValueError as e:
                 raise InvalidInput(_("“%(v)s” is not a valid value for this field."),
                                    v=changes[k]) from e
-    return heats.correct_heat(_heat(request, heat_id), actor=request.auth, reason=body.reason,
-                              changes=changes, expected_version=body.version)
+    return actions.correct_heat(_heat(request, heat_id), actor=request.auth,
+                                reason=body.reason, changes=changes,
+                                expected_version=body.version)
 
 
 @router.get("/records", response=list[RecordOut])

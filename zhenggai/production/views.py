@@ -1,26 +1,25 @@
 """Production pages: heat entry, verification, records, leaderboard, target. They call the
-domain modules (heats, records, competition, targets) and hold no rule of their own."""
+domain modules (actions, rules, competition, targets) and hold no rule of their own: what a
+member may do with a heat is what rules.offered says."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
 from zhenggai.org import clock
 
-from . import competition, heats, targets
-from .models import DelayCode, Furnace, Heat, ProductionRole, Record, RecordKind, Shift
+from . import actions, competition, heats, rules, targets
+from .forms import HeatForm, parse_value
+from .models import Furnace, Heat, Record, RecordKind
+from .rules import Kind
 
 
 def _member(request: HttpRequest):
@@ -28,10 +27,6 @@ def _member(request: HttpRequest):
     if member is None:
         raise PermissionDenied
     return member
-
-
-def _roles(member) -> set[str]:
-    return set(ProductionRole.objects.filter(member=member).values_list("role", flat=True))
 
 
 def _day(value: str | None, default: dt.date) -> dt.date:
@@ -46,41 +41,6 @@ def _today(org_id: int) -> dt.date:
     return clock.today(org_id)
 
 
-class HeatForm(forms.Form):
-    furnace = forms.ModelChoiceField(queryset=Furnace.objects.none(), label=_("furnace"))
-    number = forms.IntegerField(min_value=1, label=_("heat number"))
-    shift = forms.ChoiceField(choices=Shift.choices, label=_("shift"))
-    crew = forms.CharField(max_length=50, label=_("crew"))
-    charge_at = forms.DateTimeField(label=_("charging starts"),
-                                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    tap_at = forms.DateTimeField(label=_("tap"),
-                                 widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    fettling_min = forms.IntegerField(min_value=0, label=_("fettling (min)"))
-    charging_min = forms.IntegerField(min_value=0, label=_("charging (min)"))
-    hot_metal_min = forms.IntegerField(min_value=0, label=_("hot-metal addition (min)"))
-    meltdown_min = forms.IntegerField(min_value=0, label=_("melt-down (min)"))
-    refining_min = forms.IntegerField(min_value=0, label=_("refining (min)"))
-    tapping_min = forms.IntegerField(min_value=0, label=_("tap (min)"))
-    tons = forms.FloatField(min_value=0, label=_("tons tapped"))
-    good_tons = forms.FloatField(min_value=0, label=_("good tons"))
-    grade = forms.CharField(max_length=30, label=_("steel grade"))
-    fuel_kg_t = forms.FloatField(min_value=0, label=_("fuel per ton (kg)"))
-    delay_code = forms.ChoiceField(choices=[("", "—"), *DelayCode.choices], required=False,
-                                   label=_("delay reason"))
-    delay_min = forms.IntegerField(min_value=1, required=False, label=_("delay (min)"))
-
-    def __init__(self, *args, org_id: int, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["furnace"].queryset = Furnace.objects.filter(org_id=org_id)
-
-    def heat_input(self) -> heats.HeatInput:
-        d = dict(self.cleaned_data)
-        d.pop("furnace")
-        code, minutes = d.pop("delay_code"), d.pop("delay_min")
-        d["delays"] = [{"code": code, "minutes": minutes}] if code and minutes else []
-        return heats.HeatInput(**d)
-
-
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
     member = _member(request)
@@ -89,21 +49,21 @@ def overview(request: HttpRequest) -> HttpResponse:
     from .board import production_summary
 
     return render(request, "production/overview.html", {
-        "summary": production_summary(member.org, day), "day": day, "roles": _roles(member),
+        "summary": production_summary(member.org, day), "day": day,
     })
 
 
 @login_required
 def heat_new(request: HttpRequest) -> HttpResponse:
     member = _member(request)
-    if ProductionRole.Role.RECORDER not in _roles(member):
+    if Kind.RECORD not in rules.offered(member, member.org_id):
         raise PermissionDenied
     form = HeatForm(request.POST or None, org_id=member.org_id)
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
-            heat = heats.record_heat(form.cleaned_data["furnace"], form.heat_input(),
-                                     actor=member)
+            heat = actions.record_heat(form.cleaned_data["furnace"], form.heat_input(),
+                                       actor=member)
         except DomainError as e:
             error = str(e)
         else:
@@ -125,8 +85,8 @@ def heat_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(furnace__number=int(furnace))
     page = Paginator(qs.order_by("-tap_at"), 50).get_page(request.GET.get("page"))
     return render(request, "production/heat_list.html", {
-        "page": page, "status": status, "furnace": furnace, "roles": _roles(member),
-        "furnaces": Furnace.objects.filter(org_id=member.org_id), "me": member,
+        "page": page, "status": status, "furnace": furnace,
+        "furnaces": Furnace.objects.filter(org_id=member.org_id),
     })
 
 
@@ -136,17 +96,16 @@ def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
     heat = get_object_or_404(Heat.objects.select_related("furnace", "recorder", "verified_by"),
                              pk=pk, org_id=member.org_id)
     error = ""
-    roles = _roles(member)
     if request.method == "POST":
         try:
             version = int(request.POST.get("version", "0"))
-            if request.POST.get("action") == "verify":
-                heats.verify_heat(heat, actor=member, expected_version=version)
-            elif request.POST.get("action") == "correct":
+            if request.POST.get("action") == Kind.VERIFY:
+                actions.verify_heat(heat, actor=member, expected_version=version)
+            elif request.POST.get("action") == Kind.CORRECT:
                 field = request.POST.get("field", "")
-                value = _parse(field, request.POST.get("value", ""))
-                heats.correct_heat(heat, actor=member, reason=request.POST.get("reason", ""),
-                                   changes={field: value}, expected_version=version)
+                value = parse_value(field, request.POST.get("value", ""))
+                actions.correct_heat(heat, actor=member, reason=request.POST.get("reason", ""),
+                                     changes={field: value}, expected_version=version)
             else:
                 raise PermissionDenied
         except DomainError as e:
@@ -155,29 +114,8 @@ def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("production:heat", heat.pk)
     return render(request, "production/heat_detail.html", {
         "heat": heat, "events": heat.events.select_related("actor"), "error": error,
-        "roles": roles, "me": member, "fields": heats.CORRECTABLE,
+        "offered": rules.offered(member, member.org_id, heat), "fields": heats.CORRECTABLE,
     }, status=400 if error else 200)
-
-
-def _parse(field: str, raw: str):
-    """A corrected value from the form, in the type the heat keeps. Bad text is refused by
-    the domain's own checks."""
-    from zhenggai.errors import InvalidInput
-
-    raw = raw.strip()
-    try:
-        if field in ("charge_at", "tap_at"):
-            value = dt.datetime.fromisoformat(raw)
-            return timezone.make_aware(value) if timezone.is_naive(value) else value
-        if field in ("tons", "good_tons", "fuel_kg_t"):
-            return float(raw)
-        if field.endswith("_min"):
-            return int(raw)
-        if field == "delays":
-            return json.loads(raw or "[]")
-    except (ValueError, json.JSONDecodeError) as e:
-        raise InvalidInput(_("“%(v)s” is not a valid value for this field."), v=raw) from e
-    return raw
 
 
 @login_required
