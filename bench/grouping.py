@@ -519,7 +519,7 @@ def perf_worker(n_index: int, n_cluster: int) -> dict:
     t0 = time.perf_counter()
     eng.add_many((i, synthetic(i)) for i in range(n_index))
     out["build_s"] = time.perf_counter() - t0
-    out["entries"] = len(eng._prow)
+    out["entries"] = len(eng._index.prow)
     lat = []
     for j in range(1000):
         q = synthetic(10_000_000 + j)

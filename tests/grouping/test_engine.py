@@ -139,7 +139,7 @@ def test_merges_and_bulk_adds_give_the_same_answers_as_single_adds():
         if i % 7 == 3:
             merging.remove(i - 2)
             merging.add(i - 2, texts[i - 2])
-    assert merging._rf > 0 and bulk._rf > 0  # frozen segments were really used
+    assert merging._index.rf > 0 and bulk._index.rf > 0  # frozen segments were really used
     for q in ["3号高炉漏水", "水泵噪音大", "No. 5 fan", "风机温度过高"]:
         want = [(h.id, round(h.score, 3)) for h in single.query(q, 8)]
         assert [(h.id, round(h.score, 3)) for h in merging.query(q, 8)] == want
@@ -284,7 +284,7 @@ def test_character_frequencies_follow_adds_and_removes():
     eng.add(2, "食堂饭菜太贵")  # replaces
     for i in (1, 2, 3):
         eng.remove(i)
-    assert len(eng) == 0 and not eng._cdf.any()
+    assert len(eng) == 0 and not eng._chars.df.any()
     eng.add(4, "8号炉漏水")
     assert top(eng, "八号炉漏水") == [4]
 
@@ -315,7 +315,7 @@ def test_ngram_table_is_sized_to_the_data_and_widens_exactly():
     texts = ["".join(map(chr, rng.integers(0x4E00, 0x9FA5, 40))) for _ in range(160)]
     small = GroupingEngine()
     small.add_many(OPINIONS.items())
-    assert len(small._cdf) == 2**16  # a small engine keeps a small table
+    assert len(small._chars.df) == 2**16  # a small engine keeps a small table
     grown = GroupingEngine()
     for i, t in enumerate(texts):
         grown.add(i, t)
@@ -325,9 +325,9 @@ def test_ngram_table_is_sized_to_the_data_and_widens_exactly():
     fresh = GroupingEngine()
     fresh.add_many(live)
     # widened on the way (re-hashing the kept texts): the same table as one built at once
-    assert grown._cbits == fresh._cbits == 18
-    assert np.array_equal(grown._cdf, fresh._cdf)
-    assert grown._cocc == np.count_nonzero(grown._cdf)
+    assert grown._chars.bits == fresh._chars.bits == 18
+    assert np.array_equal(grown._chars.df, fresh._chars.df)
+    assert grown._chars.occupied == np.count_nonzero(grown._chars.df)
     for q in (texts[7][:20] + texts[9][20:], texts[5], texts[100][5:30]):
         want = [(h.id, round(h.score, 6), round(h.similarity, 6)) for h in fresh.query(q, 5)]
         assert [(h.id, round(h.score, 6), round(h.similarity, 6))

@@ -1,4 +1,4 @@
-"""Summarising opinions: the Django side of grouping (issue 6). engine.py and text.py stay
+"""Summarising opinions: the Django side of grouping (issue 6). engine/ and text.py stay
 free of Django so the engine can be used and benchmarked on its own."""
 from django.apps import AppConfig
 

@@ -1,0 +1,249 @@
+"""Clustering: near-duplicate groups from each item's nearest neighbours (lexical similarity).
+
+Each item's ``k`` nearest neighbours within the set (BM25F similarity, exactly scored among
+candidates that share its rarer terms, at most ``budget`` postings of them) give edges with
+similarity >= ``threshold``. Edges are joined strongest first (union-find); two groups join
+only if their leaders (the first item of each group) are themselves at least ``threshold``
+similar, which stops chains of loosely related items from snowballing. Two items that both
+name numbered things ("8号炉", "No. 3") with no number in common are never linked directly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .arrays import ranges
+from .index import LexicalIndex
+
+_BLOCK = 2_000_000  # expanded postings per step: bounds the temporary memory
+
+
+class Neighbours(NamedTuple):
+    """Candidate pairs (a < b, local indices) with their exact similarity ``sim``, and the
+    set's forward entries they were scored from: per local index ``loc`` (sorted, starting at
+    ``start[loc]``), its ``term``, impact ``imp`` and query weight ``qv``; ``selfs`` are the
+    self-scores."""
+
+    a: np.ndarray
+    b: np.ndarray
+    sim: np.ndarray
+    loc: np.ndarray
+    term: np.ndarray
+    imp: np.ndarray
+    qv: np.ndarray
+    selfs: np.ndarray
+    start: np.ndarray | None
+
+
+class _UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+        self.size = [1] * n
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+
+def cluster(index: LexicalIndex, uniq: list[int], *, threshold: float, k: int,
+            budget: int) -> list[list[int]]:
+    """Group the indexed ids ``uniq`` (sorted, distinct, not empty); see
+    :meth:`GroupingEngine.cluster`. Raises KeyError for ids that are not indexed."""
+    rows = np.array([index.id_row[i] for i in uniq], np.int64)
+    loc, term, imp = index.gather(rows)
+    nb = neighbours(len(rows), loc, term, imp, index.idf(index.df[term]), k=k, budget=budget)
+    return link(uniq, nb, threshold, k, index.ident_terms)
+
+
+def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: np.ndarray,
+               *, k: int, budget: int) -> Neighbours:
+    """Candidate pairs among ``n`` items with their exact lexical similarity, from the items'
+    forward entries (``loc``, ``term``, ``imp``, sorted by (loc, term)) and each entry's
+    ``idf``."""
+    if n < 2 or not len(loc):
+        return Neighbours(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), loc,
+                          term, imp, np.zeros(0, np.float32), np.zeros(n), None)
+    qv = idf * imp
+    selfs = np.bincount(loc, weights=qv * imp, minlength=n)
+    start = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(loc, minlength=n), out=start[1:])
+    # sub-index: sorted by (term, loc)
+    inv_order = np.lexsort((loc, term))
+    s_term, s_loc, s_imp = term[inv_order], loc[inv_order], imp[inv_order]
+    bounds = np.flatnonzero(np.diff(s_term)) + 1
+    g_start = np.concatenate(([0], bounds))
+    g_cnt = np.diff(np.concatenate((g_start, [len(s_term)])))
+    grp_of_sorted = np.repeat(np.arange(len(g_start)), g_cnt)
+    grp = np.empty(len(term), np.int64)
+    grp[inv_order] = grp_of_sorted
+    sub_df = g_cnt[grp]
+    # candidate generation: per item, rarest terms first, within a postings budget
+    useful = sub_df > 1
+    e_idx = np.flatnonzero(useful)
+    e_order = e_idx[np.lexsort((term[e_idx], sub_df[e_idx], loc[e_idx]))]
+    sel = e_order[:0]
+    if len(e_order):
+        e_loc = loc[e_order]
+        cost = sub_df[e_order] - 1
+        csum = np.cumsum(cost)
+        g_first = np.flatnonzero(np.concatenate(([True], e_loc[1:] != e_loc[:-1])))
+        sizes = np.diff(np.append(g_first, len(e_loc)))
+        within = csum - np.repeat(csum[g_first] - cost[g_first], sizes)
+        is_first = np.zeros(len(e_loc), bool)
+        is_first[g_first] = True
+        pick = (within <= budget) | (is_first & (cost <= 4 * budget))
+        sel = e_order[pick]
+    pair_a: list[np.ndarray] = []
+    pair_b: list[np.ndarray] = []
+    limit_c = max(2 * k, 20)
+    if len(sel):
+        s_cost = sub_df[sel]
+        marks = np.arange(1, int(s_cost.sum()) // _BLOCK + 2) * _BLOCK
+        blocks = np.searchsorted(np.cumsum(s_cost), marks)
+        lo = 0
+        for hi in [*blocks.tolist(), len(sel)]:
+            if hi <= lo:
+                continue
+            es = sel[lo:hi]
+            lo = hi
+            cnt = sub_df[es]
+            gs = g_start[grp[es]]
+            idx = ranges(gs, cnt)
+            a = np.repeat(loc[es], cnt)
+            bb = s_loc[idx]
+            contrib = np.repeat(qv[es], cnt) * s_imp[idx]
+            keep = a != bb
+            a, bb, contrib = a[keep], bb[keep], contrib[keep]
+            key = a * n + bb
+            o = np.argsort(key, kind="stable")
+            key, contrib = key[o], contrib[o]
+            first_k = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+            part = np.add.reduceat(contrib, first_k) if len(first_k) else contrib[:0]
+            ukey = key[first_k]
+            ua, ub = ukey // n, ukey % n
+            o2 = np.lexsort((ub, -part, ua))
+            ua, ub = ua[o2], ub[o2]
+            g0 = np.flatnonzero(np.concatenate(([True], ua[1:] != ua[:-1])))
+            rank = np.arange(len(ua)) - np.repeat(g0, np.diff(np.append(g0, len(ua))))
+            top = rank < limit_c
+            pair_a.append(ua[top])
+            pair_b.append(ub[top])
+    if pair_a:
+        pa, pb = np.concatenate(pair_a), np.concatenate(pair_b)
+        lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
+        ukey = np.unique(lo_ * n + hi_)
+        pa, pb = ukey // n, ukey % n
+    else:
+        pa = pb = np.zeros(0, np.int64)
+    # exact scores: expand the shorter side's terms, look them up in the other's postings
+    comp = s_term * n + s_loc  # sorted
+    scores = np.zeros(len(pa), np.float64)
+    lens = np.diff(start)
+    swap = lens[pa] > lens[pb]
+    qa = np.where(swap, pb, pa)
+    qb = np.where(swap, pa, pb)
+    step = max(1, _BLOCK // max(1, int(lens.mean())))
+    for lo in range(0, len(qa), step):
+        xa, xb = qa[lo:lo + step], qb[lo:lo + step]
+        cnt = lens[xa]
+        idx = ranges(start[xa], cnt)
+        pid = np.repeat(np.arange(len(xa)), cnt)
+        needle = term[idx] * n + np.repeat(xb, cnt)
+        pos = np.searchsorted(comp, needle)
+        pos_c = np.minimum(pos, len(comp) - 1)
+        hit = comp[pos_c] == needle
+        scores[lo:lo + len(xa)] = np.bincount(
+            pid[hit], weights=qv[idx[hit]] * s_imp[pos_c[hit]], minlength=len(xa))
+    den = np.sqrt(selfs[pa] * selfs[pb])
+    sim = np.where(den > 0, scores / np.where(den > 0, den, 1), 0.0)
+    return Neighbours(pa, pb, np.minimum(sim, 1.0), loc, term, imp, qv, selfs, start)
+
+
+def _ident_sets(d: Neighbours, ident_terms: list[int]) -> dict[int, set[int]]:
+    if not ident_terms or not len(d.term):
+        return {}
+    mask = np.isin(d.term, np.array(ident_terms, np.int64))
+    out: dict[int, set[int]] = {}
+    for i, t in zip(d.loc[mask].tolist(), d.term[mask].tolist(), strict=True):
+        out.setdefault(i, set()).add(t)
+    return out
+
+
+def _pair_sim(x: int, y: int, d: Neighbours) -> float:
+    start, term = d.start, d.term
+    ta = term[start[x]:start[x + 1]]
+    tb = term[start[y]:start[y + 1]]
+    _, ia, ib = np.intersect1d(ta, tb, assume_unique=True, return_indices=True)
+    s = float(np.sum(d.qv[start[x] + ia] * d.imp[start[y] + ib]))
+    den = math.sqrt(d.selfs[x] * d.selfs[y])
+    return min(1.0, s / den) if den else 0.0
+
+
+def link(uniq: list[int], d: Neighbours, threshold: float, k: int,
+         ident_terms: list[int]) -> list[list[int]]:
+    """Join the candidate pairs of ``d`` into groups of the ids ``uniq`` (by local index);
+    ``ident_terms`` are the term ids of numbered things. Largest group first, then by
+    smallest id; ids sorted inside a group."""
+    n = len(uniq)
+    ok = d.sim >= threshold
+    pa, pb, sim = d.a[ok], d.b[ok], d.sim[ok]
+    # keep an edge if it is among the k best of either end
+    both_a = np.concatenate((pa, pb))
+    both_b = np.concatenate((pb, pa))
+    both_s = np.concatenate((sim, sim))
+    o = np.lexsort((both_b, -both_s, both_a))
+    both_a, both_b, both_s = both_a[o], both_b[o], both_s[o]
+    if len(both_a):
+        g0 = np.flatnonzero(np.concatenate(([True], both_a[1:] != both_a[:-1])))
+        rank = np.arange(len(both_a)) - np.repeat(g0, np.diff(np.append(g0, len(both_a))))
+        keep = rank < k
+        ea = np.minimum(both_a, both_b)[keep]
+        eb = np.maximum(both_a, both_b)[keep]
+        es = both_s[keep]
+        key, first = np.unique(ea * n + eb, return_index=True)
+        ea, eb, es = ea[first], eb[first], es[first]
+        o = np.lexsort((eb, ea, -es))
+        edges = list(zip(ea[o].tolist(), eb[o].tolist(), es[o].tolist(), strict=True))
+    else:
+        edges = []
+    idents = _ident_sets(d, ident_terms)
+    if idents:
+        edges = [e for e in edges if not (e[0] in idents and e[1] in idents
+                                          and idents[e[0]].isdisjoint(idents[e[1]]))]
+    known = {(a, b): s for a, b, s in edges}
+    uf = _UnionFind(n)
+    leader = list(range(n))
+    checked: dict[tuple[int, int], float] = {}
+    for a, b, _ in edges:
+        ra, rb = uf.find(a), uf.find(b)
+        if ra == rb:
+            continue
+        la, lb = leader[ra], leader[rb]
+        if (la, lb) != (a, b) and (la, lb) != (b, a):
+            key = (min(la, lb), max(la, lb))
+            ls = known.get(key)
+            if ls is None:
+                ls = checked.get(key)
+                if ls is None:
+                    ls = checked[key] = _pair_sim(key[0], key[1], d)
+            if ls < threshold:
+                continue
+        # the bigger group's leader leads (ties: the smaller index)
+        big, small = (ra, rb) if (uf.size[ra], -leader[ra]) >= (uf.size[rb], -leader[rb]) \
+            else (rb, ra)
+        uf.parent[small] = big
+        uf.size[big] += uf.size[small]
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(uf.find(i), []).append(uniq[i])
+    out = list(groups.values())
+    out.sort(key=lambda g: (-len(g), g[0]))
+    return out
