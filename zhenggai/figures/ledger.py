@@ -377,11 +377,6 @@ _UNBOOKED = UnbookedOpinion._meta.db_table
 _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 
 
-def _queue_ids(cur) -> list[int]:
-    cur.execute(f"SELECT opinion_id FROM {_UNBOOKED}")
-    return [r[0] for r in cur.fetchall()]
-
-
 def _received(book: Book, ids: list[int], org_id: int | None = None) -> list[int]:
     """Book each of these opinions as taken in (of `org_id` only, if given); their ids."""
     booked = []
@@ -431,7 +426,8 @@ class Queued:
     def __init__(self, org_id: int) -> None:
         book = Book()
         with connection.cursor() as cur:
-            ids = _queue_ids(cur)
+            cur.execute(f"SELECT opinion_id FROM {_UNBOOKED}")
+            ids = [r[0] for r in cur.fetchall()]
         self.ids = _received(book, ids, org_id) if ids else []
         self.rows = [(k, v) for k, v in book.rows.items() if any(v)]
 
