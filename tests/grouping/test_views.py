@@ -96,6 +96,9 @@ def test_bad_decisions_write_nothing(story, ops, client):
                  {"action": "split", "opinion": [ops[0].pk], "group": [ops[0].pk],
                   "summary": "x"},
                  {"action": "move", "opinion": [ops[0].pk], "problem": ""},
+                 {"action": "move", "opinion": [ops[0].pk], "problem": "9" * 30},
+                 {"action": "split", "opinion": [ops[0].pk, ops[2].pk],
+                  "group": [ops[0].pk, ops[1].pk], "summary": "x"},
                  {"action": "nonsense"}):
         r = client.post(url, data)
         assert r.status_code == 400, data

@@ -153,6 +153,7 @@ def test_follow_up_outcome_is_validated(story):
 
 
 def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, monkeypatch):
+    from zhenggai.figures.ledger import book_pending
     from zhenggai.figures.models import UnbookedOpinion
     from zhenggai.figures.queries import figures
     from zhenggai.grouping.models import IndexLog
@@ -166,9 +167,11 @@ def test_an_opinion_its_receipt_index_row_and_figures_commit_together(story, mon
     assert IndexLog.objects.filter(opinion_id=sub.opinion.pk,
                                    campaign_id=s.campaign.pk).exists()
     assert UnbookedOpinion.objects.filter(opinion_id=sub.opinion.pk).exists()
-    # Any figure read books it first, once.
+    # A figure read counts it from the queue, and leaves the queue alone; the worker's
+    # booking moves it into the buckets, once.
     assert figures(s.org.pk, day)["total"]["opinions"] == before + 1
-    assert not UnbookedOpinion.objects.exists()
+    assert UnbookedOpinion.objects.filter(opinion_id=sub.opinion.pk).exists()
+    assert book_pending() == 1 and not UnbookedOpinion.objects.exists()
     assert figures(s.org.pk, day)["total"]["opinions"] == before + 1
 
     # The last of the intake's rows fails (its id is taken in the figures' queue): nothing

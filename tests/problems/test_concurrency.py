@@ -60,10 +60,12 @@ def test_two_verifiers_at_once_cannot_both_win(story, pin_version):
 
 @pytest.mark.django_db(transaction=True)
 def test_opinions_taken_in_while_figures_are_read_are_each_counted_once(story):
-    """Intake queues each opinion for the figures; readers book the queue as they read.
-    With writers and readers racing, every opinion ends up counted exactly once."""
+    """Intake queues each opinion for the figures; the worker books the queue while readers
+    add it in memory. With writers, readers and a booker racing, every opinion is counted
+    exactly once: no reader ever sees the count go down or past what was taken in."""
     import datetime as dt
 
+    from zhenggai.figures.ledger import book_pending
     from zhenggai.figures.models import UnbookedOpinion
     from zhenggai.figures.queries import figures
     from zhenggai.opinions.intake import submit_opinion
@@ -73,6 +75,7 @@ def test_opinions_taken_in_while_figures_are_read_are_each_counted_once(story):
     s = story
     day = dt.date(1957, 7, 3)
     before = figures(s.org.pk, day)["total"]["opinions"]
+    writing = threading.Event()
 
     def writer(n):
         def go():
@@ -82,11 +85,24 @@ def test_opinions_taken_in_while_figures_are_read_are_each_counted_once(story):
         return go
 
     def reader():
-        for _ in range(15):
-            figures(s.org.pk, day)
+        return [figures(s.org.pk, day, by="unit")["total"]["opinions"] for _ in range(15)]
 
-    results = race(writer(20), writer(20), reader, reader)
+    def booker():
+        while not writing.wait(0.01):
+            book_pending()
+
+    def writers():
+        try:
+            return race(writer(20), writer(20))
+        finally:
+            writing.set()
+
+    results = race(writers, reader, reader, booker)
     assert not [r for r in results if isinstance(r, Exception)], results
+    assert not [r for r in results[0] if isinstance(r, Exception)], results[0]
+    for seen in results[1:3]:
+        assert seen == sorted(seen) and before <= seen[0] and seen[-1] <= before + 40, seen
     assert figures(s.org.pk, day)["total"]["opinions"] == before + 40
+    book_pending()
     assert not UnbookedOpinion.objects.exists()
     assert figures(s.org.pk, day, by="unit")["total"]["opinions"] == before + 40

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from zhenggai.campaigns.models import Campaign, Role
 from zhenggai.campaigns.roles import grant
+from zhenggai.figures.ledger import book_pending
 from zhenggai.opinions.intake import submit_opinion
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.opinions.receipts import redeem
@@ -535,6 +536,9 @@ def build(progress=None) -> Result:
     Organisation.objects.filter(pk=result.org.pk).update(name=ORG_NAME, clock_day=REPORT)
     result.org.name, result.org.clock_day = ORG_NAME, REPORT
     _save_demo_receipt(result.receipt)
+    # Book the opinions taken in, as the worker would: figure reads add a queue in memory,
+    # and the demo should not start with thousands of opinions in it.
+    book_pending()
     return result
 
 

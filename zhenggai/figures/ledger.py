@@ -15,6 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from django.db import connection, transaction
@@ -353,12 +355,26 @@ _UNBOOKED = UnbookedOpinion._meta.db_table
 _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 
 
+def _received(book: Book, ids: list[int], org_id: int | None = None) -> list[int]:
+    """Book each of these opinions as taken in (of `org_id` only, if given); their ids."""
+    booked = []
+    for i in range(0, len(ids), _CHUNK):
+        rows = Opinion.objects.filter(pk__in=ids[i:i + _CHUNK])
+        if org_id is not None:
+            rows = rows.filter(org_id=org_id)
+        for org, *ref in rows.values_list("org_id", *OPINION_REF_COLUMNS):
+            book.opinion_received(org, OpinionRef(*ref))
+            booked.append(ref[0])
+    return booked
+
+
 def book_pending() -> int:
     """Add the opinions taken in since the last call to the buckets; returns how many.
 
-    Cheap when there are none (it looks for one row). The rows are taken with DELETE … RETURNING
-    in the same transaction that books them, so each opinion is counted exactly once, however
-    many readers call this at the same time."""
+    The worker calls it every minute (figure reads do not: they add the queue in memory,
+    see `Queued`). Cheap when there are none (it looks for one row). The rows are taken with
+    DELETE … RETURNING in the same transaction that books them, so each opinion is counted
+    exactly once, however many bookers run at the same time."""
     with connection.cursor() as cur:
         cur.execute(f"SELECT 1 FROM {_UNBOOKED} LIMIT 1")
         if cur.fetchone() is None:
@@ -370,9 +386,74 @@ def book_pending() -> int:
         cur.execute(f"DELETE FROM {_UNBOOKED} RETURNING opinion_id")
         ids = [r[0] for r in cur.fetchall()]
         book = Book()
-        for i in range(0, len(ids), _CHUNK):
-            for org, *ref in Opinion.objects.filter(pk__in=ids[i:i + _CHUNK]).values_list(
-                    "org_id", *OPINION_REF_COLUMNS):
-                book.opinion_received(org, OpinionRef(*ref))
+        _received(book, ids)
         book.flush()
     return len(ids)
+
+
+T = TypeVar("T")
+# Where a full key (org, campaign, unit, category, owner, day) holds each dimension's key.
+_KEY_AT = {TOTAL: None, CAMPAIGN: 1, UNIT: 2, CATEGORY: 3, OWNER: 4}
+
+
+class Queued:
+    """One organisation's opinions taken in and not booked yet, booked into a `Book` in
+    memory instead of the buckets: what `book_pending` will add, for a read to add itself.
+    So a figure read writes nothing and still counts every opinion taken in."""
+
+    def __init__(self, org_id: int) -> None:
+        book = Book()
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT opinion_id FROM {_UNBOOKED}")
+            ids = [r[0] for r in cur.fetchall()]
+        self.ids = _received(book, ids, org_id) if ids else []
+        self.rows = [(k, v) for k, v in book.rows.items() if any(v)]
+
+    def _of(self, dim: int):
+        at = _KEY_AT[dim]
+        for k, v in self.rows:
+            yield (0 if at is None else k[at]), k[5], v
+
+    def add_sums(self, out: dict[int, list[int]], day: dt.date, dim: int) -> dict:
+        """Add to `out` ({gkey: counters} as of the end of `day`) what the queue adds."""
+        for gkey, d, vec in self._of(dim):
+            if d <= day:
+                row = out.setdefault(gkey, [0] * N)
+                for i, x in enumerate(vec):
+                    row[i] += x
+        return out
+
+    def add_days(self, out: np.ndarray, dim: int, gkey: int, first: dt.date) -> np.ndarray:
+        """Add to `out` (one row of counters per day from `first`) what the queue adds."""
+        for g, d, vec in self._of(dim):
+            at = (d - first).days
+            if g == gkey and 0 <= at < len(out):
+                out[at] += np.asarray(vec, dtype=np.int64)
+        return out
+
+    def days(self) -> list[dt.date]:
+        return [k[5] for k, _v in self.rows]
+
+    def still_queued(self) -> bool:
+        """Whether no booker has taken any of these opinions into the buckets since they
+        were read (booking deletes their queue rows in the transaction that books them)."""
+        n = 0
+        with connection.cursor() as cur:
+            for i in range(0, len(self.ids), _CHUNK):
+                chunk = self.ids[i:i + _CHUNK]
+                cur.execute(f"SELECT COUNT(*) FROM {_UNBOOKED} WHERE opinion_id IN "
+                            f"({', '.join(['%s'] * len(chunk))})", chunk)
+                n += cur.fetchone()[0]
+        return n == len(self.ids)
+
+
+def read_with_queue(org_id: int, read: Callable[[Queued], T]) -> T:
+    """`read(queued)`: a read of the buckets that adds the queue to what it reads. The
+    worker may book some of the queued opinions between the queue's read and the buckets':
+    they would count twice, so then read again (it moves a queue of a minute at most once a
+    minute, so the second read finds them booked)."""
+    while True:
+        queued = Queued(org_id)
+        out = read(queued)
+        if not queued.ids or queued.still_queued():
+            return out

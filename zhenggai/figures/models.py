@@ -5,7 +5,8 @@ to three buckets per split key: its day, its month and its year. A figure as of 
 then the sum of the whole years before D's year, the whole months before D's month in that
 year, and the days of D's month up to D: at most a few dozen rows per key, however long
 the history. Buckets are only ever incremented, in the transaction that writes the event;
-a newly taken opinion is queued (`UnbookedOpinion`) and added by the next figure read.
+a newly taken opinion is queued (`UnbookedOpinion`), booked by the worker and, until then,
+added in memory by every figure read.
 `zhenggai figures --verify` recomputes them from the events and the opinions.
 """
 
@@ -38,9 +39,10 @@ for _name in COUNTERS:
 class UnbookedOpinion(models.Model):
     """An opinion taken in whose count is not in the buckets yet.
 
-    Intake writes this row instead of the buckets, and `ledger.book_pending` moves such
-    opinions into the buckets in batches. Every figure read calls it first, so figures stay
-    exact. Why not book at intake: every opinion of a day adds to the same fifteen bucket
+    Intake writes this row instead of the buckets, and `ledger.book_pending` (the worker)
+    moves such opinions into the buckets in batches. A figure read adds the ones still here
+    in memory (`ledger.Queued`), so figures stay exact and reads write nothing. Why not book
+    at intake: every opinion of a day adds to the same fifteen bucket
     rows, so on PostgreSQL concurrent intakes queued on those rows' locks."""
 
     opinion_id = KeyField(primary_key=True)  # on SQLite the rowid: no order of arrival

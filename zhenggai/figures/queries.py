@@ -1,4 +1,8 @@
-"""Figures as of any day, read from the buckets: a few dozen rows per split key."""
+"""Figures as of any day, read from the buckets: a few dozen rows per split key.
+
+Reads write nothing: the opinions taken in and not booked into the buckets yet (the queue,
+figures.models.UnbookedOpinion) are added in memory, as the worker will book them
+(ledger.Queued), so every read counts every opinion taken in."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from zhenggai.org import clock
 from zhenggai.problems import lifecycle
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
-from .ledger import book_pending, nodes_down
+from .ledger import Queued, nodes_down, read_with_queue
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
@@ -52,10 +56,14 @@ def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
 
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
     """The raw counters as of the end of `day`, per key of dimension `dim`."""
-    book_pending()
+    return read_with_queue(org_id, lambda queued: _sums(org_id, day, dim, queued))
+
+
+def _sums(org_id: int, day: dt.date, dim: int, queued: Queued) -> dict[int, list[int]]:
     with connection.cursor() as cur:
         cur.execute(*_query(org_id, day, dim))
-        return {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
+        out = {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
+    return queued.add_sums(out, day, dim)
 
 
 @contextlib.contextmanager
@@ -88,26 +96,56 @@ def hide_complement(groups: list[dict], anon: list[int]) -> None:
         hidden += n
 
 
-def _label_sql(org_id: int, day: dt.date, by: str) -> tuple[str, list]:
-    """The split's sums with each key's label joined on: one query, not a second one with
-    thousands of ids in it."""
+def _label_source(by: str):
+    """The model of a split's keys, its "key" column and its English name column."""
     from zhenggai.campaigns.models import Campaign
     from zhenggai.org.models import Category, Member, Unit
 
-    model, key, en = {"unit": (Unit, "code", "name_en"), "category": (Category, "code", "name_en"),
-                      "owner": (Member, "id", "NULL"), "campaign": (Campaign, "id", "NULL")}[by]
+    return {"unit": (Unit, "code", "name_en"), "category": (Category, "code", "name_en"),
+            "owner": (Member, "id", "NULL"), "campaign": (Campaign, "id", "NULL")}[by]
+
+
+def _label_sql(org_id: int, day: dt.date, by: str) -> tuple[str, list]:
+    """The split's sums with each key's label joined on: one query, not a second one with
+    thousands of ids in it."""
+    model, key, en = _label_source(by)
     sql, params = _query(org_id, day, DIMS[by])
     return (f"SELECT s.*, t.{key}, t.name, {'t.' + en if en != 'NULL' else en} FROM ({sql}) s "
             f"LEFT JOIN {model._meta.db_table} t ON t.id = s.gkey"), params
 
 
-def _split(org_id: int, day: dt.date, by: str) -> tuple[list[int], dict, np.ndarray]:
+def _with_queued(rows: list[tuple], queued: Queued, day: dt.date, by: str) -> list[tuple]:
+    """The split's rows (gkey, counters…, key, name, English name) with the queue added; a
+    key only the queue has (a unit whose first opinion is not booked yet) gets its label from
+    one more query."""
+    extra = queued.add_sums({}, day, DIMS[by])
+    if not extra:
+        return rows
+    n = len(COUNTERS)
+    out = []
+    for gkey, *rest in rows:
+        vec = extra.pop(gkey, None)
+        counters = rest[:n] if vec is None else [
+            int(a or 0) + b for a, b in zip(rest[:n], vec, strict=True)]
+        out.append((gkey, *counters, *rest[n:]))
+    if extra:
+        model, key, en = _label_source(by)
+        fields = ["id", key, "name", *([en] if en != "NULL" else [])]
+        labels = {r[0]: (*r[1:], None)[:3]
+                  for r in model.objects.filter(pk__in=list(extra)).values_list(*fields)}
+        out += [(gkey, *vec, *labels.get(gkey, (None, None, None)))
+                for gkey, vec in extra.items()]
+    return out
+
+
+def _split(org_id: int, day: dt.date, by: str, queued: Queued
+           ) -> tuple[list[int], dict, np.ndarray]:
     """The split's group keys, their "key" and "label" columns, and the matrix of their raw
     counters (one row each)."""
-    book_pending()
     with _serial() as cur:
         cur.execute(*_label_sql(org_id, day, by))
         rows = cur.fetchall()
+    rows = _with_queued(rows, queued, day, by)
     if not rows:
         return [], {"key": [], "label": []}, np.zeros((0, len(COUNTERS)), dtype=np.int64)
     gkeys, *counters, keys, names, names_en = zip(*rows, strict=True)
@@ -192,10 +230,16 @@ def figures_and_sums(org_id: int, as_of: dt.date | None = None,
 
 def _figures(org_id: int, as_of: dt.date | None, by: str | None,
              want_rows: bool) -> tuple[dict, dict[int, list[int]]]:
+    day = as_of or clock.today(org_id)
+    return read_with_queue(
+        org_id, lambda queued: _read_figures(org_id, day, by, want_rows, queued))
+
+
+def _read_figures(org_id: int, day: dt.date, by: str | None, want_rows: bool,
+                  queued: Queued) -> tuple[dict, dict[int, list[int]]]:
     from .shares import DENOMINATORS
 
-    day = as_of or clock.today(org_id)
-    total = sums(org_id, day).get(0, [0] * len(COUNTERS))
+    total = _sums(org_id, day, TOTAL, queued).get(0, [0] * len(COUNTERS))
     # Each share's denominator, by its field's name (shares.py): the same everywhere.
     out = {"as_of": day.isoformat(), "denominators": DENOMINATORS,
            "total": shape(total, day)}
@@ -204,7 +248,7 @@ def _figures(org_id: int, as_of: dt.date | None, by: str | None,
         if by not in DIMS:
             raise ValueError(f"by must be one of {', '.join(DIMS)}")
         out["by"] = by
-        gkeys, head, mat = _split(org_id, day, by)
+        gkeys, head, mat = _split(org_id, day, by, queued)
         if want_rows:
             rows = dict(zip(gkeys, mat.tolist(), strict=True))
         moved = mat.any(axis=1)
@@ -240,10 +284,10 @@ def _prefix_matrix(n: int) -> np.ndarray:
     return m
 
 
-def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date
-                ) -> np.ndarray:
+def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date,
+                queued: Queued) -> np.ndarray:
     """(days, counters): what each day from `first` to `last` added, out of the months'
-    day buckets. One query."""
+    day buckets (one query) and the queue."""
     m0, m1 = first.replace(day=1), _month_end(last)
     with connection.cursor() as cur:
         cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
@@ -259,25 +303,31 @@ def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date
         prefix = _prefix_matrix(n) @ tree[:n]
         at = (month - m0).days
         out[at:at + n] = np.diff(prefix, axis=0, prepend=0)
+    queued.add_days(out, dim, key, m0)
     lo = (first - m0).days
     return out[lo:lo + (last - first).days + 1]
 
 
 def last_active_day(org_id: int, day: dt.date) -> dt.date | None:
     """The last day up to `day` on which any figure moved."""
-    book_pending()
+    return read_with_queue(org_id, lambda queued: _last_active_day(org_id, day, queued))
+
+
+def _last_active_day(org_id: int, day: dt.date, queued: Queued) -> dt.date | None:
     month = day.replace(day=1)
     while True:
-        moved = np.flatnonzero(_plain_days(org_id, TOTAL, 0, month, day).any(axis=1))
+        moved = np.flatnonzero(_plain_days(org_id, TOTAL, 0, month, day, queued).any(axis=1))
         if len(moved):
             return month + dt.timedelta(days=int(moved[-1]))
-        with connection.cursor() as cur:  # the latest earlier month with a bucket
+        with connection.cursor() as cur:  # the latest earlier month with a bucket …
             cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s "
                         "AND gkey = 0 AND grain = 'd' AND period < %s", [org_id, TOTAL, month])
             v = cur.fetchone()[0]
-        if v is None:
+        # … or with an opinion in the queue
+        earlier = [d for d in queued.days() if d < month] + ([_as_date(v)] if v else [])
+        if not earlier:
             return None
-        month = _as_date(v).replace(day=1)
+        month = max(earlier).replace(day=1)
         day = _month_end(month)
 
 
@@ -291,9 +341,16 @@ def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int
     campaign."""
     if end < start:
         return []
-    base = sums(org_id, start - dt.timedelta(days=1), dim).get(key, [0] * len(COUNTERS))
+    return read_with_queue(
+        org_id, lambda queued: _series(org_id, start, end, dim, key, step, queued))
+
+
+def _series(org_id: int, start: dt.date, end: dt.date, dim: int, key: int, step: int,
+            queued: Queued) -> list[dict]:
+    base = _sums(org_id, start - dt.timedelta(days=1), dim, queued).get(
+        key, [0] * len(COUNTERS))
     ndays = (end - start).days + 1
-    grid = _plain_days(org_id, dim, key, start, end)
+    grid = _plain_days(org_id, dim, key, start, end, queued)
     c = {name: col for name, col in zip(
         COUNTERS, (np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)).T,
         strict=True)}

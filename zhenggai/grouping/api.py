@@ -1,23 +1,27 @@
 """The grouping part of the JSON API, mounted by zhenggai/api under /api/v1/grouping/.
 
 ``request.auth`` is the calling Member. Suggestions are for any member of the campaign
-(the intake form); proposals are for clerks (the summarising desk). Decisions on proposals
-are taken with the problems endpoints (create, add opinions, remove opinion), as events.
+(the intake form); proposals, moves and splits are for clerks (the summarising desk). A
+proposed group is accepted with the problems endpoint that creates a problem; a move of
+opinions into another problem and the split of a group in two are one call each here, all or
+nothing (grouping/moves.py), as events.
 """
 from __future__ import annotations
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
-from ninja import Router, Schema
+from ninja import Field, Router, Schema, Status
 
-from zhenggai.api.types import Id
+from zhenggai.api.types import Id, Text
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import Campaign
-from zhenggai.errors import Forbidden
+from zhenggai.errors import Forbidden, InvalidInput
 from zhenggai.ids import in_range
+from zhenggai.opinions.models import Opinion
+from zhenggai.problems.models import Problem
 
-from . import service
+from . import moves, service
 
 router = Router(tags=["grouping"])
 
@@ -93,3 +97,58 @@ def proposals(request, campaign: Id):
     c = _campaign(request, campaign, "summarising_desk")
     return [{"opinions": [o.pk for o in g.opinions], "texts": [o.text for o in g.opinions],
              "shared": g.shared} for g in service.propose_groups(c)]
+
+
+class MoveIn(Schema):
+    opinions: list[Id] = Field(min_length=1)
+    problem: Id = Field(description="the problem the opinions move into")
+    version: Id | None = Field(None, description="its version as you read it: a 409 if it "
+                               "changed meanwhile")
+
+
+class MoveOut(Schema):
+    problem: int
+    version: int
+    opinions: list[int] = Field(description="the problem's opinions after the move")
+
+
+class SplitIn(Schema):
+    group: list[Id] = Field(min_length=2, description="the opinions of the proposed group")
+    part: list[Id] = Field(min_length=1, description="those that make the first problem")
+    summary: Text
+    summary_rest: Text = Field("", description="the second problem's summary (default: "
+                               "`summary`)")
+
+
+class SplitOut(Schema):
+    problems: list[int] = Field(description="the two new problems: the part's, the rest's")
+
+
+def _opinions(campaign: Campaign, ids: list[int]) -> list[Opinion]:
+    found = list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
+    if len(found) != len(set(ids)):
+        raise InvalidInput(_("Some of these opinions are not in this campaign."))
+    return found
+
+
+@router.post("/{campaign}/move", response=MoveOut)
+def move(request, campaign: Id, body: MoveIn):
+    """Move opinions into a problem of the campaign, each out of the problem it is in: one
+    act, all or nothing (clerks only)."""
+    c = _campaign(request, campaign, "summarising_desk")
+    to = get_object_or_404(Problem, pk=body.problem, campaign=c)
+    p = moves.move_opinions(_opinions(c, body.opinions), to, actor=request.auth,
+                            expected_version=body.version)
+    p.refresh_from_db()
+    return {"problem": p.pk, "version": p.version,
+            "opinions": sorted(p.opinions.values_list("pk", flat=True))}
+
+
+@router.post("/{campaign}/split", response={201: SplitOut})
+def split(request, campaign: Id, body: SplitIn):
+    """Summarise a proposed group as two problems, `part` and the rest: one act, all or
+    nothing (clerks only)."""
+    c = _campaign(request, campaign, "summarising_desk")
+    made = moves.split_group(c, _opinions(c, body.group), body.part, actor=request.auth,
+                             summary=body.summary, summary_rest=body.summary_rest)
+    return Status(201, {"problems": [p.pk for p in made]})

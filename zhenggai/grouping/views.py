@@ -1,14 +1,13 @@
 """Pages of grouping: the intake suggestion partial and the clerk's proposed groups.
 
 Both are htmx partials: the submit form loads ``grouping:suggest`` into ``#similar`` and the
-clerk desk loads ``grouping:proposals``. Every decision goes through problems.actions, so it
-is an event; no opinion is ever destroyed.
+clerk desk loads ``grouping:proposals``. Every decision is one domain act (problems.actions,
+or grouping.moves for a move or a split), so it is events; no opinion is ever destroyed.
 """
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -16,12 +15,12 @@ from django.views.decorators.http import require_http_methods, require_POST
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError, InvalidInput
-from zhenggai.ids import parse_all
+from zhenggai.ids import parse, parse_all
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions
 from zhenggai.problems.models import Problem
 
-from . import service
+from . import moves, service
 
 
 @require_POST
@@ -71,8 +70,9 @@ def proposals(request, pk: int):
                    "error": error, "done": done}, status=status)
 
 
-@transaction.atomic
 def _decide(request, campaign, clerk) -> str:
+    """One domain act per decision (grouping/moves.py for move and split): each is all or
+    nothing on its own."""
     action = request.POST.get("action")
     summary = request.POST.get("summary", "")
     if action == "accept":
@@ -82,28 +82,16 @@ def _decide(request, campaign, clerk) -> str:
         actions.create_problem(campaign, ops, actor=clerk, summary=summary)
         return _("The group is now a problem.")
     if action == "split":
-        chosen = set(_ids(request))
         group = _opinions(campaign, parse_all(request.POST.getlist("group")))
-        part = [o for o in group if o.pk in chosen]
-        rest = [o for o in group if o.pk not in chosen]
-        if not part or not rest:
-            raise InvalidInput(_("Choose some, but not all, opinions of the group."))
-        actions.create_problem(campaign, part, actor=clerk, summary=summary)
-        actions.create_problem(campaign, rest, actor=clerk,
-                         summary=request.POST.get("summary_rest", "") or summary)
+        moves.split_group(campaign, group, _ids(request), actor=clerk, summary=summary,
+                          summary_rest=request.POST.get("summary_rest", ""))
         return _("The group is split into two problems.")
     if action == "move":
         ops = _opinions(campaign, _ids(request))
-        target = request.POST.get("problem", "")
-        if not ops or not target.isdigit():
+        target = parse(request.POST.get("problem", ""))
+        if not ops or target is None:
             raise InvalidInput(_("Choose an opinion and a problem."))
-        problem = get_object_or_404(Problem, pk=int(target), campaign=campaign)
-        for o in ops:
-            if o.problem_id == problem.pk:
-                continue
-            if o.problem_id is not None:
-                actions.remove_opinion(o, actor=clerk)
-            problem = Problem.objects.get(pk=problem.pk)
-            actions.add_opinions(problem, [o], actor=clerk)
+        moves.move_opinions(ops, get_object_or_404(Problem, pk=target, campaign=campaign),
+                            actor=clerk)
         return _("The opinion is moved.")
     raise InvalidInput(_("Unknown action."))

@@ -37,8 +37,8 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         mark_day()  # where today begins, for the nightly shuffle (opinions/shuffle.py)
         requeue_abandoned()  # jobs of a worker that was killed
         enqueue_today()
-        # Figure reads book waiting opinions themselves; this keeps the queue short when
-        # nobody reads.
+        # The only booker of new opinions: figure reads add the queue in memory, and a
+        # short queue keeps them fast.
         book_pending()
         close_old_connections()
         stop.wait(every)
