@@ -9,6 +9,7 @@ import pytest
 from django.test import override_settings
 from django.urls import path
 
+from tests.factories import user_for
 from tests.helpers import bring_to
 from zhenggai import text
 from zhenggai.errors import InvalidInput
@@ -16,7 +17,6 @@ from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions, lifecycle
 
 from ..api.test_api import Api
-from ..web.conftest import user_for
 
 HUGE = [2**63, -(2**65), 10**30]
 SURROGATE = "炉前\ud800太热"

@@ -17,12 +17,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.factories import user_for
 from tests.helpers import in_ci
 from zhenggai.figures.queries import figures
 from zhenggai.problems import lifecycle
 from zhenggai.problems.models import ClaimPhoto, Problem
-
-from .conftest import user_for
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"

@@ -9,13 +9,12 @@ import pytest
 from django.utils import timezone
 from PIL import Image
 
+from tests.factories import user_for
 from tests.helpers import bring_to, snapshot
 from zhenggai.figures.queries import figures, series
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions, lifecycle, queries
 from zhenggai.problems.models import ClaimPhoto, Problem
-
-from .conftest import user_for
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 
