@@ -1,5 +1,6 @@
-"""The suite's settings and the fixtures every folder uses: the story (its people are named
-once, in tests/factories.py) and a client signed in as one of them."""
+"""The suite's settings, the order its files start in, and the fixtures every folder uses:
+the story (its people are named once, in tests/factories.py), a client signed in as one of
+them, and the check that a read costs no query per row."""
 
 import re
 from collections import Counter
