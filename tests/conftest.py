@@ -1,12 +1,17 @@
-"""The people of the story, named once: a worker, a clerk, an owner, two representatives
-and a leader of one campaign in one plant."""
+"""The suite's settings, the order its files start in, and the fixtures every folder uses:
+the story (its people are named once, in tests/factories.py), a client signed in as one of
+them, and the check that a read costs no query per row."""
 
-from dataclasses import dataclass
+import re
+from collections import Counter
 
 import pytest
 from django.conf import settings
 
 from tests import factories as f
+
+# Also imported from here by older releases' tests (tests/deploy/test_upgrade.py).
+from tests.factories import Story
 
 
 def pytest_configure(config):
@@ -20,6 +25,26 @@ def pytest_configure(config):
     _flush_may_empty_the_events()
 
 
+# The files that take a minute or more, longest first (seconds on a 2-core machine, from
+# `pytest --durations=0`). They start first so that the two xdist workers end together:
+# pyproject.toml's --no-loadscope-reorder keeps this order, where xdist would otherwise start
+# with the files that have the most tests and leave these to the end.
+LONGEST_FIRST = {
+    "tests/problems/test_stateful.py": 195,
+    "tests/demo/test_replay.py": 165,  # the Anshan replay: tests/demo/conftest.py
+    "tests/deploy/test_workers.py": 100,
+    "tests/deploy/test_scale_out.py": 82,
+    "tests/deploy/test_upgrade.py": 75,
+    "tests/opinions/test_anonymity_audit.py": 75,
+    "tests/web/test_browser.py": 45,
+    "tests/api/test_schema.py": 40,
+}
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: -LONGEST_FIRST.get(item.nodeid.split("::")[0], 0))
+
+
 @pytest.fixture(autouse=True)
 def english():
     """Messages in English unless a test asks for Chinese (the site default is zh-hans)."""
@@ -29,42 +54,49 @@ def english():
         yield
 
 
-@dataclass
-class Story:
-    org: object
-    campaign: object
-    furnace: object  # a unit
-    office: object  # another unit
-    category: object
-    worker: object
-    worker2: object
-    clerk: object
-    owner: object
-    owner2: object
-    rep: object
-    rep2: object
-    leader: object
-    admin: object
+@pytest.fixture
+def story(db) -> Story:
+    return f.story()
 
 
 @pytest.fixture
-def story(db) -> Story:
-    o = f.org()
-    c = f.campaign(o)
-    furnace = f.unit(o, "furnace8")
-    office = f.unit(o, "office")
-    return Story(
-        org=o, campaign=c, furnace=furnace, office=office, category=f.category(o, "safety"),
-        worker=f.member(o, "王秀英", furnace, "worker", c=c),
-        worker2=f.member(o, "赵铁柱", furnace, "worker", c=c),
-        clerk=f.member(o, "李文书", office, "clerk", c=c),
-        owner=f.member(o, "张主任", furnace, "owner", c=c),
-        owner2=f.member(o, "孙科长", office, "owner", c=c),
-        rep=f.member(o, "刘代表", furnace, "representative", c=c),
-        rep2=f.member(o, "周代表", office, "representative", c=c),
-        leader=f.member(o, "陈厂长", office, "leader", c=c),
-        admin=f.member(o, "管理员", office, "admin", c=c),
-    )
+def as_member(client):
+    """The test client signed in as a member of the story."""
+    def login(member):
+        client.force_login(f.user_for(member))
+        return client
+    return login
+
+
+@pytest.fixture
+def flat_queries():
+    """`flat_queries(read, grow)`: after grow(2), and again after grow(4) more (three times
+    the rows), read() costs the same number of SQL queries: no query per row (N+1). Each
+    read starts with an empty cache, so both count the same cold work."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(read) -> list[str]:
+        cache.clear()
+        with CaptureQueriesContext(connection) as ctx:
+            read()
+        # The query's shape: the same statement for other rows is the same shape.
+        return [re.sub(r"\(\?(, \?)*\)", "(?...)", re.sub(r"'[^']*'|\b\d+\b", "?", q["sql"]))
+                for q in ctx.captured_queries]
+
+    def check(read, grow, n: int = 2) -> int:
+        grow(n)
+        few = count(read)
+        grow(2 * n)
+        many = count(read)
+        more = Counter(many) - Counter(few)
+        assert len(many) == len(few), (
+            f"{len(few)} queries with the rows of grow({n}), {len(many)} with three times "
+            "as many; those that grew:\n" + "\n".join(f"{k}× {q}" for q, k in more.items()))
+        return len(many)
+
+    return check
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
 from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import grant
@@ -60,3 +62,59 @@ def opinion(c: Campaign, text: str = "炉前温度太高，需要通风", *, aut
         anonymous = author is None
     return submit_opinion(c, text=text, author=author, anonymous=anonymous, received_on=day,
                           at=at(day.year, day.month, day.day), **kw)
+
+
+# The people of the story, named once: (field of Story, name, unit, role, sign-in name).
+# tests/conftest.py's `story` makes them in the test database; tests/deploy makes the ones
+# with a sign-in name in a real instance through `zhenggai import members`.
+PEOPLE = (
+    ("worker", "王秀英", "furnace8", "worker", "worker"),
+    ("worker2", "赵铁柱", "furnace8", "worker", None),
+    ("clerk", "李文书", "office", "clerk", "clerk"),
+    ("owner", "张主任", "furnace8", "owner", "owner"),
+    ("owner2", "孙科长", "office", "owner", None),
+    ("rep", "刘代表", "furnace8", "representative", "rep"),
+    ("rep2", "周代表", "office", "representative", "rep2"),
+    ("leader", "陈厂长", "office", "leader", "leader"),
+    ("admin", "管理员", "office", "admin", None),
+)
+
+
+@dataclass
+class Story:
+    """A worker, a clerk, an owner, two representatives and a leader of one campaign in one
+    plant, with a second of most (see PEOPLE)."""
+
+    org: Organisation
+    campaign: Campaign
+    furnace: Unit
+    office: Unit  # another unit
+    category: Category | None
+    worker: Member
+    worker2: Member
+    clerk: Member
+    owner: Member
+    owner2: Member
+    rep: Member
+    rep2: Member
+    leader: Member
+    admin: Member
+
+
+def story() -> Story:
+    o = org()
+    c = campaign(o)
+    units = {"furnace8": unit(o, "furnace8"), "office": unit(o, "office")}
+    safety = category(o, "safety")
+    people = {field: member(o, name, units[u], role, c=c) for field, name, u, role, _ in PEOPLE}
+    return Story(org=o, campaign=c, furnace=units["furnace8"], office=units["office"],
+                 category=safety, **people)
+
+
+def user_for(m: Member, password: str = "pw-zhenggai"):
+    """A login for a member of the story (made once)."""
+    if m.user_id:
+        return m.user
+    m.user = get_user_model().objects.create_user(f"u{m.pk}", password=password)
+    m.save(update_fields=["user"])
+    return m.user

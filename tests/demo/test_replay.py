@@ -1,4 +1,5 @@
-"""The Anshan replay reproduces the seed's own numbers, and they tie out exactly."""
+"""The Anshan replay reproduces the seed's own numbers, and they tie out exactly. (The
+`replay` fixture, built once per run: tests/demo/conftest.py.)"""
 
 import datetime as dt
 
@@ -10,17 +11,6 @@ from zhenggai.demo import replay as anshan
 from zhenggai.figures.queries import figures
 from zhenggai.figures.reference import differences
 from zhenggai.problems.models import Event, ReviewItem
-
-
-@pytest.fixture(scope="module")
-def replay(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
-        result = anshan.build()
-    yield result
-    with django_db_blocker.unblock():
-        from django.core.management import call_command
-
-        call_command("flush", interactive=False, verbosity=0)
 
 
 def day(s):
@@ -117,7 +107,10 @@ def test_the_replay_has_no8s_four_records_and_the_target(replay):
     assert streak.value == 6 * 60 + 20
     assert Target.objects.get(org=replay.org, year=1958).increase_t == 50_000
     r = CliRunner().invoke(main, ["figures", "--as-of", "1958-01-28"])
-    assert r.exit_code == 0
+    t = figures(replay.org.pk, day("1958-01-28"))["total"]
+    assert r.exit_code == 0, r.output
+    assert "as of 1958-01-28: claimed resolved" in r.output
+    assert f"; false figures {t['false_figures']} (" in r.output
 
 
 @pytest.mark.django_db

@@ -16,16 +16,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from tests import factories as f
+
 ROOT = Path(__file__).resolve().parents[2]
-MEMBERS = [
-    ["name", "unit", "unit_name", "parent", "username", "roles"],
-    ["陈厂长", "plant", "第一炼钢厂", "", "leader", "leader"],
-    ["李文书", "office", "厂办", "plant", "clerk", "clerk"],
-    ["王秀英", "furnace8", "8号平炉", "plant", "worker", "worker"],
-    ["张主任", "furnace8", "", "", "owner", "owner"],
-    ["刘代表", "furnace8", "", "", "rep", "representative"],
-    ["周代表", "office", "", "", "rep2", "representative"],
-]
+# The story's people with a sign-in name (tests/factories.py); a unit's name on its first row.
+UNIT_NAMES = {"furnace8": "8号平炉", "office": "厂办"}
+MEMBERS = [["name", "unit", "unit_name", "parent", "username", "roles"]] + [
+    [name, unit, UNIT_NAMES.pop(unit, ""), "", login, role]
+    for _, name, unit, role, login in f.PEOPLE if login]
 
 
 DJANGO = """

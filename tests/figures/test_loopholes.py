@@ -181,7 +181,7 @@ def test_assigning_needs_a_deadline(story):
 
 
 def test_editing_an_assigned_problem_on_its_page_keeps_its_deadline(story, client):
-    from tests.web.conftest import user_for
+    from tests.factories import user_for
 
     s = story
     p = bring_to(s, lifecycle.ASSIGNED)  # deadline 1957-10-01

@@ -105,7 +105,9 @@ def test_a_representative_never_verifies_a_problem_they_own(story):
     actions.claim(p, actor=s.rep, done="done", at=when(1))
     with pytest.raises(Forbidden, match="never verifies a problem they own"):
         actions.verify(p, actor=s.rep, passed=True, at=when(2))
-    actions.verify(p, actor=s.rep2, passed=True, at=when(2))
+    e = actions.verify(p, actor=s.rep2, passed=True, at=when(2))
+    p.refresh_from_db()
+    assert (e.kind, e.actor, p.state) == ("verify_passed", s.rep2, lifecycle.VERIFIED)
 
 
 def test_nobody_verifies_their_own_claim_even_as_admin(story):

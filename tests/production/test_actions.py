@@ -70,13 +70,18 @@ def test_overlapping_heats_on_one_furnace_are_refused(plant):
     refused(plant, heat_input(2, T0 + dt.timedelta(minutes=560), 500, fettling=30),
             "overlaps")
     # another furnace at the same time is fine
-    actions.record_heat(plant.f3, heat_input(1, T0, 480, tons=185), actor=plant.recorder)
+    h = actions.record_heat(plant.f3, heat_input(1, T0, 480, tons=185), actor=plant.recorder)
+    assert (h.furnace, h.number, h.charge_at) == (plant.f3, 1, T0)
+    assert Heat.objects.count() == 2
 
 
 def test_a_heat_number_is_unique_per_furnace_and_year(plant):
     actions.record_heat(plant.f8, heat_input(1, T0, 540), actor=plant.recorder)
     refused(plant, heat_input(1, T0 + dt.timedelta(days=1), 540), "already exists")
-    actions.record_heat(plant.f8, heat_input(1, at(1959, 1, 5), 540), actor=plant.recorder)
+    # the same number in the next year is another heat
+    h = actions.record_heat(plant.f8, heat_input(1, at(1959, 1, 5), 540), actor=plant.recorder)
+    assert (h.furnace, h.year, h.number) == (plant.f8, 1959, 1)
+    assert sorted(Heat.objects.values_list("year", "number")) == [(1958, 1), (1959, 1)]
 
 
 def test_only_recorders_record(plant):

@@ -103,7 +103,7 @@ def test_no_template_has_inline_script_or_style():
 
 
 def test_the_problem_page_still_works_under_the_policy(story, client):
-    from ..web.conftest import user_for
+    from tests.factories import user_for
 
     p = bring_to(story, lifecycle.CLAIMED)
     client.force_login(user_for(story.rep))

@@ -9,13 +9,13 @@ import pytest
 from openpyxl import Workbook, load_workbook
 
 from tests import factories as f
+from tests.factories import user_for
 from tests.helpers import bring_to, when
 from zhenggai.exchange import exporter, importer
 from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Problem
 
 from ..api.test_api import Api
-from ..web.conftest import user_for
 
 
 def test_only_the_problems_owner_or_a_clerk_may_propose_to_decline_it(story, client):

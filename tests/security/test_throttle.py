@@ -8,11 +8,10 @@ import threading
 import pytest
 from django.test import override_settings
 
+from tests.factories import user_for
 from zhenggai.opinions import intake, receipts
 from zhenggai.security import slots, throttle
 from zhenggai.security.models import Attempt
-
-from ..web.conftest import user_for
 
 WRONG = "AAAA-BBBB-CCCC-{:04d}"
 LIMITS = {"receipt_address": (5, 60), "receipt_prefix": (3, 60),

@@ -13,16 +13,16 @@ import os
 import re
 import shutil
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from PIL import Image
 
+from tests.factories import user_for
 from tests.helpers import in_ci
 from zhenggai.figures.queries import figures
 from zhenggai.problems import lifecycle
 from zhenggai.problems.models import ClaimPhoto, Problem
-
-from .conftest import user_for
 
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = Path(__file__).resolve().parents[2] / "screenshots"
@@ -39,9 +39,11 @@ pytestmark = [
 # What each language's pages say at the steps the walk checks.
 WORDS = {
     "en": {"receipt": "shown only this once", "created": "created", "claimed": "Claimed",
-           "satisfied": "you are satisfied", "board": "The board", "lost": "cannot be recovered"},
+           "satisfied": "you are satisfied", "board": "The board", "lost": "cannot be recovered",
+           "false": "false figures"},
     "zh-hans": {"receipt": "只显示这一次", "created": "已建立", "claimed": "已报告",
-                "satisfied": "您满意", "board": "大字报栏", "lost": "无法找回"},
+                "satisfied": "您满意", "board": "大字报栏", "lost": "无法找回",
+                "false": "虚假数"},
 }
 
 
@@ -234,8 +236,11 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
         2, 1, 1, 1)
     anon.goto(live_server.url + "/board/")
     assert w["board"] in anon.content()
-    tiles = anon.inner_text(".tiles")
-    assert re.search(r"\b1\b", tiles)
+    # The tiles: opinions, problems, claimed resolved, verified resolved, false, overdue.
+    assert anon.locator(".tiles .tile b").all_inner_texts() == [
+        str(t[k]) for k in ("opinions", "problems", "claimed_resolved", "verified_resolved",
+                            "false_figures", "overdue")]
+    assert anon.inner_text(".tile.false b") == "1"
     walk.shot(anon, "board")
     anon.goto(live_server.url + "/board/?kiosk=1")
     assert anon.locator("meta[http-equiv=refresh]").count() == 1
@@ -252,7 +257,8 @@ def test_the_story_through_the_pages(live_server, browser, story, tmp_path, lang
     leader.goto(live_server.url + "/leader/")
     leader.wait_for_function("document.querySelector('#trend') && "
                              "Chart.getChart(document.querySelector('#trend'))")
-    assert "false" in leader.content() or "虚假" in leader.content()
+    false = leader.locator(".tile.false")
+    assert w["false"] in false.inner_text() and false.locator("b").inner_text() == "1"
     walk.shot(leader, "leader")
     leader.goto(live_server.url + "/rounds/")
     walk.shot(leader, "rounds")
@@ -285,4 +291,6 @@ def test_live_suggestions_post_the_typed_text_and_never_put_it_in_a_url(
     suggest = [s for s in sent if "/suggest/" in s[1]]
     assert suggest and all(m == "POST" for m, _u, _b in suggest)
     assert all("text" not in u and "%E" not in u for _m, u, _b in sent)
-    assert any("%E6%BC%8F" in b or "漏" in b for _m, _u, b in suggest)  # 漏 in the body
+    # The typed text is in the bodies, the whole of it in the last one.
+    typed = [parse_qs(b).get("text", [""])[0] for _m, _u, b in suggest]
+    assert all("八号炉又漏水了".startswith(x) for x in typed) and typed[-1] == "八号炉又漏水了"
