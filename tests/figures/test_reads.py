@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from tests import factories as f
+from tests.factories import user_for
 from tests.helpers import bring_to, when
-from tests.web.conftest import user_for
 from zhenggai.figures.counters import DIMS, INDEX, TOTAL
 from zhenggai.figures.ledger import book_pending, read_with_queue
 from zhenggai.figures.models import UnbookedOpinion
