@@ -41,7 +41,7 @@ from zhenggai.problems.state import OpinionRef
 from zhenggai.text import clean as clean_text
 
 from . import receipts
-from .models import Channel, Opinion, Receipt, random_id
+from .models import Channel, Opinion, Receipt
 
 MAX_TEXT = 5000
 # Looked up once: Django works out a Choices' values anew on every access, and an import
@@ -78,8 +78,8 @@ COLUMNS = OpinionRow._fields
 
 
 def new_id() -> int:
-    """A fresh opinion id: random, never a counter (the model's own default)."""
-    return random_id()
+    """A fresh opinion id: random (models.random_id), never a counter."""
+    return Opinion._meta.pk.get_default()
 
 
 def text_of(value) -> str:
