@@ -75,6 +75,16 @@ def _sample(s, other_campaign) -> dict:
     }
 
 
+def one_more_round(s, p: Problem, days, *, photos=()) -> None:
+    """One more opinion grouped into the claimed problem `p`, a failed verification and a
+    new claim: a case file that grows (`days`: an iterator of day offsets for `when`)."""
+    op = f.opinion(s.campaign, author=s.worker).opinion
+    problem_actions.add_opinions(p, [op], actor=s.clerk, at=when(next(days)))
+    problem_actions.verify(p, actor=s.rep, passed=False, findings="还是热", at=when(next(days)))
+    problem_actions.claim(p, actor=s.owner, done="又装了风扇", photos=list(photos),
+                          at=when(next(days)))
+
+
 def take(action: str, s, p: Problem, actor, *, other_campaign=None):
     """Take `action` on `p` as `actor` through the domain call the registry names, with
     plausible input (after any consolidation period of bring_to's problems)."""

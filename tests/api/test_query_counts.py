@@ -8,11 +8,10 @@ import itertools
 import pytest
 
 from tests import factories as f
-from tests.helpers import bring_to, when
+from tests.helpers import bring_to, one_more_round
 from tests.production.conftest import plant, run  # noqa: F401 (plant: the fixture)
 from zhenggai.api.models import ApiToken
 from zhenggai.grouping.service import service
-from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle
 from zhenggai.production.models import Furnace
 
@@ -70,11 +69,7 @@ def test_a_problem_and_its_events(story, client, flat_queries):
 
     def grow(n: int):
         for _ in range(n):
-            op = f.opinion(story.campaign, author=story.worker).opinion
-            problem_actions.add_opinions(p, [op], actor=story.clerk, at=when(next(days)))
-            problem_actions.verify(p, actor=story.rep, passed=False, findings="还是热",
-                                   at=when(next(days)))
-            problem_actions.claim(p, actor=story.owner, done="又装了风扇", at=when(next(days)))
+            one_more_round(story, p, days)
             p.refresh_from_db()
 
     for path in (f"/problems/{p.pk}", f"/problems/{p.pk}/events"):

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from tests import factories as f
-from tests.helpers import bring_to, when
+from tests.helpers import bring_to, one_more_round, when
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle
 
@@ -86,12 +86,7 @@ def test_a_problems_case_file(story, as_member, flat_queries):
 
     def grow(n: int):
         for _ in range(n):
-            op = f.opinion(story.campaign, author=story.worker).opinion
-            problem_actions.add_opinions(p, [op], actor=story.clerk, at=when(next(days)))
-            problem_actions.verify(p, actor=story.rep, passed=False, findings="还是热",
-                                   at=when(next(days)))
-            problem_actions.claim(p, actor=story.owner, done="又装了风扇", photos=[_jpeg()],
-                                  at=when(next(days)))
+            one_more_round(story, p, days, photos=[_jpeg()])
             problem_actions.post_poster(p, actor=story.worker2, text="请迅速整改！",
                                         at=when(next(days)))
             problem_actions.record_followup(p.opinions.first(), actor=story.clerk,
