@@ -355,17 +355,12 @@ _UNBOOKED = UnbookedOpinion._meta.db_table
 _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 
 
-def _received(book: Book, ids: list[int], org_id: int | None = None) -> list[int]:
-    """Book each of these opinions as taken in (of `org_id` only, if given); their ids."""
-    booked = []
+def _received(book: Book, ids: list[int]) -> None:
+    """Book each of these opinions as taken in."""
     for i in range(0, len(ids), _CHUNK):
         rows = Opinion.objects.filter(pk__in=ids[i:i + _CHUNK])
-        if org_id is not None:
-            rows = rows.filter(org_id=org_id)
         for org, *ref in rows.values_list("org_id", *OPINION_REF_COLUMNS):
             book.opinion_received(org, OpinionRef(*ref))
-            booked.append(ref[0])
-    return booked
 
 
 def book_pending() -> int:
@@ -402,11 +397,15 @@ class Queued:
     So a figure read writes nothing and still counts every opinion taken in."""
 
     def __init__(self, org_id: int) -> None:
+        # One query, this organisation's only: the queue is every organisation's.
+        refs = Opinion.objects.filter(
+            org_id=org_id, pk__in=UnbookedOpinion.objects.values("opinion_id"),
+        ).values_list(*OPINION_REF_COLUMNS)
         book = Book()
-        with connection.cursor() as cur:
-            cur.execute(f"SELECT opinion_id FROM {_UNBOOKED}")
-            ids = [r[0] for r in cur.fetchall()]
-        self.ids = _received(book, ids, org_id) if ids else []
+        self.ids = []
+        for ref in refs:
+            book.opinion_received(org_id, OpinionRef(*ref))
+            self.ids.append(ref[0])
         self.rows = [(k, v) for k, v in book.rows.items() if any(v)]
 
     def _of(self, dim: int):
