@@ -304,3 +304,25 @@ def test_a_bulk_opinion_passes_the_same_rules(story):
             loader.opinions([dataclasses.replace(ok, id=random_id(), **bad)])
     with pytest.raises(InvalidInput):
         BulkLoader(s.org.pk).opinions([dataclasses.replace(ok, campaign=10**9)])
+
+
+def test_a_proposer_acts_on_their_case_only_once_it_is_a_problem(story, client, as_member):
+    """One rule (problems.actions.proposers_problem), one refusal: 409 on the API with the
+    receipt and on the page of one's own opinions, and nothing written."""
+    from zhenggai.problems.models import Event, FollowUp, Poster
+
+    anon = submit_opinion(story.campaign, text="吊车经常出故障", anonymous=True)
+    named = submit_opinion(story.campaign, text="澡堂没有热水", author=story.worker)
+    before = (Event.objects.count(), Poster.objects.count(), FollowUp.objects.count())
+    for path, body in (("contest", {"text": "不同意"}), ("poster", {"text": "快改！"}),
+                       ("answer", {"outcome": "satisfied"})):
+        r = client.post(f"/api/v1/receipts/{path}", {"receipt": anon.receipt, **body},
+                        content_type="application/json", HTTP_ACCEPT_LANGUAGE="en")
+        assert r.status_code == 409, (path, r.content)
+        assert "not yet part of a problem" in r.json()["error"]["message"], path
+    page = as_member(story.worker)
+    for do in ("contest", "poster", "satisfied", "not_satisfied"):
+        r = page.post("/mine/", {"opinion": named.opinion.pk, "do": do, "text": "x"},
+                      HTTP_ACCEPT_LANGUAGE="en")
+        assert r.status_code == 409 and "not yet part of a problem" in r.content.decode(), do
+    assert (Event.objects.count(), Poster.objects.count(), FollowUp.objects.count()) == before

@@ -157,19 +157,15 @@ def answer(request, body: AnswerIn):
 @router.post("/receipts/contest", response=Case, auth=None)
 def contest(request, body: TextIn):
     holder = receipts.redeem(body.receipt, address=client_address(request))
-    o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
-    if o.problem is None:
-        raise InvalidInput(_("This opinion is not yet part of a problem."))
-    problem_actions.contest(o.problem, actor=holder, reason=body.text)
+    problem = problem_actions.proposers_problem(holder.opinion)
+    problem_actions.contest(problem, actor=holder, reason=body.text)
     return _case(holder)
 
 
 @router.post("/receipts/poster", response=Case, auth=None)
 def poster(request, body: TextIn):
     holder = receipts.redeem(body.receipt, address=client_address(request))
-    o = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
-    if o.problem is None:
-        raise InvalidInput(_("This opinion is not yet part of a problem."))
-    problem_actions.post_poster(o.problem, actor=holder, text=body.text, signed=False)
+    problem = problem_actions.proposers_problem(holder.opinion)
+    problem_actions.post_poster(problem, actor=holder, text=body.text, signed=False)
     return _case(holder)
 

@@ -430,6 +430,15 @@ def proposer_key(opinion: Opinion) -> str:
     return f"m{opinion.author_id}"
 
 
+def proposers_problem(opinion: Opinion) -> Problem:
+    """The problem a proposer's opinion is part of, read afresh: a proposer answers, contests
+    or posts on their case only once it is a problem."""
+    problem = Problem.objects.filter(opinions__pk=opinion.pk).first()
+    if problem is None:
+        raise Refused(_("This opinion is not yet part of a problem."))
+    return problem
+
+
 def proposer_answer(opinion: Opinion, *, actor, outcome: str) -> FollowUp:
     """A proposer's own answer to "is it fixed to your satisfaction?": through the receipt
     when anonymous, as a questionnaire when named."""

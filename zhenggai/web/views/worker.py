@@ -121,21 +121,20 @@ def my_opinions(request: HttpRequest) -> HttpResponse:
 def _answer(request: HttpRequest, opinion: Opinion, actor) -> str:
     """The proposer's three acts on their case, by member or by receipt holder."""
     what = request.POST.get("do")
-    opinion = Opinion.objects.select_related("problem").get(pk=opinion.pk)
-    if opinion.problem is None and what in ("satisfied", "not_satisfied", "poster", "contest"):
-        raise DomainError(_("This opinion is not yet part of a problem."))
+    if what not in ("satisfied", "not_satisfied", "poster", "contest"):
+        raise DomainError(_("Unknown action."))
+    problem = problem_actions.proposers_problem(opinion)
     if what in ("satisfied", "not_satisfied"):
         problem_actions.proposer_answer(opinion, actor=actor, outcome=what)
         return (_("Thank you: you are satisfied.") if what == "satisfied" else
                 _("Thank you. It goes back to the worker representatives to be checked."))
     if what == "poster":
-        problem_actions.post_poster(opinion.problem, actor=actor, text=request.POST.get("text", ""),
-                      signed=request.POST.get("signed") == "1" and not opinion.anonymous)
+        problem_actions.post_poster(problem, actor=actor, text=request.POST.get("text", ""),
+                                    signed=request.POST.get("signed") == "1"
+                                    and not opinion.anonymous)
         return _("Your poster is on the board.")
-    if what == "contest":
-        problem_actions.contest(opinion.problem, actor=actor, reason=request.POST.get("text", ""))
-        return _("You contested the decision. The problem is open again.")
-    raise DomainError(_("Unknown action."))
+    problem_actions.contest(problem, actor=actor, reason=request.POST.get("text", ""))
+    return _("You contested the decision. The problem is open again.")
 
 
 @never_cache
