@@ -362,7 +362,7 @@ TABLE_COLUMNS = [
     ("claimed_resolved", "claimed"), ("verified_resolved", "verified"),
     ("false_figures", "false"), ("reopened", "reopened"), ("satisfied", "satisfied"),
     ("followups_answered", "answered"), ("overdue", "overdue"),
-    ("mean_age_days", "age(d)"),
+    ("mean_age_days", "age(d)"), ("mean_lead_days", "lead(d)"),
 ]
 
 
@@ -589,6 +589,106 @@ def org_campaign(name: str, name_en: str, airing_from: str, rectification_from: 
                                 airing_from=days[0], rectification_from=days[1],
                                 review_from=days[2])
     click.echo(c.pk)
+
+
+def _member(username: str, org_id: int | None = None):
+    from zhenggai.org.models import Member
+
+    qs = Member.objects.filter(user__username=username)
+    if org_id is not None:
+        qs = qs.filter(org_id=org_id)
+    m = qs.first()
+    if m is None:
+        raise click.ClickException(f"No member signs in as “{username}”.")
+    return m
+
+
+def _campaign(campaign_id: int | None, org):
+    from zhenggai.campaigns.models import Campaign, current_campaign
+    from zhenggai.org import clock
+
+    if campaign_id is not None:
+        c = Campaign.objects.filter(pk=campaign_id).first()
+    else:
+        c = current_campaign(org.pk, clock.today(org))
+    if c is None:
+        raise click.ClickException("No such campaign.")
+    return c
+
+
+@main.command()
+@click.option("--from", "from_user", required=True, help="Sign-in name of the member leaving.")
+@click.option("--to", "to_user", default=None, help="Sign-in name of the successor.")
+@click.option("--to-unit", "to_unit", default=None, help="Or the code of the successor unit.")
+@click.option("--reason", required=True, help="Why (transferred, sent down, left…).")
+@click.option("--as", "username", required=True, help="The leader handing over.")
+@click.option("--campaign", "campaign_id", type=int, default=None,
+              help="Campaign id (default: the current one).")
+def handover(from_user: str, to_user: str | None, to_unit: str | None, reason: str,
+             username: str, campaign_id: int | None) -> None:
+    """Hand all the open problems of a member to a successor (下放): one event per problem,
+    with the reason; figures by owner before today are unchanged."""
+    _setup()
+    from zhenggai.errors import DomainError
+    from zhenggai.org.models import Unit
+    from zhenggai.problems import actions
+
+    actor = _member(username)
+    campaign = _campaign(campaign_id, actor.org)
+    unit = None
+    if to_unit is not None:
+        unit = Unit.objects.filter(org_id=actor.org_id, code=to_unit).first()
+        if unit is None:
+            raise click.ClickException(f"No unit with code “{to_unit}”.")
+    try:
+        moved = actions.hand_over(
+            campaign, _member(from_user, actor.org_id), actor=actor,
+            to=_member(to_user, actor.org_id) if to_user else None, to_unit=unit,
+            reason=reason)
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"handed over {len(moved)} problems: "
+               + ", ".join(f"#{p.pk}" for p in moved))
+
+
+@main.group("campaign")
+def campaign_() -> None:
+    """Work on a campaign: carry problems over from the one before it."""
+
+
+@campaign_.command("carry-over")
+@click.option("--to", "campaign_id", type=int, required=True, help="The new campaign's id.")
+@click.option("--as", "username", required=True, help="A leader of the new campaign.")
+@click.option("--problem", "problems", type=int, multiple=True,
+              help="A problem to carry over (repeat it); leave out with --all.")
+@click.option("--all", "everything", is_flag=True,
+              help="Every unresolved problem of the previous campaign.")
+@click.option("--list", "list_only", is_flag=True,
+              help="Only list the unresolved problems that may carry over.")
+def campaign_carry_over(campaign_id: int, username: str, problems: tuple[int, ...],
+                        everything: bool, list_only: bool) -> None:
+    """Carry unresolved problems of the previous campaign into a new one. Nothing carries
+    over by itself; each problem keeps its first-raised day, so its age goes on."""
+    _setup()
+    from zhenggai.errors import DomainError
+    from zhenggai.problems import actions
+
+    actor = _member(username)
+    campaign = _campaign(campaign_id, actor.org)
+    if list_only:
+        if campaign.previous_id is None:
+            raise click.ClickException(f"Campaign “{campaign}” has no previous campaign.")
+        for p in actions.unresolved_to_carry(campaign.previous):
+            click.echo(f"#{p.pk}\t{p.first_raised}\t{p.state}\t{p.summary[:60]}")
+        return
+    if bool(problems) == everything:
+        raise click.UsageError("Give --problem N (one or more) or --all.")
+    try:
+        moved = actions.carry_over_many(campaign, actor=actor,
+                                        problems=None if everything else list(problems))
+    except DomainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"carried over {len(moved)} problems into “{campaign}”")
 
 
 if __name__ == "__main__":

@@ -43,6 +43,9 @@ BEFORE = {
                    []),
     "poster": (["assigned", "claimed", "closed", "declined", "open", "reopened", "verified"],
                None, ["proposer", "worker"], []),
+    # Issue 18: a leader hands a leaving member's live problems to a successor.
+    "hand_over": (["assigned", "claimed", "open", "reopened", "verified"], None, ["leader"],
+                  []),
 }
 
 

@@ -34,10 +34,18 @@ class Campaign(models.Model):
     ends_on = models.DateField(_("ends on"), null=True, blank=True)
     previous = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="next_campaigns",
-        help_text=_("Problems still open in the previous campaign carry over to this one."),
+        help_text=_("The campaign before this one. Nothing carries over by itself: a leader "
+                    "of this campaign picks which unresolved problems carry over (the "
+                    "carry-over page, the API or `zhenggai campaign carry-over`)."),
     )
     consolidation_days = models.PositiveIntegerField(
         _("days from verification to the consolidation check"), default=30
+    )
+    uses_capa = models.BooleanField(
+        _("records root cause and preventive measure"), default=False,
+        help_text=_("Corrective and preventive action (ISO 9001 §10.2): each problem "
+                    "records its root cause and a preventive measure beside the corrective "
+                    "one, and the ledger has both columns."),
     )
 
     class Meta:
@@ -98,3 +106,31 @@ def current_campaign(org_id: int, day: dt.date) -> Campaign | None:
     running = models.Q(ends_on__isnull=True) | models.Q(ends_on__gte=day)
     live = qs.filter(running).order_by("-airing_from")
     return live.first() or qs.order_by("-airing_from").first()
+
+
+class Bulletin(models.Model):
+    """The situation and the tasks (形势和任务): a short message from a leader that the board,
+    the kiosk and the situation page show, in the language it was written. Never edited:
+    a new message is a new row, and the newest as of a day is the one shown (the rows are
+    the history: who wrote what, when)."""
+
+    org = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="+")
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="bulletins")
+    text = models.TextField(_("message"))
+    language = models.CharField(_("language written in"), max_length=10)
+    day = models.DateField(_("day"))
+    written_by = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("written by"))
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("situation bulletin")
+        indexes = [models.Index(fields=["org", "day"])]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.text[:40]}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError("A bulletin is never changed: write a new one.")
+        super().save(*args, **kwargs)

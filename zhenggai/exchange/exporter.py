@@ -46,9 +46,26 @@ def closed_on(p: Problem):
     return closing[-1].day if closing else None
 
 
+# Corrective and preventive action (ISO 9001 §10.2): after 整改措施, when a campaign of the
+# ledger records them (Campaign.uses_capa).
+CAPA_COLUMNS = [("原因分析", "Root cause"), ("预防措施", "Preventive measure")]
+CAPA_AFTER = 4  # the columns before them: 序号 … 整改措施
+
+
+def uses_capa(org: Organisation, campaigns=None) -> bool:
+    qs = Campaign.objects.filter(org=org, uses_capa=True)
+    if campaigns is not None:
+        qs = qs.filter(pk__in=[getattr(c, "pk", c) for c in campaigns])
+    return qs.exists()
+
+
 def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
-    """The ledger's header, then one row per problem (of `campaigns`, if given)."""
-    yield [en if english else zh for zh, en in LEDGER_COLUMNS]
+    """The ledger's header, then one row per problem (of `campaigns`, if given); with the
+    root cause and preventive measure when a campaign of it records them."""
+    capa = uses_capa(org, campaigns)
+    columns = LEDGER_COLUMNS[:CAPA_AFTER] + (CAPA_COLUMNS if capa else []) \
+        + LEDGER_COLUMNS[CAPA_AFTER:]
+    yield [en if english else zh for zh, en in columns]
     checks = Event.objects.filter(kind__in=list(LEDGER_RESULTS)).select_related("actor") \
         .order_by("seq")
     problems = (Problem.objects.filter(org=org).select_related("unit", "owner")
@@ -67,7 +84,8 @@ def ledger_rows(org: Organisation, english: bool = False, campaigns=None):
             yield [
                 n, p.summary,
                 (f"{p.n_opinions} opinions{anon}" if english else f"{p.n_opinions} 条{anon}"),
-                p.measures, p.unit.label() if p.unit else "", p.owner.name if p.owner else "",
+                p.measures, *((p.root_cause, p.preventive) if capa else ()),
+                p.unit.label() if p.unit else "", p.owner.name if p.owner else "",
                 p.deadline.isoformat() if p.deadline else "", str(lifecycle.STATE_LABELS[p.state]),
                 last.actor.name if last and last.actor else "",
                 str(LEDGER_RESULTS[last.kind]) if last else "",  # 核查结果

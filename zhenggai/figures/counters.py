@@ -25,6 +25,9 @@ COUNTERS = [
     "followups_answered",
     "satisfied",
     "posters",
+    # days from first raised to the first verification, summed over the problems verified
+    # (with `ever_verified`, the mean lead time)
+    "lead_days",
 ]
 INDEX = {c: i for i, c in enumerate(COUNTERS)}
 N = len(COUNTERS)

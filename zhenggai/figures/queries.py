@@ -164,6 +164,10 @@ def _ratios(a: np.ndarray, b: np.ndarray) -> list[float | None]:
     return [x if y else None for x, y in zip(r, b.tolist(), strict=True)]
 
 
+def _ratio_days(a: np.ndarray, b: np.ndarray) -> list[float | None]:
+    return [round(x / y, 1) if y else None for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+
+
 _STATE_COLS = [INDEX[f"st_{s}"] for s in lifecycle.STATES]
 
 
@@ -204,6 +208,8 @@ def shape_rows(mat: np.ndarray, day: dt.date, head: dict[str, list] | None = Non
         "mean_age_days": [round(today - a / u, 1) if u else None for a, u in
                           zip(c["age_sum"].tolist(), c["unresolved"].tolist(), strict=True)],
         "posters": c["posters"].tolist(),
+        # days from first opinion to verified, over the problems ever verified
+        "mean_lead_days": _ratio_days(c["lead_days"], c["ever_verified"]),
         "states": [dict(zip(lifecycle.STATES, r, strict=True))
                    for r in mat[:, _STATE_COLS].tolist()],
     }

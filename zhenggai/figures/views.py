@@ -5,6 +5,7 @@ import datetime as dt
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from zhenggai.campaigns import bulletins
 from zhenggai.org import clock
 from zhenggai.org.models import Organisation
 from zhenggai.production.board import production_summary
@@ -32,5 +33,5 @@ def situation(request: HttpRequest) -> HttpResponse:
     summary = production_summary(org, day) if org else None
     return render(request, "figures/situation.html", {
         "org": org, "result": result, "as_of": day, "by": by, "error": error,
-        "summary": summary,
+        "summary": summary, "bulletin": bulletins.latest(org.pk, day) if org else None,
     }, status=400 if error else 200)

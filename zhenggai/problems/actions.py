@@ -94,7 +94,8 @@ def stored_state(p: Problem, answers: bool = False) -> ProblemState:
     return ProblemState(
         state=p.state, org=p.org_id, campaign=p.campaign_id, summary=p.summary, scope=p.scope,
         category=p.category_id, unit=p.unit_id, owner=p.owner_id, measures=p.measures,
-        deadline=p.deadline, created_on=p.created_on, base_first_raised=p.first_raised_given,
+        root_cause=p.root_cause, preventive=p.preventive, deadline=p.deadline,
+        created_on=p.created_on, base_first_raised=p.first_raised_given,
         opinions=refs, reopen_reason=p.reopen_reason, last_claim_by=p.last_claim_by_id,
         ever_verified=p.ever_verified, verified_on=p.verified_on, verified_by=p.verified_by_id,
         recheck_due=p.recheck_due, decline_requested=p.decline_requested, version=p.version,
@@ -117,7 +118,8 @@ def row_fields(s: ProblemState) -> dict:
     return dict(
         state=s.state, org_id=s.org, campaign_id=s.campaign, summary=s.summary, scope=s.scope,
         category_id=s.category, unit_id=s.unit, owner_id=s.owner, measures=s.measures,
-        deadline=s.deadline, created_on=s.created_on, first_raised_given=s.base_first_raised,
+        root_cause=s.root_cause, preventive=s.preventive, deadline=s.deadline,
+        created_on=s.created_on, first_raised_given=s.base_first_raised,
         first_raised=s.first_raised, n_opinions=s.n_opinions, n_anonymous=s.n_anonymous,
         reopen_reason=s.reopen_reason, last_claim_by_id=s.last_claim_by,
         ever_verified=s.ever_verified, verified_on=s.verified_on, verified_by_id=s.verified_by,
@@ -236,12 +238,27 @@ def _plan_data(campaign: Campaign, *, owner, unit, deadline, measures, scope) ->
     }
 
 
+def _capa_data(campaign: Campaign, root_cause: str | None, preventive: str | None) -> dict:
+    """The root cause and preventive measure (ISO 9001 §10.2), where the campaign records
+    them; None leaves what the problem has. A campaign that does not use them refuses them."""
+    given = {k: v for k, v in (("root_cause", root_cause), ("preventive", preventive))
+             if v is not None}
+    if not campaign.uses_capa:
+        if any(clean_text(v) for v in given.values()):
+            raise InvalidInput(_("This campaign does not record root causes and preventive "
+                                 "measures."))
+        return {}
+    labels = {"root_cause": _("Root cause"), "preventive": _("Preventive measure")}
+    return {k: _text(v, labels[k], required=False) for k, v in given.items()}
+
+
 @transaction.atomic
 def create_problem(campaign: Campaign, opinions, *, actor: Member, summary: str,
                    category: Category | None = None, scope: str = Scope.COMMON,
                    owner: Member | None = None, unit: Unit | None = None,
                    measures: str = "", deadline: dt.date | None = None,
-                   first_raised: dt.date | None = None, at=None) -> Problem:
+                   first_raised: dt.date | None = None, at=None,
+                   root_cause: str | None = None, preventive: str | None = None) -> Problem:
     """Summarise (归纳) opinions into a new problem; with an owner or unit, also assign it."""
     at = _now(at, campaign.org_id)
     opinions = _check_opinions(opinions, campaign, timezone.localdate(at))
@@ -260,16 +277,19 @@ def create_problem(campaign: Campaign, opinions, *, actor: Member, summary: str,
     _take_opinions(problem, opinions)
     if owner is not None or unit is not None:
         problem = assign(problem, actor=actor, owner=owner, unit=unit, measures=measures,
-                         deadline=deadline, scope=scope, at=at)
+                         deadline=deadline, scope=scope, at=at, root_cause=root_cause,
+                         preventive=preventive)
     return problem
 
 
 @transaction.atomic
 def assign(problem: Problem, *, actor: Member, owner: Member | None = None,
            unit: Unit | None = None, measures: str = "", deadline: dt.date | None = None,
-           scope: str | None = None, at=None, expected_version: int | None = None) -> Problem:
+           scope: str | None = None, at=None, expected_version: int | None = None,
+           root_cause: str | None = None, preventive: str | None = None) -> Problem:
     data = _plan_data(problem.campaign, owner=owner, unit=unit, deadline=deadline,
                       measures=measures, scope=scope or problem.scope)
+    data.update(_capa_data(problem.campaign, root_cause, preventive))
     return _commit(problem, Kind.ASSIGN, actor=actor, at=at, data=data,
                    expected_version=expected_version)[0]
 
@@ -277,8 +297,9 @@ def assign(problem: Problem, *, actor: Member, owner: Member | None = None,
 @transaction.atomic
 def update_problem(problem: Problem, *, actor: Member, summary: str | None = None,
                    scope: str | None = None, category: Category | None = None, at=None,
-                   expected_version: int | None = None) -> Problem:
-    data: dict = {}
+                   expected_version: int | None = None, root_cause: str | None = None,
+                   preventive: str | None = None) -> Problem:
+    data: dict = _capa_data(problem.campaign, root_cause, preventive)
     if summary is not None:
         data["summary"] = _text(summary, _("Summary"))
     if scope is not None:
@@ -500,6 +521,97 @@ def carry_over(problem: Problem, to: Campaign, *, actor: Member, at=None) -> Pro
         raise Forbidden(_("Only a leader of the receiving campaign may carry it over."))
     return _commit(problem, Kind.CARRY_OVER, actor=actor, at=at,
                    data={"campaign": to.pk, "from": problem.campaign_id})[0]
+
+
+def unresolved_to_carry(campaign: Campaign):
+    """The problems of `campaign` that may carry over into a later one: not resolved yet
+    (open, assigned, reopened, or claimed and waiting for verification)."""
+    return (Problem.objects.filter(campaign=campaign, state__in=sorted(lifecycle.UNRESOLVED))
+            .order_by("first_raised", "pk"))
+
+
+@transaction.atomic
+def carry_over_many(to: Campaign, *, actor: Member, problems=None, at=None) -> list[Problem]:
+    """A new campaign starts: its leader carries over the unresolved problems they pick of
+    the campaign before it (`problems`: ids; None: all of them), one event each, all or
+    nothing. Each keeps its first-raised day, so its age goes on counting."""
+    if actor.org_id != to.org_id or not has_role(actor, to, Role.LEADER):
+        raise Forbidden(_("Only a leader of the receiving campaign may carry problems over."))
+    source = to.previous
+    if source is None:
+        raise Refused(_("Campaign “%(c)s” has no previous campaign to carry problems over "
+                        "from. Set it in the admin."), c=to.name)
+    candidates = {p.pk: p for p in unresolved_to_carry(source)}
+    if problems is None:
+        chosen = list(candidates.values())
+    else:
+        ids = list(dict.fromkeys(int(i) for i in problems))
+        unknown = [i for i in ids if i not in candidates]
+        if unknown:
+            raise InvalidInput(_("Problem %(id)s is not an unresolved problem of campaign "
+                                 "“%(c)s”."), id=unknown[0], c=source.name)
+        chosen = [candidates[i] for i in ids]
+    if not chosen:
+        raise Refused(_("Nothing to carry over: campaign “%(c)s” has no unresolved "
+                        "problem."), c=source.name)
+    return [carry_over(p, to, actor=actor, at=at) for p in chosen]
+
+
+def hand_over_candidates(campaign: Campaign, member: Member):
+    """What a hand-over moves: the member's problems in the campaign that are not closed
+    or declined."""
+    return (Problem.objects.filter(campaign=campaign, owner=member,
+                                   state__in=sorted(lifecycle.LIVE)).order_by("pk"))
+
+
+@transaction.atomic
+def hand_over_problem(problem: Problem, *, actor: Member, owner: Member | None = None,
+                      unit: Unit | None = None, reason: str, at=None) -> Problem:
+    """One problem to its successor, a person (its owning unit stays) or a unit."""
+    data = {"from": problem.owner_id, "owner": owner.pk if owner else None,
+            "unit": unit.pk if unit else problem.unit_id}
+    return _commit(problem, Kind.HAND_OVER, actor=actor, at=at, note=reason, data=data)[0]
+
+
+@transaction.atomic
+def hand_over(campaign: Campaign, member: Member, *, actor: Member, to: Member | None = None,
+              to_unit: Unit | None = None, reason: str, at=None) -> list[Problem]:
+    """A member leaves or is transferred (下放): a leader hands all their live problems in
+    the campaign to a successor, a person or a unit, one event per problem with the reason,
+    all or nothing. The figures by owner move on the day of the hand-over; as of any day
+    before it, the member who left still owns them."""
+    if actor.org_id != campaign.org_id or not has_role(actor, campaign, Role.LEADER):
+        raise Forbidden(_("Only a leader of campaign “%(c)s” hands problems over."),
+                        c=campaign.name)
+    if member.org_id != campaign.org_id:
+        raise InvalidInput(_("%(who)s is not a member of this organisation."), who=member.name)
+    if (to is None) == (to_unit is None):
+        raise InvalidInput(_("Give the successor: a person or a unit, not both."))
+    if to is not None:
+        if to.pk == member.pk:
+            raise InvalidInput(_("The successor must be someone else than %(who)s."),
+                               who=member.name)
+        if to.org_id != campaign.org_id:
+            raise InvalidInput(_("The successor %(who)s is not a member of this "
+                                 "organisation."), who=to.name)
+    if to_unit is not None and to_unit.org_id != campaign.org_id:
+        raise InvalidInput(_("The successor unit must belong to this organisation."))
+    reason = _text(reason, _("Reason"), limit=1000)
+    problems = list(hand_over_candidates(campaign, member))
+    if not problems:
+        raise Refused(_("%(who)s has no open problem to hand over in campaign “%(c)s”."),
+                      who=member.name, c=campaign.name)
+    if to_unit is not None:
+        personal = sum(1 for p in problems if p.scope == Scope.INDIVIDUAL)
+        if personal:
+            raise InvalidInput(_("%(n)s of these problems are individual and need a person "
+                                 "as successor."), n=personal)
+    if to is not None and not has_role(to, campaign, Role.OWNER):
+        from zhenggai.campaigns.roles import grant
+
+        grant(to, campaign, Role.OWNER)  # so that they see the problems and may claim them
+    return [hand_over_problem(p, actor=actor, owner=to, unit=to_unit, reason=reason, at=at)
+            for p in problems]
 
 
 @transaction.atomic

@@ -40,6 +40,8 @@ class ProblemOut(Schema):
     unit: int | None = Field(None, alias="unit_id")
     owner: int | None = Field(None, alias="owner_id")
     measures: str
+    root_cause: str
+    preventive: str
     deadline: dt.date | None
     first_raised: dt.date | None
     opinions: int = Field(alias="n_opinions")
@@ -81,6 +83,8 @@ class CreateIn(Schema):
     unit: Id | None = None
     measures: Text = ""
     deadline: dt.date | None = None
+    root_cause: Text | None = Field(None, description="where the campaign uses them")
+    preventive: Text | None = Field(None, description="where the campaign uses them")
 
 
 class AssignIn(Schema):
@@ -89,6 +93,8 @@ class AssignIn(Schema):
     measures: Text = ""
     deadline: dt.date | None = None
     scope: Literal["individual", "common"] | None = None
+    root_cause: Text | None = Field(None, description="where the campaign uses them")
+    preventive: Text | None = Field(None, description="where the campaign uses them")
     version: Id | None = None
 
 
@@ -96,6 +102,8 @@ class UpdateIn(Schema):
     summary: Text | None = None
     scope: Literal["individual", "common"] | None = None
     category: Id | None = None
+    root_cause: Text | None = Field(None, description="where the campaign uses them")
+    preventive: Text | None = Field(None, description="where the campaign uses them")
     version: Id | None = None
 
 
@@ -278,7 +286,8 @@ def create_problem(request, body: CreateIn):
         campaign, _opinions(request, body.opinions), actor=request.auth, summary=body.summary,
         scope=body.scope, category=_ref(Category, body.category, request),
         owner=_ref(Member, body.owner, request), unit=_ref(Unit, body.unit, request),
-        measures=body.measures, deadline=body.deadline)
+        measures=body.measures, deadline=body.deadline, root_cause=body.root_cause,
+        preventive=body.preventive)
     return Status(201, _done(p))
 
 
@@ -286,7 +295,8 @@ def assign(request, problem_id: Id, body: AssignIn):
     p = _problem(request, problem_id)
     actions.assign(p, actor=request.auth, owner=_ref(Member, body.owner, request),
                    unit=_ref(Unit, body.unit, request), measures=body.measures,
-                   deadline=body.deadline, scope=body.scope, expected_version=body.version)
+                   deadline=body.deadline, scope=body.scope, expected_version=body.version,
+                   root_cause=body.root_cause, preventive=body.preventive)
     return _done(p)
 
 
@@ -294,7 +304,8 @@ def update(request, problem_id: Id, body: UpdateIn):
     p = _problem(request, problem_id)
     actions.update_problem(p, actor=request.auth, summary=body.summary, scope=body.scope,
                            category=_ref(Category, body.category, request),
-                           expected_version=body.version)
+                           expected_version=body.version, root_cause=body.root_cause,
+                           preventive=body.preventive)
     return _done(p)
 
 
@@ -381,6 +392,89 @@ def review_round(request, campaign_id: Id, body: RoundIn):
     r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
                                    starts_on=body.starts_on, ends_on=body.ends_on)
     return Status(201, r)
+
+
+class HandOverIn(Schema):
+    member: Id = Field(description="the member who leaves or is transferred")
+    to: Id | None = Field(None, description="the successor, a member")
+    to_unit: Id | None = Field(None, description="or the successor unit")
+    reason: Text
+
+
+class Moved(Schema):
+    moved: int
+    problems: list[int]
+
+
+@router.post("/campaigns/{campaign_id}/handovers", response=Moved)
+def hand_over(request, campaign_id: Id, body: HandOverIn):
+    """A leader hands all the live problems of a member in this campaign to a successor (a
+    person or a unit), one event each with the reason. Nothing moves if any is refused."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
+    moved = actions.hand_over(
+        campaign, _ref(Member, body.member, request), actor=request.auth,
+        to=_ref(Member, body.to, request), to_unit=_ref(Unit, body.to_unit, request),
+        reason=body.reason)
+    return {"moved": len(moved), "problems": [p.pk for p in moved]}
+
+
+class CarryOverIn(Schema):
+    problems: list[Id] | None = Field(
+        None, description="the ids to carry over; leave out (null) for all unresolved ones")
+
+
+@router.get("/campaigns/{campaign_id}/carry-over", response=list[ProblemOut])
+def carry_over_candidates(request, campaign_id: Id):
+    """The unresolved problems of the previous campaign, which may carry over into this
+    one (empty without a previous campaign)."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
+    if campaign.previous_id is None:
+        return []
+    return list(actions.unresolved_to_carry(campaign.previous)[:1000])
+
+
+@router.post("/campaigns/{campaign_id}/carry-over", response=Moved)
+def carry_over(request, campaign_id: Id, body: CarryOverIn):
+    """A leader of this campaign carries over the unresolved problems of the previous one
+    that they pick (or all): one event each; each keeps its first-raised day and age."""
+    campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
+    moved = actions.carry_over_many(campaign, actor=request.auth, problems=body.problems)
+    return {"moved": len(moved), "problems": [p.pk for p in moved]}
+
+
+class BulletinIn(Schema):
+    text: Text
+    language: Literal["zh-hans", "en"] = Field(
+        description="the language it is written in; it is shown as written")
+
+
+class BulletinOut(Schema):
+    id: int
+    campaign: int = Field(alias="campaign_id")
+    text: str
+    language: str
+    day: dt.date
+    written_by: int = Field(alias="written_by_id")
+
+
+@router.post("/campaigns/{campaign_id}/bulletins", response={201: BulletinOut})
+def post_bulletin(request, campaign_id: Id, body: BulletinIn):
+    """A leader's situation bulletin (形势和任务), shown on the board, the kiosk and the
+    situation page from today."""
+    from zhenggai.campaigns import bulletins
+
+    campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
+    return Status(201, bulletins.post(campaign, actor=request.auth, text=body.text,
+                                      language=body.language))
+
+
+@router.get("/bulletins/latest", response={200: BulletinOut, 204: None})
+def latest_bulletin(request, as_of: dt.date | None = None):
+    """The bulletin the board shows as of a day (default: today); 204 when there is none."""
+    from zhenggai.campaigns import bulletins
+
+    b = bulletins.latest(_org(request), as_of)
+    return b if b is not None else Status(204, None)
 
 
 for _api in registry.api_routes():

@@ -138,7 +138,8 @@ class BulkLoader:
         p = row_fields(s)
         self.problem_rows.append((
             pid, p["org_id"], p["campaign_id"], p["summary"], p["scope"], p["category_id"],
-            p["unit_id"], p["owner_id"], p["measures"], p["deadline"], p["state"],
+            p["unit_id"], p["owner_id"], p["measures"], p["root_cause"], p["preventive"],
+            p["deadline"], p["state"],
             p["reopen_reason"], p["created_on"], p["first_raised"], p["first_raised_given"],
             p["n_opinions"], p["n_anonymous"], p["last_claim_by_id"], p["ever_verified"],
             p["verified_on"], p["verified_by_id"], p["recheck_due"], p["decline_requested"],
@@ -171,7 +172,8 @@ class BulkLoader:
 
 
 PROBLEM_COLS = ["id", "org_id", "campaign_id", "summary", "scope", "category_id", "unit_id",
-                "owner_id", "measures", "deadline", "state", "reopen_reason", "created_on",
+                "owner_id", "measures", "root_cause", "preventive", "deadline", "state",
+                "reopen_reason", "created_on",
                 "first_raised", "first_raised_given", "n_opinions", "n_anonymous",
                 "last_claim_by_id", "ever_verified", "verified_on", "verified_by_id",
                 "recheck_due",

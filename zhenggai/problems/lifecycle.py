@@ -73,6 +73,7 @@ class Kind(StrEnum):
     CONTEST = "contest"
     CARRY_OVER = "carry_over"
     POSTER = "poster"
+    HAND_OVER = "hand_over"
 
 
 ALL = STATES

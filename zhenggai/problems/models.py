@@ -34,6 +34,8 @@ class Problem(models.Model):
     owner = models.ForeignKey(Member, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="owned_problems", verbose_name=_("owner"))
     measures = models.TextField(_("measures (整改措施)"), blank=True)
+    root_cause = models.TextField(_("root cause"), blank=True, default="")
+    preventive = models.TextField(_("preventive measure"), blank=True, default="")
     deadline = models.DateField(_("deadline"), null=True, blank=True)
     state = models.CharField(_("state"), max_length=12, db_index=True,
                              choices=[(s, lifecycle.STATE_LABELS[s]) for s in lifecycle.STATES])

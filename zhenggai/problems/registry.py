@@ -131,7 +131,14 @@ def counts(*pairs: tuple[str, int]) -> Flows:
 
 
 def _verified_flows(before: ProblemState, after: ProblemState, data: dict):
-    return [] if before.ever_verified else [("ever_verified", 1)]
+    """A first verification counts the problem as ever verified, and its lead time: the days
+    from its first opinion (first raised) to this verification."""
+    if before.ever_verified:
+        return []
+    out = [("ever_verified", 1)]
+    if after.verified_on is not None and after.first_raised is not None:
+        out.append(("lead_days", (after.verified_on - after.first_raised).days))
+    return out
 
 
 def _followup_flows(before: ProblemState, after: ProblemState, data: dict):
@@ -298,8 +305,10 @@ ACTIONS: dict[Kind, Action] = {a.kind: a for a in [
        plain=_("It was carried over into the next campaign."),
        ledger=NOT_IN_LEDGER, fold=state.fold_carry_over, flows=counts(),
        call=Call("carry_over", "problem"),
-       form=Absent("no page carries a problem over yet (the replay does)"),
-       api=Absent("no endpoint carries a problem over yet")),
+       form=Absent("a leader picks the problems to carry over on the carry-over page "
+                   "(web/views/leader.py), many at once"),
+       api=Absent("many problems at once: POST /campaigns/{campaign_id}/carry-over "
+                  "(problems/api.py)")),
     _a(Kind.POSTER, ALL, None, [Role.WORKER, PROPOSER],
        label=_("write a poster"),
        plain=_("A poster was written about it."),
@@ -308,6 +317,18 @@ ACTIONS: dict[Kind, Action] = {a.kind: a for a in [
        form=Form("poster", "poster", _("Your poster is on the board."),
                  card="web/problem/poster.html"),
        api=Api(_p("/posters"), "PosterIn", "poster")),
+    # A member leaves or is sent down (下放): a leader hands all their live problems to a
+    # successor (a person or a unit) at once, one event each, with the reason. The owner
+    # split moves on the day of the event, so figures as of an earlier day are unchanged.
+    _a(Kind.HAND_OVER, LIVE, None, [Role.LEADER],
+       label=_("hand over to a successor"),
+       plain=_("The person responsible changed: it was handed over to a successor."),
+       ledger=NOT_IN_LEDGER, fold=state.fold_hand_over, flows=counts(),
+       call=Call("hand_over_problem", "problem"),
+       form=Absent("all of a member's problems at once, on the leader's hand-over page "
+                   "(web/views/leader.py)"),
+       api=Absent("all of a member's problems at once: POST /campaigns/{campaign_id}/"
+                  "handovers (problems/api.py)")),
 ]}
 
 # `followup` with "not satisfied" moves a verified or closed problem back to `claimed`.

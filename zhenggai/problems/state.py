@@ -50,6 +50,9 @@ class ProblemState:
     unit: int | None = None
     owner: int | None = None
     measures: str = ""
+    # Corrective and preventive action (ISO 9001 §10.2), where the campaign records them.
+    root_cause: str = ""
+    preventive: str = ""
     deadline: dt.date | None = None
     created_on: dt.date | None = None
     base_first_raised: dt.date | None = None
@@ -127,11 +130,13 @@ def fold_create(s: ProblemState, e, d: dict) -> dict:
 def fold_assign(s: ProblemState, e, d: dict) -> dict:
     return dict(owner=d.get("owner"), unit=d.get("unit"), deadline=_date(d.get("deadline")),
                 measures=d.get("measures", ""), scope=d.get("scope", s.scope),
-                reopen_reason="")
+                root_cause=d.get("root_cause", s.root_cause),
+                preventive=d.get("preventive", s.preventive), reopen_reason="")
 
 
 def fold_update(s: ProblemState, e, d: dict) -> dict:
-    return {name: d[name] for name in ("summary", "scope", "category") if name in d}
+    return {name: d[name] for name in ("summary", "scope", "category", "root_cause",
+                                        "preventive") if name in d}
 
 
 def fold_add_opinions(s: ProblemState, e, d: dict) -> dict:
@@ -181,6 +186,11 @@ def fold_decline_decided(s: ProblemState, e, d: dict) -> dict:
 
 def fold_carry_over(s: ProblemState, e, d: dict) -> dict:
     return dict(campaign=d["campaign"])
+
+
+def fold_hand_over(s: ProblemState, e, d: dict) -> dict:
+    """A successor takes over: a person (the owning unit stays) or a unit (no person)."""
+    return dict(owner=d.get("owner"), unit=d.get("unit", s.unit))
 
 
 def fold_nothing(s: ProblemState, e, d: dict) -> dict:

@@ -49,7 +49,7 @@ def plan(request, problem):
     d = form.cleaned_data
     return problem, dict(owner=d["owner"], unit=d["unit"], measures=d["measures"],
                          deadline=d["deadline"], scope=d["scope"],
-                         expected_version=_version(request))
+                         expected_version=_version(request), **form.capa())
 
 
 def split(request, problem):

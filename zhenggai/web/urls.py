@@ -23,6 +23,9 @@ urlpatterns = [
     path("verify/", verify.queue, name="verify"),
     path("rounds/", verify.review_rounds, name="rounds"),
     path("leader/", leader.board, name="leader"),
+    path("leader/handover/", leader.handover, name="handover"),
+    path("leader/carry-over/", leader.carry_over, name="carry_over"),
+    path("leader/bulletin/", leader.bulletin, name="bulletin"),
     # the public board
     path("board/", board.public_board, name="board"),
     path("board/problems/<id:pk>/", board.poster_print, name="poster"),

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from zhenggai.campaigns import bulletins
 from zhenggai.figures.queries import figures
 from zhenggai.problems import queries
 from zhenggai.problems.models import Problem
@@ -29,6 +30,7 @@ def public_board(request: HttpRequest) -> HttpResponse:
         "figures": figures(org.pk, day)["total"],
         "overdue": queries.overdue(org.pk, day), "reopened": queries.reopened(org.pk, day),
         "posters": queries.recent_posters(org.pk),
+        "bulletin": bulletins.latest(org.pk, day),
     })
     if kiosk:  # the kiosk may be framed by the organisation's own screens (security/headers)
         response.frame_ancestors = settings.KIOSK_FRAME_ANCESTORS

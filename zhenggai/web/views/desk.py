@@ -47,6 +47,18 @@ class PlanForm(forms.Form):
             pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
             .values("member_id")).order_by("name")
         self.fields["unit"].queryset = Unit.objects.filter(org_id=campaign.org_id)
+        if campaign.uses_capa:  # corrective and preventive action (ISO 9001 §10.2)
+            self.fields["root_cause"] = forms.CharField(
+                required=False, label=gettext_lazy("root cause"),
+                widget=forms.Textarea(attrs={"rows": 2}))
+            self.fields["preventive"] = forms.CharField(
+                required=False, label=gettext_lazy("preventive measure (so it does not recur)"),
+                widget=forms.Textarea(attrs={"rows": 2}))
+
+    def capa(self) -> dict:
+        """The root cause and preventive measure, where the campaign records them."""
+        d = self.cleaned_data
+        return {k: d[k] for k in ("root_cause", "preventive") if k in self.fields}
 
 
 class NewProblemForm(PlanForm):
@@ -90,7 +102,7 @@ def desk(request: HttpRequest) -> HttpResponse:
             p = actions.create_problem(
                 campaign, opinions, actor=clerk, summary=d["summary"], category=d["category"],
                 scope=d["scope"], owner=d["owner"], unit=d["unit"], measures=d["measures"],
-                deadline=d["deadline"])
+                deadline=d["deadline"], **form.capa())
             messages.success(request, _("Problem #%(id)s created.") % {"id": p.pk})
             return redirect(request.get_full_path())
         except DomainError as e:

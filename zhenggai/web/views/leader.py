@@ -6,15 +6,32 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.conf import settings
 from django.contrib import messages
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
-from zhenggai.errors import DomainError
+from zhenggai.campaigns import bulletins
+from zhenggai.campaigns.models import CampaignRole, Role
+from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.figures import stall
-from zhenggai.figures.queries import figures, figures_and_sums, last_active_day, series
-from zhenggai.problems import queries
+from zhenggai.figures.counters import COUNTERS, DIMS
+from zhenggai.figures.queries import (
+    figures,
+    figures_and_sums,
+    last_active_day,
+    series,
+    shape,
+    sums,
+)
+from zhenggai.ids import parse_all
+from zhenggai.org.models import Member, Unit
+from zhenggai.problems import actions, lifecycle, queries
 from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Problem
 
@@ -24,7 +41,7 @@ from ..problem_forms import take
 CHART_POINTS = 120
 SPLIT_ROWS = 30  # the units or categories most in need of attention; ?all=1 for every one
 SPLIT_COLUMNS = ("problems", "claimed_resolved", "verified_resolved", "false_figures",
-                 "overdue")
+                 "overdue", "mean_lead_days")
 
 
 def split_rows(result: dict, show_all: bool) -> tuple[list, int]:
@@ -33,7 +50,8 @@ def split_rows(result: dict, show_all: bool) -> tuple[list, int]:
     groups = sorted(result["groups"], key=lambda g: (-g["false_figures"], -g["overdue"],
                                                      str(g["label"] or "")))
     shown = groups if show_all else groups[:SPLIT_ROWS]
-    rows = [(g["label"] or "—", [str(g[c]) for c in SPLIT_COLUMNS]) for g in shown]
+    rows = [(g["label"] or "—", ["—" if g[c] is None else str(g[c]) for c in SPLIT_COLUMNS])
+            for g in shown]
     return rows, len(groups)
 
 
@@ -89,4 +107,121 @@ def board(request: HttpRequest) -> HttpResponse:
         "long": queries.long_standing(campaign, day, now=now),
         "declines": declines, "followups": queries.followup_log(campaign, day=then),
         "rounds": queries.rounds(campaign, limit=1, day=then),
+        "leaders_own": leaders_own(campaign, day),
+        "bulletin": bulletins.latest(org_id, day), "bulletins": bulletins.history(campaign),
+        "languages": settings.LANGUAGES,
     }, status=400 if bad else status)
+
+
+# -- what the leaders did themselves (厂长、书记亲自动手) ----------------------------------
+
+def leaders_own(campaign, day: dt.date) -> dict:
+    """The problems owned by the campaign's leaders, as of `day`, from the figures by owner:
+    how many they own, how many they claimed resolved, how many were verified."""
+    leaders = list(Member.objects.filter(
+        pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.LEADER)
+        .values("member_id")).order_by("name"))
+    by_owner = sums(campaign.org_id, day, DIMS["owner"])
+    rows, total = [], [0] * len(COUNTERS)
+    for m in leaders:
+        vec = by_owner.get(m.pk, [0] * len(COUNTERS))
+        total = [a + b for a, b in zip(total, vec, strict=True)]
+        f = shape(vec, day)
+        rows.append({"member": m, "problems": f["problems"], "claimed": f["claimed_resolved"],
+                     "verified": f["verified_resolved"]})
+    t = shape(total, day)
+    return {"rows": rows, "problems": t["problems"], "claimed": t["claimed_resolved"],
+            "verified": t["verified_resolved"]}
+
+
+# -- hand-over (下放), carry-over, the situation bulletin ---------------------------------
+
+def _member_choice(request, name: str, org_id: int) -> Member | None:
+    pk = posted_id(request, name)
+    return Member.objects.filter(pk=pk, org_id=org_id).first() if pk else None
+
+
+@role_page("leader_board")
+@require_http_methods(["GET", "POST"])
+def handover(request: HttpRequest) -> HttpResponse:
+    """A member leaves or is transferred: all their open problems to a successor at once."""
+    campaign, leader = request.campaign, request.member
+    error, status = None, 200
+    if request.method == "POST":
+        org = campaign.org_id
+        member = _member_choice(request, "member", org)
+        to = _member_choice(request, "to", org)
+        unit_pk = posted_id(request, "to_unit")
+        to_unit = Unit.objects.filter(pk=unit_pk, org_id=org).first() if unit_pk else None
+        try:
+            if member is None:
+                raise InvalidInput(_("Choose the member who leaves."))
+            moved = actions.hand_over(campaign, member, actor=leader, to=to, to_unit=to_unit,
+                                      reason=request.POST.get("reason", ""))
+        except DomainError as e:
+            error, status = str(e), status_of(e)
+        else:
+            messages.success(request, ngettext(
+                "%(n)s problem of %(who)s handed over to %(to)s.",
+                "%(n)s problems of %(who)s handed over to %(to)s.", len(moved)) % {
+                    "n": len(moved), "who": member.name,
+                    "to": to.name if to else to_unit.label()})
+            return redirect(f"{reverse('web:handover')}?campaign={campaign.pk}")
+    owners = (Problem.objects.filter(campaign=campaign, state__in=sorted(lifecycle.LIVE),
+                                     owner__isnull=False)
+              .values("owner_id", "owner__name").annotate(n=Count("pk"))
+              .order_by("owner__name"))
+    return render(request, "web/handover.html", {
+        "campaign": campaign, "error": error, "owners": owners,
+        "members": Member.objects.filter(org_id=campaign.org_id).order_by("name"),
+        "units": Unit.objects.filter(org_id=campaign.org_id).order_by("code"),
+        "posted": request.POST if request.method == "POST" else {},
+    }, status=status)
+
+
+@role_page("leader_board")
+@require_http_methods(["GET", "POST"])
+def carry_over(request: HttpRequest) -> HttpResponse:
+    """A new campaign starts: its leader picks the unresolved problems of the previous one
+    that carry over (or all of them)."""
+    campaign, leader = request.campaign, request.member
+    error, status = None, 200
+    if request.method == "POST":
+        chosen = None if request.POST.get("all") == "1" else [
+            i for i in parse_all(request.POST.getlist("problem")) if i]
+        try:
+            if chosen == []:
+                raise InvalidInput(_("Tick the problems to carry over, or carry over all."))
+            moved = actions.carry_over_many(campaign, actor=leader, problems=chosen)
+        except DomainError as e:
+            error, status = str(e), status_of(e)
+        else:
+            messages.success(request, ngettext(
+                "%(n)s problem carried over into “%(c)s”; its age since first raised is kept.",
+                "%(n)s problems carried over into “%(c)s”; their age since first raised is "
+                "kept.", len(moved)) % {"n": len(moved), "c": campaign.name})
+            return redirect(f"{reverse('web:carry_over')}?campaign={campaign.pk}")
+    day = today(campaign.org_id)
+    rows = []
+    if campaign.previous_id is not None:
+        rows = [{"problem": p, "age": (day - p.first_raised).days if p.first_raised else None}
+                for p in actions.unresolved_to_carry(campaign.previous)
+                .select_related("owner", "unit")[:500]]
+    return render(request, "web/carry_over.html", {
+        "campaign": campaign, "previous": campaign.previous, "rows": rows, "error": error,
+    }, status=status)
+
+
+@role_page("leader_board")
+@require_http_methods(["POST"])
+def bulletin(request: HttpRequest) -> HttpResponse:
+    """A new situation bulletin, written in the language the leader picks."""
+    campaign = request.campaign
+    try:
+        bulletins.post(campaign, actor=request.member, text=request.POST.get("text", ""),
+                       language=request.POST.get("language", ""))
+    except DomainError as e:
+        messages.error(request, str(e))
+    else:
+        messages.success(request, _("The bulletin is on the board and the situation page."))
+    return redirect(f"{reverse('web:leader')}?campaign={campaign.pk}")

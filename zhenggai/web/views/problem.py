@@ -64,7 +64,8 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "show_authors": may_view(member, campaign, "opinion_authors"),
         "plan": PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
                                   "measures": problem.measures, "deadline": problem.deadline,
-                                  "scope": problem.scope}, campaign=campaign)
+                                  "scope": problem.scope, "root_cause": problem.root_cause,
+                                  "preventive": problem.preventive}, campaign=campaign)
         if Kind.ASSIGN in offers else None,
         "decline_reason": queries.decline_reason(problem) if problem.decline_requested else "",
         # A visit or a talk is recorded by staff only (rules.check_followup_channel).
