@@ -4,6 +4,7 @@ import datetime as dt
 
 from tests import factories as f
 from tests.helpers import bring_to, when
+from zhenggai.figures.counters import COUNTERS
 from zhenggai.figures.queries import figures
 from zhenggai.figures.reference import differences
 from zhenggai.problems import actions
@@ -148,7 +149,7 @@ def test_every_day_across_month_and_year_ends_agrees_with_the_events(story):
     trend = series(s.org.pk, first, last)
     assert [t["day"] for t in trend] == [d.isoformat() for d in days]
     for t, day in zip(trend, days, strict=True):
-        want = shape(sums(s.org.pk, day).get(0, [0] * 24), day)
+        want = shape(sums(s.org.pk, day).get(0, [0] * len(COUNTERS)), day)
         assert {k: want[k] for k in t if k != "day"} == {k: v for k, v in t.items() if k != "day"}
     # The last active day is the last day whose sums differ from the day before's.
     totals = {d: sums(s.org.pk, d).get(0) for d in [first - dt.timedelta(days=1), *days]}

@@ -97,11 +97,12 @@ def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
 
     m = importlib.import_module("zhenggai.figures.migrations.0004_fenwick_buckets")
     r = random.Random(4)
+    n0 = len(m.COUNTERS)  # the counters as they were then (later ones stay zero here)
     b = Book()
     for _i in range(300):
         day = dt.date(1959, 11, 1) + dt.timedelta(days=r.randint(0, 150))
         b.rows[(1, r.randint(1, 2), r.randint(0, 3), 0, r.randint(0, 5), day)][
-            r.randrange(N)] += r.choice([-1, 1, 2])
+            r.randrange(n0)] += r.choice([-1, 1, 2])
     old = defaultdict(lambda: [0] * N)  # the layout before: one bucket a day and a month
     for (org, c, u, cat, o, day), vec in b.rows.items():
         for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
@@ -109,9 +110,10 @@ def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
                 acc = old[(org, dim, grain, per, g)]
                 for j, v in enumerate(vec):
                     acc[j] += v
+    old = {k: v[:n0] for k, v in old.items()}
     rows = [(*k, *v) for k, v in old.items() if any(v)]
     trees = {k: v for k, v in m.to_trees(rows).items() if any(v)}
-    assert trees == {k: v for k, v in b.bucket_rows().items() if k[2] != "y"}
+    assert trees == {k: v[:n0] for k, v in b.bucket_rows().items() if k[2] != "y"}
     back = m.to_plain([(*k, *v) for k, v in trees.items()])
     assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
                                                           if any(v)}
