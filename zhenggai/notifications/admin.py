@@ -11,12 +11,14 @@ from .models import Delivery, Webhook
 
 
 class WebhookForm(forms.ModelForm):
+    url = forms.URLField(label=_("webhook URL"), max_length=500, assume_scheme="https",
+                         widget=forms.PasswordInput(render_value=True, attrs={"size": 80}))
+
     class Meta:
         model = Webhook
         fields = ["org", "name", "provider", "url", "secret", "unit", "campaign", "language",
                   "active"]
-        widgets = {"secret": forms.PasswordInput(render_value=True),
-                   "url": forms.PasswordInput(render_value=True, attrs={"size": 80})}
+        widgets = {"secret": forms.PasswordInput(render_value=True)}
 
     def clean(self):
         data = super().clean()

@@ -55,7 +55,8 @@ def _t(headline, *who, group=False) -> Tell:
 
 # The words are translated when a message is written, in its reader's language.
 TELL: dict[str, Tell] = {
-    Kind.CREATE: _t(_l("Your opinion became a problem"), PROPOSERS, FOLLOWERS),
+    # A creation with an owner writes an assignment too: the owner hears of that one.
+    Kind.CREATE: _t(_l("Your opinion became a problem"), PROPOSERS),
     Kind.ASSIGN: _t(_l("Made responsible"), OWNER, PROPOSERS, FOLLOWERS, group=True),
     Kind.UPDATE: _t(_l("Summary corrected"), FOLLOWERS),
     Kind.ADD_OPINIONS: _t(_l("Opinions added"), ADDED, FOLLOWERS),
