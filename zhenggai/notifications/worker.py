@@ -53,8 +53,17 @@ def _scheduler(stop: threading.Event, every: float) -> None:
 
 def tell_and_send() -> int:
     """Tell the queued events and send what is due; a failure is logged, never fatal."""
+    from zhenggai.org import clock
+    from zhenggai.org.models import Organisation
+
+    from .events import review_rounds
+
     try:
-        return drain()
+        told = drain()
+        # A review round that starts today is told to its representatives within the minute.
+        for org in Organisation.objects.order_by("pk"):
+            told += review_rounds(clock.today(org), org.pk)
+        return told
     except Exception:
         log.exception("telling the queued events failed")
         return 0
