@@ -199,3 +199,22 @@ def test_the_cli_adds_lists_tests_and_removes_robots(story, robot):
     assert r.exit_code != 0 and "url" in r.output
     r = CliRunner().invoke(main, ["webhook", "remove", str(hook.pk)])
     assert r.exit_code == 0 and not Webhook.objects.exists()
+
+
+def test_the_admin_configures_robots_without_showing_their_keys(story, admin_client):
+    r = admin_client.post("/admin/notifications/webhook/add/", {
+        "org": story.org.pk, "name": "炉前群", "provider": "dingtalk",
+        "url": "https://oapi.dingtalk.com/robot/send?access_token=TOKEN9", "secret": "SEC9",
+        "unit": story.furnace.pk, "campaign": "", "language": "en", "active": "on"})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    hook = Webhook.objects.get()
+    assert hook.secret == "SEC9" and hook.unit == story.furnace
+    listing = admin_client.get("/admin/notifications/webhook/").content.decode()
+    assert "oapi.dingtalk.com" in listing and "TOKEN9" not in listing and "SEC9" not in listing
+    other = f.unit(f.org("别的厂"), "x")
+    r = admin_client.post("/admin/notifications/webhook/add/", {
+        "org": story.org.pk, "name": "错", "provider": "wecom",
+        "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=K", "unit": other.pk,
+        "language": "", "active": "on"})
+    assert r.status_code == 200 and Webhook.objects.count() == 1
+    assert admin_client.get("/admin/notifications/delivery/").status_code == 200
