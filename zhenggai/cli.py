@@ -84,14 +84,18 @@ def createadmin(username: str, password: str, name: str, org_id: int | None) -> 
 @main.command()
 @click.option("--once", is_flag=True, help="Enqueue today's sweep if needed, run what is "
                                            "queued, and stop.")
-def worker(once: bool) -> None:
-    """Run the background work: deadline reminders, overdue problems to the board,
-    consolidation re-checks and follow-up questionnaires, once a day. No broker needed."""
+@click.option("--every", default=60.0, show_default=True, type=float,
+              help="Seconds between the scheduler's rounds (telling events, sending).")
+def worker(once: bool, every: float) -> None:
+    """Run the background work: notifications of each event and their sending (mail, group
+    robots), and once a day deadline reminders, overdue problems to the board,
+    consolidation re-checks, follow-up questionnaires and the daily summaries. No broker
+    needed."""
     _setup()
     _migrate()
     from zhenggai.notifications.worker import run
 
-    run(once=once)
+    run(once=once, every=every)
 
 
 @main.command()
@@ -345,7 +349,17 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     click.echo("")
     click.echo(_demo_logins(f"http://{host}:{port}/"))
     if not no_serve:
-        _serve(host, port, 2)
+        # The demo's worker: notifications arrive within seconds of the act.
+        import subprocess
+        import sys
+
+        worker_proc = subprocess.Popen([sys.executable, "-m", "zhenggai.cli", "worker",
+                                        "--every", "5"])
+        try:
+            _serve(host, port, 2)
+        finally:
+            worker_proc.terminate()
+            worker_proc.wait(10)
 
 
 def _parse_day(value: str | None) -> dt.date | None:
@@ -689,6 +703,94 @@ def campaign_carry_over(campaign_id: int, username: str, problems: tuple[int, ..
     except DomainError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"carried over {len(moved)} problems into “{campaign}”")
+@main.group("webhook")
+def webhook() -> None:
+    """Group robots (群机器人) of WeCom, DingTalk or Feishu that are told of problems."""
+
+
+@webhook.command("add")
+@click.option("--name", required=True)
+@click.option("--provider", required=True, type=click.Choice(["wecom", "dingtalk", "feishu"]))
+@click.option("--url", required=True, help="The robot's webhook URL (with its key or token).")
+@click.option("--secret", default="", envvar="ZHENGGAI_WEBHOOK_SECRET",
+              help="DingTalk/Feishu signing secret (or from ZHENGGAI_WEBHOOK_SECRET).")
+@click.option("--unit", "unit_code", default=None, help="Only this unit's problems (code).")
+@click.option("--campaign", "campaign_id", type=int, default=None)
+@click.option("--language", default="", type=click.Choice(["", "zh-hans", "en"]))
+@click.option("--org", "org_id", type=int, default=None, help="Organisation id (default: first).")
+def webhook_add(name, provider, url, secret, unit_code, campaign_id, language, org_id) -> None:
+    """Add a group robot and print its id."""
+    _setup()
+    _migrate()
+    from django.core.exceptions import ValidationError
+
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.notifications.models import Webhook
+    from zhenggai.org.models import Unit
+
+    org = _org(org_id)
+    unit = campaign = None
+    if unit_code:
+        unit = Unit.objects.filter(org=org, code=unit_code).first()
+        if unit is None:
+            raise click.BadParameter(f"no unit {unit_code!r}", param_hint="--unit")
+    if campaign_id:
+        campaign = Campaign.objects.filter(org=org, pk=campaign_id).first()
+        if campaign is None:
+            raise click.BadParameter(f"no campaign {campaign_id}", param_hint="--campaign")
+    hook = Webhook(org=org, name=name, provider=provider, url=url, secret=secret, unit=unit,
+                   campaign=campaign, language=language)
+    try:
+        hook.full_clean()
+    except ValidationError as e:
+        # Which fields are wrong, never their values (the URL holds a credential).
+        raise click.ClickException("invalid: " + ", ".join(sorted(e.message_dict))) from None
+    hook.save()
+    click.echo(hook.pk)
+
+
+@webhook.command("list")
+def webhook_list() -> None:
+    """The group robots, without their URLs' keys or their secrets."""
+    _setup()
+    from urllib.parse import urlsplit
+
+    from zhenggai.notifications.models import Webhook
+
+    for h in Webhook.objects.select_related("unit", "campaign").order_by("pk"):
+        scope = h.unit.code if h.unit else (f"campaign {h.campaign_id}" if h.campaign else "all")
+        click.echo(f"{h.pk}\t{h.provider}\t{h.name}\t{urlsplit(h.url).hostname}\t{scope}\t"
+                   f"{'signed' if h.secret else 'unsigned'}\t{'active' if h.active else 'off'}")
+
+
+@webhook.command("test")
+@click.argument("hook_id", type=int)
+def webhook_test(hook_id: int) -> None:
+    """Send a test message to a group robot now."""
+    _setup()
+    from zhenggai.notifications.channels import SendError, test_message
+    from zhenggai.notifications.models import Webhook
+
+    hook = Webhook.objects.filter(pk=hook_id).first()
+    if hook is None:
+        raise click.ClickException(f"no group robot {hook_id}")
+    try:
+        test_message(hook)
+    except SendError as e:
+        raise click.ClickException(f"not sent: {e}") from None
+    click.echo("sent")
+
+
+@webhook.command("remove")
+@click.argument("hook_id", type=int)
+def webhook_remove(hook_id: int) -> None:
+    """Remove a group robot (its deliveries go with it)."""
+    _setup()
+    from zhenggai.notifications.models import Webhook
+
+    if not Webhook.objects.filter(pk=hook_id).delete()[0]:
+        raise click.ClickException(f"no group robot {hook_id}")
+    click.echo("removed")
 
 
 if __name__ == "__main__":

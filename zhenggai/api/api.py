@@ -9,6 +9,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from zhenggai.errors import DomainError
 from zhenggai.grouping.api import router as grouping
+from zhenggai.notifications.api import router as notifications
 from zhenggai.opinions.api import router as opinions
 from zhenggai.problems.api import router as problems
 from zhenggai.production.api import router as production
@@ -73,5 +74,6 @@ def http_error(request, exc: HttpError):
 
 api.add_router("/", opinions)
 api.add_router("/", problems)
+api.add_router("/", notifications)
 api.add_router("/production/", production)
 api.add_router("/grouping/", grouping)

@@ -9,18 +9,18 @@ of the same day's sweep does nothing.
 - follow-up questionnaires to named proposers after verification; anonymous proposers get
   theirs at their next receipt check-in (`pending_questionnaire`);
 - a warning to the leaders of the current campaign when it has stalled (figures/stall.py),
-  once a week while it lasts.
+  once a week while it lasts;
+- the anonymous acts of the days before, told to whom they concern (events.py), the
+  representatives of a review round that runs, the leaders of problems long overdue;
+- last, the daily summary by mail to the members who chose it (channels.digests).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Count
-from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.models import CampaignRole, Role
@@ -28,6 +28,7 @@ from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle
 from zhenggai.problems.models import Event, FollowUp, Problem
 
+from . import channels, events
 from .models import BoardEntry, Notification, Recheck
 
 # A verification older than this is not asked about any more (a worker that was down for a
@@ -36,22 +37,11 @@ QUESTIONNAIRE_WINDOW = 30
 
 
 def notify(member, kind: str, key: str, problem: Problem | None, subject, body) -> bool:
-    """One notification, in the member's language, in the app and by mail if they have an
-    address. False if this key was sent before."""
-    lang = member.language or settings.LANGUAGE_CODE
-    with translation.override(lang):
-        subject, body = str(subject()), str(body())
-    try:
-        with transaction.atomic():
-            n = Notification.objects.create(member=member, kind=kind, key=key, problem=problem,
-                                            subject=subject, body=body)
-    except IntegrityError:
-        return False
-    email = getattr(member.user, "email", "") if member.user_id else ""
-    if email:
-        send_mail(subject, body, None, [email], fail_silently=False)
-        Notification.objects.filter(pk=n.pk).update(emailed_at=timezone.now())
-    return True
+    """One notification, in the member's language, in the app and by mail (channels.py).
+    False if this key was sent before."""
+    from .channels import notify as tell
+
+    return tell(member, kind, key, problem, subject, body)
 
 
 def _problems(org_id: int | None):
@@ -213,7 +203,8 @@ def sweep(today: dt.date | None = None) -> dict:
     shuffle()  # the days that are over: no order at rest dates an anonymous act
     purge(today)  # stored replies of idempotent writes: a short window only
     out = dict.fromkeys(("deadline_reminders", "overdue_posted", "rechecks",
-                         "questionnaires", "stall_warnings"), 0)
+                         "questionnaires", "stall_warnings", "anonymous_acts_told",
+                         "review_rounds", "long_overdue", "digests"), 0)
     # Stored problems that their events do not support: logged as errors (never fixed
     # silently: somebody changed the record behind the actions' back).
     out["drift"] = report_drift()
@@ -231,4 +222,9 @@ def sweep_org(org_id: int, today: dt.date) -> dict:
         "rechecks": consolidation_rechecks(today, org_id),
         "questionnaires": questionnaires(today, org_id),
         "stall_warnings": stall_warnings(today, org_id),
+        "anonymous_acts_told": events.tell_anonymous(today, org_id),
+        "review_rounds": events.review_rounds(today, org_id),
+        "long_overdue": events.long_overdue(today, org_id),
+        # Last: the day's summary holds what the schedules above told.
+        "digests": channels.digests(today, org_id),
     }

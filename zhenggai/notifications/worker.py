@@ -1,9 +1,12 @@
 """`zhenggai worker`: the django-tasks database worker, and beside it a small scheduler
 that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
-and books newly taken opinions into the figures every minute."""
+and books newly taken opinions into the figures every minute; every minute too it tells
+the queued events (events.drain) and sends the mail and group-robot messages that are due
+(channels.deliver_due), retrying failed ones with back-off."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -14,9 +17,12 @@ from django.utils import timezone
 from zhenggai.figures.ledger import book_pending
 from zhenggai.opinions.shuffle import mark_day
 
+from .events import drain
 from .models import SweepRun
 from .recovery import requeue_abandoned
 from .tasks import daily_sweep
+
+log = logging.getLogger(__name__)
 
 
 def enqueue_today() -> bool:
@@ -40,16 +46,37 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         # The only booker of new opinions: figure reads add the queue in memory, and a
         # short queue keeps them fast.
         book_pending()
+        tell_and_send()
         close_old_connections()
         stop.wait(every)
+
+
+def tell_and_send() -> int:
+    """Tell the queued events and send what is due; a failure is logged, never fatal."""
+    from zhenggai.org import clock
+    from zhenggai.org.models import Organisation
+
+    from .events import review_rounds
+
+    try:
+        told = drain()
+        # A review round that starts today is told to its representatives within the minute.
+        for org in Organisation.objects.order_by("pk"):
+            told += review_rounds(clock.today(org), org.pk)
+        return told
+    except Exception:
+        log.exception("telling the queued events failed")
+        return 0
 
 
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
         mark_day()
         requeue_abandoned()
+        tell_and_send()
         enqueue_today()
         call_command("db_worker", "--batch", "--no-startup-delay")
+        tell_and_send()
         return
     stop = threading.Event()
     t = threading.Thread(target=_scheduler, args=(stop, every), daemon=True)

@@ -20,6 +20,7 @@ from zhenggai.campaigns.models import Campaign, CampaignRole, Role
 from zhenggai.campaigns.roles import has_role
 from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
 from zhenggai.figures.ledger import Book
+from zhenggai.notifications import events as tell
 from zhenggai.opinions.models import Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Member, Unit
@@ -181,6 +182,8 @@ def _commit(problem: Problem | None, action: Kind, *, actor, at=None, campaign=N
     book.flush()
     if a.review is not None:
         _mark_review_item(problem, event, passed=a.review)
+    # Queued to be told, in this transaction (notifications/events.py: who hears of what).
+    tell.record(event, anonymous)
     return problem, event
 
 

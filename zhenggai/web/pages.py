@@ -99,7 +99,20 @@ def nav(request: HttpRequest) -> dict:
         campaign = getattr(request, "campaign", None) or current_campaign(m.org_id, today(m.org_id))
         return views_for(m, campaign) if campaign else []
 
-    return {"nav_views": SimpleLazyObject(views), "me": SimpleLazyObject(member)}
+    cache: list[int] = []
+
+    def unread() -> int:
+        """The member's unread notifications, for the menu: asked only when shown."""
+        if not cache:
+            from zhenggai.notifications.models import Notification
+
+            m = member()
+            cache.append(0 if m is None else Notification.objects.filter(
+                member=m, read_at__isnull=True).count())
+        return cache[0]
+
+    return {"nav_views": SimpleLazyObject(views), "me": SimpleLazyObject(member),
+            "unread_count": unread}
 
 
 def status_of(e) -> int:

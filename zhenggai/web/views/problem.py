@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods
 
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.errors import DomainError
+from zhenggai.notifications import follows
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries, registry, rules
@@ -72,6 +73,7 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "channels": [(c, FollowUp.Channel(c).label)
                      for c in rules.followup_channels(campaign, member)],
         "outcomes": FollowUp.Outcome.choices, "error": error,
+        "following": follows.follows(member, problem),
     }, status=status)
 
 
