@@ -142,3 +142,21 @@ def test_replay_stalls_before_the_review_and_moves_after_it(replay):
     assert campaign_stall(replay.org.pk, day("1958-01-28")) is None
     # The demo's clock stands at the report.
     assert replay.org.clock_day == anshan.REPORT
+
+
+@pytest.mark.django_db
+def test_the_demo_tells_of_what_happens_now_not_of_1957(replay):
+    from zhenggai.notifications.models import Notification, Outbox
+    from zhenggai.notifications.worker import tell_and_send
+    from zhenggai.org.models import Member
+    from zhenggai.problems import actions
+    from zhenggai.problems.models import Problem
+
+    assert not Outbox.objects.exists()  # the replay's history is told to nobody
+    clerk = Member.objects.get(user__username="clerk")
+    owner = Member.objects.get(user__username="owner")
+    p = Problem.objects.filter(campaign=replay.campaign, state="assigned").first()
+    actions.assign(p, actor=clerk, owner=owner, unit=p.unit, measures="装风机",
+                   deadline=p.deadline)
+    tell_and_send()  # what the demo's worker does every five seconds
+    assert Notification.objects.filter(member=owner, problem=p, kind="event").exists()

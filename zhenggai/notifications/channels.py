@@ -1,8 +1,9 @@
 """Where a notification goes: in the app (a `Notification` row, with the unread count in
 the menu), by mail, and to the group robots (群机器人) of WeCom, DingTalk and Feishu.
 
-Mail and robots go through `Delivery` rows that the worker sends: each keyed (never two
-rows for one message), claimed before sending (PENDING → SENDING, a conditional update, so
+Mail and robots go through `Delivery` rows that the worker sends, only once the rows that
+made them are committed (`held`: a rollback after sending would make and send them again):
+each keyed (never two rows for one message), claimed before sending (PENDING → SENDING, a conditional update, so
 two workers never send the same one), marked SENT after. A send that fails is tried again
 after 1, 2, 4, … minutes (at most an hour apart), up to `MAX_ATTEMPTS`; a worker that dies
 between sending and marking leaves the row SENDING and it is never sent again: at most
@@ -22,6 +23,8 @@ anything but 0 is a failure. The URL and the secret are never logged nor stored 
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import datetime as dt
 import hashlib
 import hmac
@@ -43,6 +46,21 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
 TIMEOUT_S = 10
+
+
+# Set while deliveries are made inside a larger transaction (events.drain): nothing is sent
+# before the rows that say it was made are committed, or a rollback would send it again.
+_hold = contextvars.ContextVar("notifications_hold", default=False)
+
+
+@contextlib.contextmanager
+def held():
+    """Make deliveries without sending them; the caller sends after its commit."""
+    token = _hold.set(True)
+    try:
+        yield
+    finally:
+        _hold.reset(token)
 
 
 def wants_digest(member) -> bool:
@@ -68,7 +86,7 @@ def notify(member, kind: str, key: str, problem, subject, body) -> bool:
                                             subject=subject[:200], body=body)
     except IntegrityError:
         return False
-    if d is not None:
+    if d is not None and not _hold.get():
         deliver(d.pk)
     return True
 

@@ -213,6 +213,8 @@ def drain(limit: int = 500) -> int:
     """Tell the queued named events (the worker, every minute). Each is told and taken off
     the queue in one transaction; two workers never take the same row (PostgreSQL skips
     locked rows; SQLite writes one at a time)."""
+    from . import channels
+
     told = 0
     while True:
         with transaction.atomic():
@@ -222,14 +224,13 @@ def drain(limit: int = 500) -> int:
             batch = list(qs.values_list("pk", flat=True)[:50])
             if not batch:
                 break
-            for event in Event.objects.filter(pk__in=batch):
-                told += tell_event(event)
+            with channels.held():  # sent after the commit, below
+                for event in Event.objects.filter(pk__in=batch):
+                    told += tell_event(event)
             Outbox.objects.filter(pk__in=batch).delete()
         limit -= len(batch)
         if limit <= 0:
             break
-    from . import channels
-
     channels.deliver_due()
     return told
 
