@@ -86,6 +86,7 @@ def photo(request: HttpRequest, pk: int) -> FileResponse:
     return FileResponse(ph.image.open("rb"), content_type=ph.content_type)
 
 
+@login_required
 def opinion_photo(request: HttpRequest, pk: int) -> HttpResponse:
     """A photo sent with an opinion, to members of the opinion's organisation (its receipt
     holder sees it inline on the receipt page)."""
