@@ -46,8 +46,11 @@ def _token(request) -> str:
 
 
 def is_anonymous(request) -> bool:
-    """An anonymous opinion, or an act through a receipt."""
+    """An anonymous opinion (also a paper form typed in with its slip), or an act through a
+    receipt."""
     if request.path.startswith(PREFIX + "receipts/"):
+        return True
+    if request.path.rstrip("/") == PREFIX + "opinions/paper":
         return True
     if request.path.rstrip("/") != PREFIX + "opinions":
         return False
