@@ -58,7 +58,8 @@ class PaperForm(forms.Form):
     category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
                                       label=gettext_lazy("Category (optional)"))
     received_on = forms.DateField(label=gettext_lazy("Taken from the box on"),
-                                  widget=forms.DateInput(attrs={"type": "date"}))
+                                  widget=forms.DateInput(attrs={"type": "date"},
+                                                           format="%Y-%m-%d"))
 
     def __init__(self, *args, campaign, **kw):
         super().__init__(*args, **kw)
