@@ -19,8 +19,8 @@ from gunicorn.glogging import Logger as _Logger
 
 ACCESS_LOG_FORMAT = '"%(m)s %(U)s" %(s)s'
 QUIET_PATHS = re.compile(
-    r"^/(?:submit/|receipt/|static/|grouping/[^/]+/suggest/"
-    r"|api/v1/(?:opinions|receipts/|grouping/[^/]+/suggest))"
+    r"^/(?:submit/|receipt/|static/|grouping/[^/]+/suggest/|desk/paper/|desk/slips/"
+    r"|api/v1/(?:opinions|receipts/|slips|grouping/[^/]+/suggest))"
 )
 _REFUSED = re.compile(r"^Invalid request from ip=.*", re.S)
 

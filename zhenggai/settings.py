@@ -245,3 +245,7 @@ LOGGING = {
         "zhenggai": {"handlers": ["stderr", "file"], "level": "WARNING", "propagate": False},
     },
 }
+
+# A request body read into memory (not a file upload): room for one photo of the largest
+# size in base64 with an opinion over the API (problems/photos.py: 10 MB before encoding).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -47,6 +47,7 @@ from zhenggai.api.models import ApiToken
 from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import grant
 from zhenggai.opinions.shuffle import mark_day
+from zhenggai.opinions import slips
 from zhenggai.org.models import Member, Organisation, Unit
 today = dt.date.today()
 o = Organisation.objects.create(name="第一炼钢厂", name_en="First Steel Plant")
@@ -55,11 +56,13 @@ c = Campaign.objects.create(org=o, name="整改", airing_from=today - dt.timedel
     rectification_from=today + dt.timedelta(days=30), review_from=today + dt.timedelta(days=90))
 user = get_user_model().objects.create_user("wangxiuying", password={PASSWORD!r})
 m = Member.objects.create(org=o, name="王秀英", unit=u, user=user)
-grant(m, c, "worker")
+grant(m, c, "worker", "clerk")
 row, token = ApiToken.issue(m)
+printed = slips.print_slips(c, actor=m, count=4)  # a sheet of slips for paper forms
 mark_day(now=True)  # the day's first mark, as the worker makes it at midnight
 print(json.dumps({{"campaign": c.pk, "token": token, "key_hash": row.key_hash,
-                  "prefix": row.prefix, "member": m.pk}}))
+                  "prefix": row.prefix, "member": m.pk,
+                  "slips": [[s.number, s.receipt] for s in printed]}}))
 """
 
 
@@ -148,7 +151,42 @@ def _csrf(s, url) -> str:
     return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
 
 
-def _page_submit(s, base, campaign, text, anonymous=False):
+# A phone's photo: its maker, model, serial number, time and place in EXIF, and XMP.
+DEVICE = ["PhoneMakerZ", "ModelQ77", "SN-4711-0815", "2031:01:02 03:04:05"]
+
+
+def _photo() -> bytes:
+    import io
+
+    from PIL import Image
+
+    im = Image.new("RGB", (64, 48), (120, 30, 30))
+    exif = Image.Exif()
+    exif[0x010F], exif[0x0110], exif[0xA431], exif[0x0132] = DEVICE
+    exif[0x8825] = {1: "N", 2: (41.0, 7.0, 0.0)}
+    out = io.BytesIO()
+    im.save(out, "JPEG", exif=exif, xmp=b"<x:xmpmeta>ModelQ77</x:xmpmeta>")
+    return out.getvalue()
+
+
+def _paper_page(s, base, slip, text):
+    """A clerk types in an anonymous paper form with its slip's number, on the page."""
+    token = _csrf(s, base + "/desk/paper/")
+    r = s.post(base + "/desk/paper/", data={"csrfmiddlewaretoken": token, "slip": slip,
+                                            "text": text,
+                                            "received_on": dt.date.today().isoformat()},
+               allow_redirects=False)
+    assert r.status_code == 302, r.text[:500]
+
+
+def _paper_api(s, base, campaign, slip, text, token):
+    r = s.post(base + "/api/v1/opinions/paper", json={"campaign": campaign, "slip": slip,
+                                                      "text": text},
+               headers={"Authorization": f"Bearer {token}", "Idempotency-Key": slip})
+    assert r.status_code == 201, r.text
+
+
+def _page_submit(s, base, campaign, text, anonymous=False, photo=False):
     token = _csrf(s, base + "/submit/")
     # the page's typing suggestions, as htmx sends them: the text in a POST body
     s.post(f"{base}/grouping/{campaign}/suggest/", data={"text": text[:6]},
@@ -156,19 +194,24 @@ def _page_submit(s, base, campaign, text, anonymous=False):
     data = {"csrfmiddlewaretoken": token, "campaign": campaign, "text": text}
     if anonymous:
         data["anonymous"] = "on"
-    r = s.post(base + "/submit/", data=data, allow_redirects=False)
+    files = {"photos": ("IMG_20310102_030405.jpg", _photo(), "image/jpeg")} if photo else None
+    r = s.post(base + "/submit/", data=data, files=files, allow_redirects=False)
     assert r.status_code == 200, r.text[:500]
     m = re.search(r'id="receipt">([0-9A-Z-]+)<', r.text)
     return m.group(1) if m else None
 
 
-def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None):
+def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None, photo=False):
     headers = {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     if key:
         headers["Idempotency-Key"] = key
     body = {"campaign": campaign, "text": text, "anonymous": anonymous}
+    if photo:
+        import base64
+
+        body["photos"] = [base64.b64encode(_photo()).decode()]
     r = s.post(base + "/api/v1/opinions", json=body, headers=headers)
     assert r.status_code == 201, r.text
     if key:  # a retry: the same answer, and never the receipt again
@@ -322,10 +365,21 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
                                             key="n-5")),
             ("anon", lambda t: _api_submit(api, base, c, t, anonymous=True, key="a-5")),
             ("named", lambda t: _api_submit(api, base, c, t, anonymous=False, token=token)),
+            # photos, and paper forms typed in with their slips' numbers
+            ("anon", lambda t: _page_submit(visitor, base, c, t, photo=True)),
+            ("named", lambda t: _page_submit(named, base, c, t, photo=True)),
+            ("anon", lambda t: _api_submit(api, base, c, t, anonymous=True, photo=True)),
+            ("named", lambda t: _api_submit(api, base, c, t, anonymous=False, token=token,
+                                            photo=True)),
+            ("paper", lambda t: _paper_page(named, base, slip_numbers[0], t)),
+            ("named", lambda t: _page_submit(named, base, c, t)),
+            ("paper", lambda t: _paper_api(api, base, c, slip_numbers[1], t, token)),
+            ("named", lambda t: _api_submit(api, base, c, t, anonymous=False, token=token)),
         ]
+        slip_numbers = [n for n, _code in facts["slips"]]
         texts, receipts, windows = [], [], []
         for i, (kind, send) in enumerate(plan):
-            text = f"审计意见{i:02d}：{'匿名' if kind == 'anon' else '署名'}，炉前太热 zq{i:02d}x"
+            text = f"审计意见{i:02d}：{'署名' if kind == 'named' else '匿名'}，炉前太热 zq{i:02d}x"
             time.sleep(1.1)  # each act in its own second
             t0 = time.time()
             code = send(text)
@@ -334,6 +388,8 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
             if kind == "anon":
                 assert code, "an anonymous proposer gets a receipt"
                 receipts.append(code)
+                windows.append((t0, t1))
+            elif kind == "paper":  # the worker holds the slip's code
                 windows.append((t0, t1))
             else:
                 assert code is None
@@ -350,7 +406,8 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
 
     ids = _opinion_ids(env, pg, texts)
     sent = [ids[t] for _k, t in texts]
-    anon_ids = [ids[t] for k, t in texts if k == "anon"]
+    anon_ids = [ids[t] for k, t in texts if k in ("anon", "paper")]
+    receipts += [code for _n, code in facts["slips"]]  # printed, used or not
 
     # Before the shuffle the order is there to see: the checks have teeth.
     before = _order_leaks(_dump(env, pg), sent, set(anon_ids))
@@ -377,6 +434,21 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
         assert secret not in everything, secret
         assert secret not in log_text, secret
     assert "127.0.0.1" not in everything
+    # photos: re-encoded from their pixels, in the opinions' rows, no file anywhere
+    for mark in [*DEVICE, "xmpmeta", "Exif", "IMG_2031"]:
+        assert mark not in everything and mark not in log_text, mark
+    photos = dump["opinions_opinionphoto"]
+    assert len(photos) == 4 and {r["opinion_id"] for r in photos} <= set(sent)
+    media = Path(env["ZHENGGAI_DATA"]) / "media"
+    assert not media.exists() or not any(p.is_file() for p in media.rglob("*"))
+    # slips: a used slip keeps no hash, so no receipt leads back to its slip (its number,
+    # its sheet), and the slips table holds no opinion's id
+    used = [r for r in dump["opinions_slip"] if r["used"] in (True, 1)]
+    assert len(used) == 2 and all(r["code_hash"] == "" for r in used)
+    hashes = {r["code_hash"] for r in dump["opinions_receipt"]}
+    assert not hashes & {r["code_hash"] for r in dump["opinions_slip"]}
+    slip_flat = json.dumps([{k: _text(v) for k, v in r.items()} for r in dump["opinions_slip"]])
+    assert not any(re.search(rf"\b{a}\b", slip_flat) for a in anon_ids)
     for line in log_text.splitlines():
         assert "127.0.0.1" not in line or "Listening at" in line, line
     for _kind, text in texts:  # what was said never reaches a log (nor its start)

@@ -46,8 +46,11 @@ def _token(request) -> str:
 
 
 def is_anonymous(request) -> bool:
-    """An anonymous opinion, or an act through a receipt."""
+    """An anonymous opinion (also a paper form typed in with its slip), or an act through a
+    receipt."""
     if request.path.startswith(PREFIX + "receipts/"):
+        return True
+    if request.path.rstrip("/") == PREFIX + "opinions/paper":
         return True
     if request.path.rstrip("/") != PREFIX + "opinions":
         return False
@@ -85,6 +88,11 @@ def _withhold_receipt(content: bytes) -> bytes:
         return content
     if isinstance(data, dict) and data.get("receipt"):
         data["receipt"] = None
+        data["receipt_withheld"] = True
+    if isinstance(data, dict) and isinstance(data.get("slips"), list):  # printed slips
+        for slip in data["slips"]:
+            if isinstance(slip, dict):
+                slip["receipt"] = None
         data["receipt_withheld"] = True
     return json.dumps(data, ensure_ascii=False).encode()
 
@@ -134,7 +142,8 @@ class IdempotencyMiddleware:
             return response
         content = response.content
         row.status = response.status_code
-        row.body = _withhold_receipt(content) if anonymous else content
+        row.body = (_withhold_receipt(content)
+                    if anonymous or request.path.rstrip("/") == PREFIX + "slips" else content)
         row.content_type = response.get("Content-Type", "application/json")
         row.save(update_fields=["status", "body", "content_type"])
         return response

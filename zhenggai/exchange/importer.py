@@ -22,7 +22,8 @@ from django.utils.translation import gettext as _
 
 from zhenggai.campaigns.models import Campaign
 from zhenggai.campaigns.roles import has_role
-from zhenggai.errors import Forbidden, InvalidInput, Refused
+from zhenggai.errors import DomainError, Forbidden, InvalidInput, Refused
+from zhenggai.opinions import slips
 from zhenggai.opinions.intake import OpinionRow, Rules, store_many
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.org import clock
@@ -37,6 +38,8 @@ HEADERS = {
     "category": ("category", "类别", "分类"),
     "date": ("date", "received", "received on", "日期", "收到日期", "提出日期"),
     "ref": ("ref", "no", "no.", "number", "编号", "序号", "表号"),
+    # An anonymous paper form's receipt slip (opinions/slips.py).
+    "slip": ("slip", "slip no.", "slip number", "回执号", "回执条", "回执条号", "回执条编号"),
 }
 YES = {"1", "yes", "y", "true", "是", "匿名", "√", "x"}
 NO = {"", "0", "no", "n", "false", "否", "实名"}
@@ -199,6 +202,13 @@ def _check_row(cells: list, cols: dict, look: _Lookup, rules: Rules, prefix: str
                        source_ref=prefix + (f"ref:{ref}" if ref else f"row:{n}"))
 
 
+def _slip_of(cells: list, cols: dict) -> str:
+    i = cols.get("slip")
+    if i is None or i >= len(cells) or cells[i] is None:
+        return ""
+    return str(cells[i]).strip()
+
+
 def import_opinions(path, *, campaign: Campaign, actor: Member, dry_run: bool = False,
                     progress=None, batch: int = 5000, stop_after: int | None = None
                     ) -> ImportReport:
@@ -250,6 +260,7 @@ def import_opinions(path, *, campaign: Campaign, actor: Member, dry_run: bool = 
             if dry_run:
                 report.results.append(result)
             continue
+        slip = _slip_of(cells_of_row, cols)
         source = row.source_ref
         if source in done or source in seen:
             report.existing += 1
@@ -257,6 +268,29 @@ def import_opinions(path, *, campaign: Campaign, actor: Member, dry_run: bool = 
                 report.results.append(RowResult(n, "exists", "", row.text[:60]))
             continue
         seen.add(source)
+        if slip:
+            # One form, one slip: checked (and, for real, used) on its own, in its own
+            # transaction, so that a used or unknown slip refuses this row only.
+            try:
+                if row.author_id is not None:
+                    raise InvalidInput(_("A form with a receipt slip is anonymous: leave its "
+                                         "proposer empty."))
+                if dry_run:
+                    slips.check(campaign, slip)
+                else:
+                    slips.submit_paper(campaign, actor=actor, slip=slip, text=row.text,
+                                       unit=row.unit_id, category=row.category_id,
+                                       received_on=row.received_on, source_ref=source)
+                    report.imported += 1
+            except DomainError as e:  # a refusal, or an unknown slip (NotFound)
+                result = RowResult(n, "error", str(e))
+                report.errors.append(result)
+                if dry_run:
+                    report.results.append(result)
+                continue
+            if dry_run:
+                report.results.append(RowResult(n, "import", "", row.text[:60]))
+            continue
         if dry_run:
             report.results.append(RowResult(n, "import", "", row.text[:60]))
             continue

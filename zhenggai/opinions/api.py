@@ -3,6 +3,8 @@ an anonymous proposer's case by receipt. The receipt travels in the body, never 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 
 from django.shortcuts import get_object_or_404
@@ -17,9 +19,10 @@ from zhenggai.errors import Forbidden, InvalidInput, NotFound
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
+from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.security.address import client_address
 
-from . import intake, receipts
+from . import intake, receipts, slips
 from .models import Opinion
 
 router = Router(tags=["opinions"])
@@ -32,6 +35,34 @@ class OpinionIn(Schema):
     anonymous: bool = False
     unit: Id | None = None
     category: Id | None = None
+    photos: list[str] = Field(
+        [], description="up to 6 photos, each a JPEG, PNG or WebP image in base64 (10 MB "
+                        "at most before encoding); re-encoded from their pixels, so that no "
+                        "place, camera or time is kept")
+
+
+class PaperIn(Schema):
+    campaign: Id
+    slip: str = Field(description="the slip number on the paper form, e.g. 3141 5926")
+    text: Text
+    unit: Id | None = None
+    category: Id | None = None
+    received_on: dt.date | None = Field(None, description="the day the form was taken from "
+                                                          "the box; today by default")
+
+
+class SlipsIn(Schema):
+    campaign: Id
+    count: int = Field(description="how many slips, 1 to 200")
+
+
+class SlipOut(Schema):
+    number: str
+    receipt: str | None = Field(description="null in a replay: a code is shown once")
+
+
+class SlipsOut(Schema):
+    slips: list[SlipOut] = Field(description="shown this once and never stored: print them now")
 
 
 class OpinionOut(Schema):
@@ -110,8 +141,56 @@ def submit(request, body: OpinionIn):
         campaign, text=body.text, channel="api", author=None if body.anonymous else member,
         anonymous=body.anonymous, unit=_ref(Unit, body.unit, campaign),
         category=_ref(Category, body.category, campaign),
-        at=clock.now_of_day(campaign.org_clock_day))  # the organisation's clock
+        at=clock.now_of_day(campaign.org_clock_day),  # the organisation's clock
+        photos=_decode_photos(body.photos))
     return Status(201, {"opinion": s.opinion, "receipt": s.receipt})
+
+
+def _decode_photos(photos: list[str]) -> list[bytes]:
+    """The photos' bytes, for problems/photos.py to check; the count first, before any is
+    decoded, and no more of each than enough for a size over the limit to be refused."""
+    if len(photos) > MAX_PHOTOS:
+        raise InvalidInput(_("At most %(n)s photos with one opinion."), n=MAX_PHOTOS)
+    out = []
+    for p in photos:
+        head, sep, rest = p.partition(",")  # a data: URL is welcome too
+        b64 = rest if sep and head.startswith("data:") else p
+        b64 = b64[:(MAX_BYTES // 3 + 2) * 4]
+        try:
+            out.append(base64.b64decode(b64, validate=True))
+        except (binascii.Error, ValueError):
+            raise InvalidInput(_("A photo must be sent as base64.")) from None
+    return out
+
+
+def _campaign(pk: int, member) -> Campaign:
+    c = Campaign.objects.filter(pk=pk, org_id=member.org_id).first()
+    if c is None:
+        raise NotFound(_("No %(what)s %(id)s in this organisation."),
+                       what=Campaign._meta.verbose_name, id=pk)
+    return c
+
+
+@router.post("/slips", response={201: SlipsOut})
+def print_slips(request, body: SlipsIn):
+    """For clerks: new receipt slips for anonymous paper forms, to print now. Each has a
+    number (for the form) and a receipt code (for the worker): the codes are in this answer
+    only, stored as hashes, and a repeat with the same Idempotency-Key does not show them."""
+    c = _campaign(body.campaign, request.auth)
+    printed = slips.print_slips(c, actor=request.auth, count=body.count)
+    return Status(201, {"slips": [{"number": p.number, "receipt": p.receipt}
+                                  for p in printed]})
+
+
+@router.post("/opinions/paper", response={201: Submitted})
+def type_in_paper(request, body: PaperIn):
+    """For clerks: an anonymous paper form typed in with its slip's number. The slip's
+    receipt then follows the case; an unknown slip is a 404, a used one a 409."""
+    c = _campaign(body.campaign, request.auth)
+    s = slips.submit_paper(c, actor=request.auth, slip=body.slip, text=body.text,
+                           unit=_ref(Unit, body.unit, c), category=_ref(Category, body.category, c),
+                           received_on=body.received_on)
+    return Status(201, {"opinion": s.opinion, "receipt": None})
 
 
 @router.get("/opinions", response=list[OpinionOut])

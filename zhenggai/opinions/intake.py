@@ -37,11 +37,12 @@ from zhenggai.figures.ledger import Book
 from zhenggai.figures.models import UnbookedOpinion
 from zhenggai.grouping.models import IndexLog
 from zhenggai.org.models import Category, Member, Unit
+from zhenggai.problems import photos as photo_files
 from zhenggai.problems.state import OpinionRef
 from zhenggai.text import clean as clean_text
 
 from . import receipts
-from .models import Channel, Opinion, Receipt
+from .models import Channel, Opinion, OpinionPhoto, Receipt, random_id
 
 MAX_TEXT = 5000
 # Looked up once: Django works out a Choices' values anew on every access, and an import
@@ -170,11 +171,19 @@ class Submitted:
 
 def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
                    author: Member | None = None, anonymous: bool = False,
-                   unit: Unit | None = None, category: Category | None = None,
+                   unit: Unit | int | None = None, category: Category | int | None = None,
                    received_on: dt.date | None = None, at: dt.datetime | None = None,
-                   receipt: bool | None = None, source_ref: str = "") -> Submitted:
-    """Take in one opinion. Anonymous ones get a receipt code (unless typed in from paper)."""
+                   receipt: bool | None = None, source_ref: str = "",
+                   photos: Sequence[bytes] = (), code_hash: str | None = None) -> Submitted:
+    """Take in one opinion. Anonymous ones get a receipt code (unless typed in from paper).
+
+    `photos`: the bytes of up to MAX_PHOTOS images, each checked and re-encoded from its
+    pixels (problems/photos.py) before anything is written. `code_hash`: the hash of a
+    receipt code printed on a paper slip (slips.py), for the receipt instead of a new code."""
     now = timezone.now()
+    if len(photos) > photo_files.MAX_PHOTOS:
+        raise InvalidInput(_("At most %(n)s photos with one opinion."),
+                           n=photo_files.MAX_PHOTOS)
     if receipt is None:
         receipt = wants_receipt(anonymous, channel)
     row = Rules(campaign, today=timezone.localdate(now)).check(
@@ -183,15 +192,20 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
         source_ref=source_ref)
     # The slow hash (argon2, by design) is worked out before the transaction, so that no
     # writer holds the database's write lock while it runs.
+    if code_hash is not None and not anonymous:
+        raise InvalidInput(_("Only anonymous proposers get a receipt."))
+    cleaned = [photo_files.clean(data) for data in photos]
     code = receipts.new_code() if receipt else None
-    code_hash = receipts.hash_code(code, new=True) if code else None
+    if code:
+        code_hash = receipts.hash_code(code, new=True)
     opinion = Opinion(
         id=row.id, org_id=row.org_id, campaign=campaign, text=row.text, channel=row.channel,
         received_on=row.received_on, received_at=row.received_at, anonymous=row.anonymous,
-        author=author, unit=unit, category=category, source_ref=row.source_ref,
+        author_id=row.author_id, unit_id=row.unit_id, category_id=row.category_id,
+        source_ref=row.source_ref,
     )
     try:
-        _store(opinion, code_hash)
+        _store(opinion, code_hash, cleaned)
     except IntegrityError:
         if source_ref and Opinion.objects.filter(org_id=campaign.org_id,
                                                  source_ref=source_ref).exists():
@@ -209,7 +223,7 @@ _LOG = f"INSERT INTO {_LOG_TABLE} (opinion_id, campaign_id) "
 _UNBOOKED = f"INSERT INTO {UnbookedOpinion._meta.db_table} (opinion_id) "
 
 
-def _store(opinion: Opinion, code_hash: str | None) -> None:
+def _store(opinion: Opinion, code_hash: str | None, photos: Sequence = ()) -> None:
     """The opinion, its receipt, its index log row and its place in the figures' queue
     (figures.ledger.book_pending), all or nothing.
 
@@ -224,18 +238,33 @@ def _store(opinion: Opinion, code_hash: str | None) -> None:
                + f", u AS ({_UNBOOKED} SELECT id FROM o) SELECT id FROM o")
         params = [*values, *([code_hash] if code_hash else []), opinion.campaign_id]
         # Inside a caller's transaction, a savepoint keeps a refused row from spoiling it.
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+        with transaction.atomic() if connection.in_atomic_block or photos else nullcontext():
             with connection.cursor() as cur:
                 cur.execute(sql, params)
+                _store_photos(cur, opinion.pk, photos)
     else:
         with transaction.atomic(), connection.cursor() as cur:
             cur.execute(_INSERT, values)
+            _store_photos(cur, opinion.pk, photos)
             if code_hash:
                 cur.execute(_RECEIPT + "VALUES (%s, %s, %s)", [opinion.pk, opinion.pk, code_hash])
             cur.execute(_LOG + "VALUES (%s, %s)", [opinion.pk, opinion.campaign_id])
             cur.execute(_UNBOOKED + "VALUES (%s)", [opinion.pk])
     opinion._state.adding = False
     opinion._state.db = connection.alias
+
+
+_PHOTO = (f"INSERT INTO {OpinionPhoto._meta.db_table} "
+          f"(id, opinion_id, place, data, content_type, width, height) "
+          f"VALUES (%s, %s, %s, %s, %s, %s, %s)")
+
+
+def _store_photos(cur, opinion_id: int, photos: Sequence) -> None:
+    """The opinion's photos, in the opinion's transaction: rows with random ids and the
+    re-encoded bytes, no file and no time."""
+    if photos:
+        cur.executemany(_PHOTO, [(random_id(), opinion_id, i, ph.data, ph.content_type,
+                                  ph.width, ph.height) for i, ph in enumerate(photos)])
 
 
 # -- many opinions ----------------------------------------------------------------------

@@ -121,3 +121,45 @@ class ShuffleMark(models.Model):
     # Set once the rows written from this mark to the next were rewritten in random order.
     shuffled = models.BooleanField(default=False)
     shuffle_xid = models.BigIntegerField(null=True)
+
+
+class OpinionPhoto(models.Model):
+    """A photo sent with an opinion, re-encoded from its pixels (problems/photos.py): no
+    camera, place or time is kept. Its bytes live in this row, not in a file, so that no
+    file name or file time dates it; the row has a random id and no time at all, and the
+    daily shuffle rewrites it with the day's other rows (README, "Security and anonymity")."""
+
+    id = KeyField(primary_key=True, default=random_id, editable=False)
+    opinion = models.ForeignKey(Opinion, on_delete=models.PROTECT, related_name="photos")
+    place = models.PositiveSmallIntegerField(default=0)  # the order they were sent in
+    data = models.BinaryField()
+    content_type = models.CharField(max_length=30)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+
+    class Meta:
+        verbose_name = _("opinion photo")
+
+
+class Slip(models.Model):
+    """A printed receipt slip for a paper form (opinions/slips.py): a number, printed on the
+    form's tab, and the hash of a receipt code, printed on the part the worker keeps. Once a
+    clerk types in the form with its number, the hash moves to the opinion's receipt and
+    the slip keeps only that it was used: nothing links a slip to its opinion. No time is
+    kept, and its id is random."""
+
+    id = KeyField(primary_key=True, default=random_id, editable=False)
+    campaign = models.ForeignKey(Campaign, on_delete=models.PROTECT, related_name="+",
+                                 db_index=False)
+    number = models.CharField(max_length=8)
+    code_hash = models.CharField(max_length=64, blank=True)  # "" once used
+    used = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = _("receipt slip")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="slip_number_unique"),
+            models.CheckConstraint(condition=models.Q(used=True, code_hash="")
+                                   | models.Q(used=False) & ~models.Q(code_hash=""),
+                                   name="slip_hash_until_used"),
+        ]

@@ -3,7 +3,7 @@ from django.urls import path
 
 from zhenggai.figures import views as figures
 
-from .views import account, board, desk, leader, owner, problem, verify, worker
+from .views import account, board, desk, leader, owner, paper, problem, verify, worker
 
 app_name = "web"
 urlpatterns = [
@@ -20,6 +20,9 @@ urlpatterns = [
     path("owner/", owner.my_problems, name="my_problems"),
     path("problems/<id:pk>/", problem.problem_page, name="problem"),
     path("photos/<id:pk>/", problem.photo, name="photo"),
+    path("opinions/photos/<id:pk>/", problem.opinion_photo, name="opinion_photo"),
+    path("desk/slips/", paper.print_slips, name="slips"),
+    path("desk/paper/", paper.type_in, name="paper"),
     path("verify/", verify.queue, name="verify"),
     path("rounds/", verify.review_rounds, name="rounds"),
     path("leader/", leader.board, name="leader"),

@@ -16,6 +16,7 @@ from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.ids import parse_all
+from zhenggai.opinions import photos as opinion_photos
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
 from zhenggai.problems import actions, queries
@@ -112,7 +113,8 @@ def desk(request: HttpRequest) -> HttpResponse:
         rows[queries.PAGE - 1].pk if len(rows) > queries.PAGE else None
     )  # continue after the last shown
     return render(request, "web/desk.html", {
-        "campaign": campaign, "opinions": rows[:queries.PAGE], "more": more, "form": form,
+        "campaign": campaign, "opinions": opinion_photos.attach(rows[:queries.PAGE]),
+        "more": more, "form": form,
         "error": error, "problems": queries.open_problems(campaign, request.GET.get("q", ""))[:100],
         "show_authors": may_view(clerk, campaign, "opinion_authors"),
     }, status=status)

@@ -14,6 +14,8 @@ from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.errors import DomainError
 from zhenggai.notifications import follows
 from zhenggai.opinions.models import Opinion
+from zhenggai.opinions import photos as opinion_photos
+from zhenggai.opinions.models import Opinion, OpinionPhoto
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries, registry, rules
 from zhenggai.problems.lifecycle import Kind
@@ -50,8 +52,9 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         member,
         problem.pk,
     )
-    opinions = list(Opinion.objects.filter(problem=problem).select_related("author")
-                    .order_by("received_on", "pk")[:200])
+    opinions = opinion_photos.attach(
+        Opinion.objects.filter(problem=problem).select_related("author")
+        .order_by("received_on", "pk")[:200])
     claims = list(problem.claims.select_related("by", "event").prefetch_related("photos")
                   .order_by("-event__seq"))
     return render(request, "web/problem.html", {
@@ -85,3 +88,16 @@ def photo(request: HttpRequest, pk: int) -> FileResponse:
     if member is None or member.org_id != ph.claim.problem.org_id:
         raise PermissionDenied
     return FileResponse(ph.image.open("rb"), content_type=ph.content_type)
+
+
+@login_required
+def opinion_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    """A photo sent with an opinion, to members of the opinion's organisation (its receipt
+    holder sees it inline on the receipt page)."""
+    ph = get_object_or_404(OpinionPhoto.objects.select_related("opinion"), pk=pk)
+    member = member_of(request.user)
+    if member is None or member.org_id != ph.opinion.org_id:
+        raise PermissionDenied
+    resp = HttpResponse(bytes(ph.data), content_type=ph.content_type)
+    resp["Cache-Control"] = "private, max-age=3600"
+    return resp

@@ -15,13 +15,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from zhenggai.campaigns.access import member_of
-from zhenggai.errors import DomainError
+from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.opinions import intake, receipts
+from zhenggai.opinions import photos as opinion_photos
 from zhenggai.opinions.models import Channel, Opinion
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries
+from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
@@ -61,6 +63,7 @@ def submit(request: HttpRequest) -> HttpResponse:
     if campaign is None:
         return render(request, "web/submit.html", {"campaign": None}, status=404)
     form = OpinionForm(request.POST or None, org_id=campaign.org_id)
+    max_photos = MAX_PHOTOS
     error, status = None, 200
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
@@ -69,7 +72,8 @@ def submit(request: HttpRequest) -> HttpResponse:
             done = intake.submit_opinion(
                 campaign, text=d["text"], channel=Channel.WEB, anonymous=anonymous,
                 author=None if anonymous else member, unit=d["unit"], category=d["category"],
-                at=clock.now(campaign.org_id))  # the organisation's clock
+                at=clock.now(campaign.org_id),  # the organisation's clock
+                photos=_photos(request))
         except DomainError as e:
             error, status = str(e), status_of(e)  # the rule's own status, as in the API
         else:
@@ -85,13 +89,25 @@ def submit(request: HttpRequest) -> HttpResponse:
         status = 400
     return render(request, "web/submit.html",
                   {"form": form, "campaign": campaign, "error": error,
-                   "signed_in": member is not None}, status=status)
+                   "signed_in": member is not None, "max_photos": max_photos,
+                   "max_mb": MAX_BYTES // (1024 * 1024)}, status=status)
 
 
-def _case_context(opinion: Opinion) -> dict:
+def _photos(request: HttpRequest) -> list[bytes]:
+    """The uploaded photos' bytes, for photos.clean to check (size, format, pixels): no more
+    than one byte past the limit is read of each, enough for clean to refuse a big one."""
+    files = request.FILES.getlist("photos")
+    if len(files) > MAX_PHOTOS:  # before reading any of them
+        raise InvalidInput(_("At most %(n)s photos with one opinion."), n=MAX_PHOTOS)
+    return [f.read(MAX_BYTES + 1) for f in files]
+
+
+def _case_context(opinion: Opinion, *, inline: bool = False) -> dict:
     p = opinion.problem
+    if not hasattr(opinion, "shown_photos"):
+        opinion_photos.attach([opinion], inline=inline)
     return {
-        "opinion": opinion, "problem": p, "story": queries.story(p),
+        "opinion": opinion, "inline": inline, "problem": p, "story": queries.story(p),
         "questionnaire": queries.asks_satisfaction(p),
         # The lifecycle says when a proposer may contest (a declined problem).
         "declined": p is not None and "contest" in lifecycle.allowed_actions(p.state),
@@ -113,7 +129,8 @@ def my_opinions(request: HttpRequest) -> HttpResponse:
             done = _answer(request, opinion, member)
         except DomainError as e:
             error, status = str(e), status_of(e)
-    cases = [_case_context(o) for o in queries.my_opinions(member)[:queries.PAGE]]
+    cases = [_case_context(o) for o in
+             opinion_photos.attach(queries.my_opinions(member)[:queries.PAGE])]
     return render(request, "web/my_opinions.html",
                   {"cases": cases, "error": error, "done": done}, status=status)
 
@@ -155,7 +172,7 @@ def check_receipt(request: HttpRequest) -> HttpResponse:
             retry_after = getattr(e, "retry_after", None)
         if holder is not None:
             opinion = Opinion.objects.select_related("problem").get(pk=holder.opinion.pk)
-            ctx["case"] = _case_context(opinion)
+            ctx["case"] = _case_context(opinion, inline=True)
             ctx["receipt"] = receipts.pretty(receipts.normalise(code))
     resp = render(request, "web/check_receipt.html", ctx, status=status)
     resp["Cache-Control"] = "no-store"
