@@ -43,6 +43,7 @@ BEFORE = {
                    []),
     "poster": (["assigned", "claimed", "closed", "declined", "open", "reopened", "verified"],
                None, ["proposer", "worker"], []),
+    "me_too": (["assigned", "claimed", "open", "reopened"], None, ["proposer"], []),
 }
 
 

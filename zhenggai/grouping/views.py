@@ -6,6 +6,7 @@ or grouping.moves for a move or a split), so it is events; no opinion is ever de
 """
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, render
@@ -18,21 +19,48 @@ from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.ids import parse, parse_all
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions
+from zhenggai.problems.lifecycle import STATE_LABELS, Kind
 from zhenggai.problems.models import Problem
+from zhenggai.problems.registry import ACTIONS
+from zhenggai.security.address import in_networks
 
 from . import moves, service
+
+
+def closeness(score: float) -> str:
+    """A suggestion's similarity in words a worker reads, not a number."""
+    if score >= 0.6:
+        return _("very close to what you wrote")
+    if score >= 0.35:
+        return _("close to what you wrote")
+    return _("partly like what you wrote")
+
+
+def _may_suggest(request, campaign) -> bool:
+    """Whoever may submit here sees the likely existing problems: a member with the submit
+    page in this campaign, or a visitor inside the organisation's network (the submit page
+    takes their anonymous opinion; the board shows them problems already)."""
+    if request.user.is_authenticated:
+        member = member_of(request.user)
+        if member is not None:
+            return member.org_id == campaign.org_id and may_view(member, campaign, "submit")
+    return in_networks(request, settings.BOARD_NETWORKS)
 
 
 @require_POST
 def suggest(request, pk: int):
     """Likely existing problems for the text being typed, sent in the POST body: typed text
-    never goes into a URL, which access logs and proxies keep."""
+    never goes into a URL, which access logs and proxies keep. Each is a button of the
+    submit form: "me too" (附议) on it, where the problem still takes one."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    member = member_of(request.user) if request.user.is_authenticated else None
-    found = None
-    if member is not None and may_view(member, campaign, "submit"):
+    items = []
+    if _may_suggest(request, campaign):
         found = service.suggest(campaign, request.POST.get("text", "")[:2000], k=5)
-    return render(request, "grouping/suggest.html", {"campaign": campaign, "found": found})
+        open_to = ACTIONS[Kind.ME_TOO].sources
+        items = [{"problem": s.problem, "similar": s.opinions, "closeness": closeness(s.score),
+                  "state": STATE_LABELS.get(s.problem.state, s.problem.state),
+                  "me_too": s.problem.state in open_to} for s in found.problems]
+    return render(request, "grouping/suggest.html", {"campaign": campaign, "items": items})
 
 
 def _clerk(request, campaign):

@@ -73,6 +73,7 @@ class Kind(StrEnum):
     CONTEST = "contest"
     CARRY_OVER = "carry_over"
     POSTER = "poster"
+    ME_TOO = "me_too"
 
 
 ALL = STATES
