@@ -7,9 +7,12 @@ or grouping.moves for a move or a split), so it is events; no opinion is ever de
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -18,7 +21,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.ids import parse, parse_all
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions
+from zhenggai.problems import actions, queries
 from zhenggai.problems.lifecycle import STATE_LABELS, Kind
 from zhenggai.problems.models import Problem
 from zhenggai.problems.registry import ACTIONS
@@ -90,25 +93,39 @@ def proposals(request, pk: int):
             done = _decide(request, campaign, clerk)
         except DomainError as e:
             error = str(e)
+        else:
+            if isinstance(done, Problem):
+                # A new problem needs an owner, measures and a deadline: to its assign form.
+                messages.success(request, _(
+                    "Problem #%(id)s is made from the group. Now give it an owner, measures "
+                    "and a deadline.") % {"id": done.pk})
+                to = reverse("web:problem", args=[done.pk]) + "#assign"
+                if request.htmx:
+                    return HttpResponse("", headers={"HX-Redirect": to})
+                return redirect(to)
     groups = service.propose_groups(campaign)
-    problems = Problem.objects.filter(campaign=campaign).order_by("-pk")[:200]
+    open_ = queries.open_problems(campaign)
+    for g in groups:  # where a group may go instead: the problems most like its first opinion
+        g.targets = service.problems_like(campaign, [g.opinions[0].text], k=8, among=open_)
     status = 400 if error else 200
-    return render(request, "grouping/proposals.html",
-                  {"campaign": campaign, "groups": groups, "problems": problems,
-                   "error": error, "done": done}, status=status)
+    resp = render(request, "grouping/proposals.html",
+                  {"campaign": campaign, "groups": groups, "error": error, "done": done},
+                  status=status)
+    if done:
+        resp["HX-Trigger"] = "desk-changed"  # the desk's list of opinions, read again
+    return resp
 
 
-def _decide(request, campaign, clerk) -> str:
+def _decide(request, campaign, clerk):
     """One domain act per decision (grouping/moves.py for move and split): each is all or
-    nothing on its own."""
+    nothing on its own. Accepting answers the new problem; the others, what was done."""
     action = request.POST.get("action")
     summary = request.POST.get("summary", "")
     if action == "accept":
         ops = _opinions(campaign, _ids(request))
         if not ops:
             raise InvalidInput(_("Choose at least one opinion."))
-        actions.create_problem(campaign, ops, actor=clerk, summary=summary)
-        return _("The group is now a problem.")
+        return actions.create_problem(campaign, ops, actor=clerk, summary=summary)
     if action == "split":
         group = _opinions(campaign, parse_all(request.POST.getlist("group")))
         moves.split_group(campaign, group, _ids(request), actor=clerk, summary=summary,
