@@ -80,11 +80,11 @@ def test_accept_move_split(story, ops, client):
     # accept a whole group
     r = client.post(url, {"action": "accept", "opinion": [o.pk for o in ops[3:]],
                           "group": [o.pk for o in ops[3:]], "summary": "canteen prices"},
-                    HTTP_HX_REQUEST="true")
+                    HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
     canteen = Problem.objects.get(summary="canteen prices")
     # to the new problem's assign form, which says its number
     assert r.status_code == 200 and r["HX-Redirect"] == f"/problems/{canteen.pk}/#assign"
-    page = client.get(r["HX-Redirect"]).content.decode()
+    page = client.get(r["HX-Redirect"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert f"Problem #{canteen.pk} is made from the group" in page and 'id="assign"' in page
     assert set(canteen.opinions.values_list("pk", flat=True)) == {ops[3].pk, ops[4].pk}
     # split a group: the ticked ones and the rest become two problems

@@ -31,12 +31,12 @@ from . import moves, service
 
 
 def closeness(score: float) -> str:
-    """A suggestion's similarity in words a worker reads, not a number."""
+    """A suggestion's similarity in words a person reads, not a number."""
     if score >= 0.6:
-        return _("very close to what you wrote")
+        return _("very similar")
     if score >= 0.35:
-        return _("close to what you wrote")
-    return _("partly like what you wrote")
+        return _("similar")
+    return _("somewhat similar")
 
 
 def _may_suggest(request, campaign) -> bool:
