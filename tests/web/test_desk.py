@@ -34,7 +34,7 @@ def _offered(html: str) -> list[int]:
 
 
 def test_the_ticked_opinions_rank_the_problems_to_add_them_to(desk, as_member):
-    s, bath, others, new = desk
+    s, bath, _others, new = desk
     c = as_member(s.clerk)
     r = c.post("/desk/targets/", {"opinion": [new.pk]})
     assert r.status_code == 200
@@ -60,7 +60,7 @@ def test_the_clerk_searches_by_number_or_words(desk, as_member):
 
 
 def test_resolved_problems_are_not_offered(desk, as_member):
-    s, bath, _others, new = desk
+    s, _bath, _others, _new = desk
     done = bring_to(s, lifecycle.VERIFIED)  # its opinion: "炉前温度太高，需要通风"
     like = f.opinion(s.campaign, "炉前温度太高，需要通风").opinion
     c = as_member(s.clerk)
