@@ -100,6 +100,8 @@ def take(action: str, s, p: Problem, actor, *, other_campaign=None):
     params = inspect.signature(fn).parameters
     kwargs = {name: v() if callable(v) else v
               for name, v in _sample(s, other_campaign).items() if name in params}
+    if "opinion" in params and a.call.target != "opinion":  # "me too": the actor's own new one
+        kwargs["opinion"] = f.opinion(s.campaign, author=actor).opinion
     return fn(target, actor=actor, at=when(40), **a.call.fixed, **kwargs)
 
 

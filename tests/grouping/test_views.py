@@ -34,16 +34,29 @@ def all_opinions(story):
 def test_suggest_partial(story, ops, client):
     p = actions.create_problem(story.campaign, ops[:1], actor=story.clerk, summary="炉子漏水")
     url = reverse("grouping:suggest", args=[story.campaign.pk])
-    assert "炉子漏水" not in client.post(url, {"text": "8号炉漏水"}).content.decode()  # no login
+    # a visitor from outside the organisation's network sees nothing; from inside (who may
+    # submit an anonymous opinion there), the same as a member
+    outside = client.post(url, {"text": "8号炉漏水"}, REMOTE_ADDR="203.0.113.9")
+    assert "炉子漏水" not in outside.content.decode()
+    assert "炉子漏水" in client.post(url, {"text": "8号炉漏水"}).content.decode()
     login(client, story.worker)
     html = client.post(url, {"text": "８号炉又漏水"}).content.decode()
     assert "炉子漏水" in html and f'data-problem="{p.pk}"' in html
+    # a "me too" button of the submit form, and words instead of a raw score
+    assert f'name="me_too" value="{p.pk}"' in html
+    assert "0." not in html.split("data-problem")[1]
     assert "data-problem" not in client.post(url, {"text": "library hours"}).content.decode()
     # typed text never travels in a URL: the page posts it, and a GET is refused
     assert client.get(url, {"text": "８号炉又漏水"}).status_code == 405
     page = client.get(reverse("web:submit")).content.decode()
     assert 'hx-post="' + url + '"' in page and "hx-get" not in page
-    assert "hx-vals" not in page and "compositionend" in page
+    assert "hx-vals" not in page and 'hx-trigger="suggest from:#id_text"' in page
+    assert "web/suggest.js" in page
+    from pathlib import Path
+
+    from django.contrib.staticfiles import finders
+    js = Path(finders.find("web/suggest.js")).read_text(encoding="utf-8")
+    assert "compositionend" in js and "isComposing" in js
 
 
 @pytest.mark.parametrize("who", ["worker", "owner", "leader", None])
@@ -66,15 +79,19 @@ def test_accept_move_split(story, ops, client):
     assert "<mark>漏水</mark>" in html  # shared words highlighted
     # accept a whole group
     r = client.post(url, {"action": "accept", "opinion": [o.pk for o in ops[3:]],
-                          "group": [o.pk for o in ops[3:]], "summary": "canteen prices"})
-    assert r.status_code == 200
+                          "group": [o.pk for o in ops[3:]], "summary": "canteen prices"},
+                    HTTP_HX_REQUEST="true", HTTP_ACCEPT_LANGUAGE="en")
     canteen = Problem.objects.get(summary="canteen prices")
+    # to the new problem's assign form, which says its number
+    assert r.status_code == 200 and r["HX-Redirect"] == f"/problems/{canteen.pk}/#assign"
+    page = client.get(r["HX-Redirect"], HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f"Problem #{canteen.pk} is made from the group" in page and 'id="assign"' in page
     assert set(canteen.opinions.values_list("pk", flat=True)) == {ops[3].pk, ops[4].pk}
     # split a group: the ticked ones and the rest become two problems
     group = [o.pk for o in ops[:3]]
     r = client.post(url, {"action": "split", "opinion": group[:2], "group": group,
                           "summary": "8号炉漏水", "summary_rest": "维修太慢"})
-    assert r.status_code == 200
+    assert r.status_code == 200 and r["HX-Trigger"] == "desk-changed"  # the list, again
     leak, slow = Problem.objects.get(summary="8号炉漏水"), Problem.objects.get(summary="维修太慢")
     assert leak.opinions.count() == 2 and slow.opinions.count() == 1
     # move an opinion from one problem to another

@@ -58,10 +58,17 @@ user = get_user_model().objects.create_user("wangxiuying", password={PASSWORD!r}
 m = Member.objects.create(org=o, name="王秀英", unit=u, user=user)
 grant(m, c, "worker", "clerk")
 row, token = ApiToken.issue(m)
+# a problem that workers may say "me too" on
+from zhenggai.opinions.intake import submit_opinion
+from zhenggai.problems.actions import create_problem
+clerk = Member.objects.create(org=o, name="李文书", unit=u)
+grant(clerk, c, "clerk")
+first = submit_opinion(c, text="浴室水不热，洗澡冻人", author=clerk).opinion
+p = create_problem(c, [first], actor=clerk, summary="浴室水不热")
 printed = slips.print_slips(c, actor=m, count=4)  # a sheet of slips for paper forms
 mark_day(now=True)  # the day's first mark, as the worker makes it at midnight
 print(json.dumps({{"campaign": c.pk, "token": token, "key_hash": row.key_hash,
-                  "prefix": row.prefix, "member": m.pk,
+                  "prefix": row.prefix, "member": m.pk, "problem": p.pk,
                   "slips": [[s.number, s.receipt] for s in printed]}}))
 """
 
@@ -186,7 +193,8 @@ def _paper_api(s, base, campaign, slip, text, token):
     assert r.status_code == 201, r.text
 
 
-def _page_submit(s, base, campaign, text, anonymous=False, photo=False):
+def _page_submit(s, base, campaign, text, anonymous=False, photo=False,
+                 me_too=None):
     token = _csrf(s, base + "/submit/")
     # the page's typing suggestions, as htmx sends them: the text in a POST body
     s.post(f"{base}/grouping/{campaign}/suggest/", data={"text": text[:6]},
@@ -194,6 +202,8 @@ def _page_submit(s, base, campaign, text, anonymous=False, photo=False):
     data = {"csrfmiddlewaretoken": token, "campaign": campaign, "text": text}
     if anonymous:
         data["anonymous"] = "on"
+    if me_too:  # the "me too" button of a suggestion
+        data["me_too"] = me_too
     files = {"photos": ("IMG_20310102_030405.jpg", _photo(), "image/jpeg")} if photo else None
     r = s.post(base + "/submit/", data=data, files=files, allow_redirects=False)
     assert r.status_code == 200, r.text[:500]
@@ -201,7 +211,8 @@ def _page_submit(s, base, campaign, text, anonymous=False, photo=False):
     return m.group(1) if m else None
 
 
-def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None, photo=False):
+def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None, photo=False,
+                me_too=None):
     headers = {}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -212,6 +223,8 @@ def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None, pho
         import base64
 
         body["photos"] = [base64.b64encode(_photo()).decode()]
+    if me_too:
+        body["problem"] = me_too
     r = s.post(base + "/api/v1/opinions", json=body, headers=headers)
     assert r.status_code == 201, r.text
     if key:  # a retry: the same answer, and never the receipt again
@@ -224,6 +237,14 @@ def _api_submit(s, base, campaign, text, *, anonymous, token=None, key=None, pho
 
 
 # -- the dump ------------------------------------------------------------------------------
+
+LINK = """
+import datetime as dt, json, django
+django.setup()
+from zhenggai.opinions.intake import link_me_toos
+print(json.dumps(link_me_toos(before=dt.date.today() + dt.timedelta(days=1))))
+"""
+
 
 def _dump(env, pg) -> dict[str, list[dict]]:
     """Every row of every table: {table: [{column: value}]}, with the physical columns."""
@@ -336,7 +357,7 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
     logs.mkdir()
     _run([str(BIN), "migrate"], env)
     facts = json.loads(_run([sys.executable, "-c", SETUP], env).strip().splitlines()[-1])
-    c, token = facts["campaign"], facts["token"]
+    c, token, problem = facts["campaign"], facts["token"], facts["problem"]
 
     server = Server(env, logs)
     try:
@@ -375,6 +396,11 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
             ("named", lambda t: _page_submit(named, base, c, t)),
             ("paper", lambda t: _paper_api(api, base, c, slip_numbers[1], t, token)),
             ("named", lambda t: _api_submit(api, base, c, t, anonymous=False, token=token)),
+            # "me too" (附议) on the problem: anonymous, named, anonymous
+            ("anon", lambda t: _api_submit(api, base, c, t, anonymous=True, key="a-11",
+                                           me_too=problem)),
+            ("named", lambda t: _page_submit(named, base, c, t, me_too=problem)),
+            ("anon", lambda t: _page_submit(visitor, base, c, t, me_too=problem)),
         ]
         slip_numbers = [n for n, _code in facts["slips"]]
         texts, receipts, windows = [], [], []
@@ -416,7 +442,14 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
         assert any("opinions_opinion.xmin" in leak for leak in before), before
 
     _run([str(BIN), "shuffle", "--now"], env)  # as the worker's sweep does after midnight
+    # the next day's sweep puts the anonymous "me too"s into their problem, and the day
+    # after shuffles what it wrote (here: at once)
+    linked = json.loads(_run([sys.executable, "-c", LINK], env).strip().splitlines()[-1])
+    assert linked == {"linked": 2, "to_desk": 0}
+    _run([str(BIN), "shuffle", "--now"], env)
     dump = _dump(env, pg)
+    me_too = [r for r in dump["problems_event"] if r["kind"] == "me_too"]
+    assert len(me_too) == 3 and sum(r["actor_id"] is None for r in me_too) == 2
     log_text = "\n".join(p.read_text() for p in sorted(logs.iterdir()))
 
     # 1. no order places an anonymous opinion among the named ones

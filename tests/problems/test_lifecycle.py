@@ -42,6 +42,8 @@ def expected(action: str, state: str, persona: str) -> bool:
     t = ACTIONS[action]
     if action != "create" and state not in t.sources:
         return False
+    if action == "me_too":  # anyone, with an opinion of their own not yet in a problem
+        return True
     held = HELD[persona] | {Role.WORKER}
     ok = bool(t.roles & held) or (lifecycle.PROPOSER in t.roles and persona == "proposer")
     if action == "claim":  # only the problem's owner claims

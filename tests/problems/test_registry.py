@@ -46,6 +46,7 @@ BEFORE = {
     # Issue 18: a leader hands a leaving member's live problems to a successor.
     "hand_over": (["assigned", "claimed", "open", "reopened", "verified"], None, ["leader"],
                   []),
+    "me_too": (["assigned", "claimed", "open", "reopened"], None, ["proposer"], []),
 }
 
 

@@ -40,7 +40,8 @@ N_PROBLEMS = 1200
 CLAIMED_SHARE = 0.85
 FAIL_NOT_THOROUGH = 0.12  # of claims never verified before the round
 FAIL_DETERIORATED = 0.07  # of claims verified in the autumn
-N_AUTUMN_VERIFIED = 386  # claims verified before the review round (32% of the problems)
+AUTUMN_VERIFIED = 0.32  # of the problems: claims verified before the review round
+SUGGESTIONS_LOOKED_AT = 5  # the clerk reads the engine's first five problems
 
 AIRING = (dt.date(1957, 5, 20), dt.date(1957, 8, 31))
 CLAIMED_BY = dt.date(1958, 1, 15)
@@ -272,17 +273,55 @@ class _Builder:
 
     # -- summarising, claiming, the autumn checks ----------------------------------------
     def summarise(self, plans: list[dict]) -> None:
+        """The clerks summarise as at the desk. Each batch of opinions about one matter (a
+        plan) is put to the grouping engine first (grouping/service.py, what the desk's merge
+        target shows); when one of the problems it ranks highest is the same matter (the
+        clerk's judgement: the same summary), the opinions are added to it; otherwise they
+        become a new problem, with an owner, measures and a deadline. Plans merged into an
+        earlier one leave `plans`; `self.grouping` counts what the engine found and missed."""
+        from zhenggai.grouping import service
+
         rng = self.rng
+        kept: list[dict] = []
+        made: dict[str, dict] = {}  # summary -> the plan whose problem it is
+        self.grouping = {"new": 0, "merged": 0, "missed": 0}
+        n = len(plans)
         for i, p in enumerate(plans):
-            day = dt.date(1957, 9, 1) + dt.timedelta(days=i * 14 // len(plans))
+            day = dt.date(1957, 9, 1) + dt.timedelta(days=i * 14 // n)
+            clerk = self.clerks[i % len(self.clerks)]
+            first = made.get(p["summary"])
+            same = None
+            if first is not None:
+                ranked = service.problems_like(self.camp, [o.text for o in p["opinions"][:2]],
+                                               k=SUGGESTIONS_LOOKED_AT)
+                if any(s.problem.pk == first["problem"].pk for s in ranked):
+                    same = first
+                else:
+                    self.grouping["missed"] += 1
+            if same is not None:
+                # after the day's new problems (10:xx), in the order the clerks took them
+                when = at(day, 17) + dt.timedelta(seconds=i)
+                problem_actions.add_opinions(same["problem"], p["opinions"], actor=clerk,
+                                             at=when)
+                same["size"] += p["size"]
+                same["opinions"] += p["opinions"]
+                self.grouping["merged"] += 1
+                continue
             deadline = day + dt.timedelta(days=rng.randint(30, 110))
             p["problem"] = problem_actions.create_problem(
-                self.camp, p["opinions"], actor=self.clerks[i % len(self.clerks)],
+                self.camp, p["opinions"], actor=clerk,
                 summary=p["summary"], category=self.cats[p["category"]], scope=p["scope"],
                 owner=self.heads[p["unit"]], unit=self.units[p["unit"]],
                 measures="查明原因，制定措施，限期整改", deadline=deadline,
                 first_raised=p.get("first_raised"), at=at(day, 10, i % 60),
             )
+            made.setdefault(p["summary"], p)
+            kept.append(p)
+            self.grouping["new"] += 1
+        plans[:] = kept
+        service.service.forget(self.camp.pk)  # this process's index: built for the replay only
+        self.say(f"  {len(kept)} problems; {self.grouping['merged']} batches added to one "
+                 f"the engine suggested, {self.grouping['missed']} it did not find")
 
     def choose_claimed(self, plans: list[dict], extra: list[Problem]) -> set[int]:
         """85% of the problems, carrying about 85% of the opinions, claimed by 01-15."""
@@ -342,7 +381,7 @@ class _Builder:
         order = sorted(claimed)
         days = self.camp.consolidation_days
         verify_by = ROUND[0] - dt.timedelta(days=days)
-        autumn_verified = set(rng.sample(order, N_AUTUMN_VERIFIED))
+        autumn_verified = set(rng.sample(order, round(AUTUMN_VERIFIED * len(plans))))
         for i in order:
             p = plans[i]
             prob = p["problem"]

@@ -53,7 +53,7 @@ def import_events(path) -> dict:
             history = []
             for e in group:
                 data = dict(e["data"])
-                if e["kind"] in ("create", "add_opinions") and "opinions" in data:
+                if e["kind"] in ("create", "add_opinions", "me_too") and "opinions" in data:
                     data["opinion_ids"] = [ref[0] for ref in data.pop("opinions")]
                 history.append(BulkEvent(
                     kind=e["kind"], at=dt.datetime.fromisoformat(e["at"]), actor=e["actor"],

@@ -218,7 +218,7 @@ class Book:
         flows = flows_of(kind, before, after, data)
         if flows:
             self._add(ka, day, [(INDEX[f], v) for f, v in flows], +1)
-        if kind in ("create", "add_opinions"):
+        if kind in ("create", "add_opinions", "me_too"):
             added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
             self._opinion_moves(after.org, added, day, -1)
         elif kind == "remove_opinion":

@@ -170,7 +170,8 @@ class Service:
         """Groups of the campaign's unsummarised opinions that share words, largest first.
         Every unsummarised opinion is in at most one group; nothing is written."""
         eng = self.index(campaign.pk)
-        loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True)
+        loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True,
+                                            pending_me_too__isnull=True)
                      .values_list("id", "text"))
         # Every intake logs its opinions (opinions/intake.py), so the index has them all
         # but one committed since its catch-up above: that one waits for the next question.
@@ -215,3 +216,31 @@ def prune_log(keep: int = 10_000) -> int:
     h.pruned_to = max(h.pruned_to, upto)
     h.save()
     return n
+
+
+def problems_like(campaign, texts, *, k: int = 10, among=None) -> list[ProblemSuggestion]:
+    """The problems most like these texts (a clerk's ticked opinions, or the words of a
+    search), best first: those that more of the texts find, then in the engine's ranking
+    (`suggest`); each with its best similarity to any of the texts and how many of its
+    opinions matched. `among`: a queryset of the problems that may be offered (say, those
+    still open to grouping); others are left out."""
+    best: dict[int, ProblemSuggestion] = {}
+    rank: dict[int, int] = {}
+    found_by: dict[int, int] = {}
+    for t in texts:
+        for r, s in enumerate(service.suggest(campaign, t, k=max(k, 10)).problems):
+            pid = s.problem.pk
+            b = best.get(pid)
+            if b is None:
+                best[pid] = ProblemSuggestion(s.problem, s.score, s.opinions)
+            else:
+                b.score = max(b.score, s.score)
+                b.opinions += s.opinions
+            rank[pid] = min(rank.get(pid, r), r)
+            found_by[pid] = found_by.get(pid, 0) + 1
+    ids = list(best)
+    if among is not None and ids:
+        allowed = set(among.filter(pk__in=ids).values_list("pk", flat=True))
+        ids = [i for i in ids if i in allowed]
+    ids.sort(key=lambda i: (-found_by[i], rank[i], -best[i].score))
+    return [best[i] for i in ids[:k]]

@@ -6,9 +6,13 @@ or grouping.moves for a move or a split), so it is events; no opinion is ever de
 """
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -17,22 +21,49 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.ids import parse, parse_all
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions
+from zhenggai.problems import actions, queries
+from zhenggai.problems.lifecycle import STATE_LABELS, Kind
 from zhenggai.problems.models import Problem
+from zhenggai.problems.registry import ACTIONS
+from zhenggai.security.address import in_networks
 
 from . import moves, service
+
+
+def closeness(score: float) -> str:
+    """A suggestion's similarity in words a person reads, not a number."""
+    if score >= 0.6:
+        return _("very similar")
+    if score >= 0.35:
+        return _("similar")
+    return _("somewhat similar")
+
+
+def _may_suggest(request, campaign) -> bool:
+    """Whoever may submit here sees the likely existing problems: a member with the submit
+    page in this campaign, or a visitor inside the organisation's network (the submit page
+    takes their anonymous opinion; the board shows them problems already)."""
+    if request.user.is_authenticated:
+        member = member_of(request.user)
+        if member is not None:
+            return member.org_id == campaign.org_id and may_view(member, campaign, "submit")
+    return in_networks(request, settings.BOARD_NETWORKS)
 
 
 @require_POST
 def suggest(request, pk: int):
     """Likely existing problems for the text being typed, sent in the POST body: typed text
-    never goes into a URL, which access logs and proxies keep."""
+    never goes into a URL, which access logs and proxies keep. Each is a button of the
+    submit form: "me too" (附议) on it, where the problem still takes one."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    member = member_of(request.user) if request.user.is_authenticated else None
-    found = None
-    if member is not None and may_view(member, campaign, "submit"):
+    items = []
+    if _may_suggest(request, campaign):
         found = service.suggest(campaign, request.POST.get("text", "")[:2000], k=5)
-    return render(request, "grouping/suggest.html", {"campaign": campaign, "found": found})
+        open_to = ACTIONS[Kind.ME_TOO].sources
+        items = [{"problem": s.problem, "similar": s.opinions, "closeness": closeness(s.score),
+                  "state": STATE_LABELS.get(s.problem.state, s.problem.state),
+                  "me_too": s.problem.state in open_to} for s in found.problems]
+    return render(request, "grouping/suggest.html", {"campaign": campaign, "items": items})
 
 
 def _clerk(request, campaign):
@@ -62,25 +93,39 @@ def proposals(request, pk: int):
             done = _decide(request, campaign, clerk)
         except DomainError as e:
             error = str(e)
+        else:
+            if isinstance(done, Problem):
+                # A new problem needs an owner, measures and a deadline: to its assign form.
+                messages.success(request, _(
+                    "Problem #%(id)s is made from the group. Now give it an owner, measures "
+                    "and a deadline.") % {"id": done.pk})
+                to = reverse("web:problem", args=[done.pk]) + "#assign"
+                if request.htmx:
+                    return HttpResponse("", headers={"HX-Redirect": to})
+                return redirect(to)
     groups = service.propose_groups(campaign)
-    problems = Problem.objects.filter(campaign=campaign).order_by("-pk")[:200]
+    open_ = queries.open_problems(campaign)
+    for g in groups:  # where a group may go instead: the problems most like its first opinion
+        g.targets = service.problems_like(campaign, [g.opinions[0].text], k=8, among=open_)
     status = 400 if error else 200
-    return render(request, "grouping/proposals.html",
-                  {"campaign": campaign, "groups": groups, "problems": problems,
-                   "error": error, "done": done}, status=status)
+    resp = render(request, "grouping/proposals.html",
+                  {"campaign": campaign, "groups": groups, "error": error, "done": done},
+                  status=status)
+    if done:
+        resp["HX-Trigger"] = "desk-changed"  # the desk's list of opinions, read again
+    return resp
 
 
-def _decide(request, campaign, clerk) -> str:
+def _decide(request, campaign, clerk):
     """One domain act per decision (grouping/moves.py for move and split): each is all or
-    nothing on its own."""
+    nothing on its own. Accepting answers the new problem; the others, what was done."""
     action = request.POST.get("action")
     summary = request.POST.get("summary", "")
     if action == "accept":
         ops = _opinions(campaign, _ids(request))
         if not ops:
             raise InvalidInput(_("Choose at least one opinion."))
-        actions.create_problem(campaign, ops, actor=clerk, summary=summary)
-        return _("The group is now a problem.")
+        return actions.create_problem(campaign, ops, actor=clerk, summary=summary)
     if action == "split":
         group = _opinions(campaign, parse_all(request.POST.getlist("group")))
         moves.split_group(campaign, group, _ids(request), actor=clerk, summary=summary,

@@ -193,6 +193,7 @@ def sweep(today: dt.date | None = None) -> dict:
     org/clock.py); `today` (for tests) makes it the same day for all of them."""
     from zhenggai.api.idempotency import purge
     from zhenggai.grouping.service import prune_log
+    from zhenggai.opinions.intake import link_me_toos
     from zhenggai.opinions.shuffle import shuffle
     from zhenggai.org import clock
     from zhenggai.org.models import Organisation
@@ -201,6 +202,7 @@ def sweep(today: dt.date | None = None) -> dict:
     prune_log()  # the grouping index's arrival log: keep anonymous arrival order briefly
     # Real time, not an organisation's clock: these are about when rows were written.
     shuffle()  # the days that are over: no order at rest dates an anonymous act
+    link_me_toos()  # the finished days' anonymous "me too"s join their problems
     purge(today)  # stored replies of idempotent writes: a short window only
     out = dict.fromkeys(("deadline_reminders", "overdue_posted", "rechecks",
                          "questionnaires", "stall_warnings", "anonymous_acts_told",

@@ -20,6 +20,7 @@ from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
+from zhenggai.problems.models import Problem
 from zhenggai.security.address import client_address
 
 from . import intake, receipts, slips
@@ -31,7 +32,7 @@ _token = TokenAuth()  # optional here: an anonymous opinion comes without one
 
 class OpinionIn(Schema):
     campaign: Id
-    text: Text
+    text: Text = Field("", description="required, unless `problem` is given")
     anonymous: bool = False
     unit: Id | None = None
     category: Id | None = None
@@ -39,6 +40,11 @@ class OpinionIn(Schema):
         [], description="up to 6 photos, each a JPEG, PNG or WebP image in base64 (10 MB "
                         "at most before encoding); re-encoded from their pixels, so that no "
                         "place, camera or time is kept")
+    problem: Id | None = Field(
+        None, description="“me too” (附议) on this problem of the campaign (not verified, "
+                          "closed or declined): the opinion joins it, a named one at once, an "
+                          "anonymous one when its day is over; an empty text says the "
+                          "problem's summary")
 
 
 class PaperIn(Schema):
@@ -78,6 +84,7 @@ class OpinionOut(Schema):
 
 class Submitted(Schema):
     opinion: OpinionOut
+    me_too: int | None = Field(None, description="the problem this opinion said “me too” on")
     receipt: str | None = Field(
         None, description="anonymous only: shown this once, never stored; a lost receipt "
                           "cannot be recovered")
@@ -142,8 +149,10 @@ def submit(request, body: OpinionIn):
         anonymous=body.anonymous, unit=_ref(Unit, body.unit, campaign),
         category=_ref(Category, body.category, campaign),
         at=clock.now_of_day(campaign.org_clock_day),  # the organisation's clock
-        photos=_decode_photos(body.photos))
-    return Status(201, {"opinion": s.opinion, "receipt": s.receipt})
+        photos=_decode_photos(body.photos),
+        me_too=None if body.problem is None else Problem(pk=body.problem))
+    return Status(201, {"opinion": s.opinion, "receipt": s.receipt,
+                        "me_too": s.me_too.pk if s.me_too else None})
 
 
 def _decode_photos(photos: list[str]) -> list[bytes]:
@@ -202,7 +211,7 @@ def list_opinions(request, campaign: Id, unsummarised: bool = False, limit: int 
         raise Forbidden(_("Only a clerk of this campaign may list its opinions."))
     qs = Opinion.objects.filter(campaign=c)
     if unsummarised:
-        qs = qs.filter(problem__isnull=True)
+        qs = qs.filter(problem__isnull=True, pending_me_too__isnull=True)
     if after is not None:
         qs = qs.filter(pk__gt=after)
     return list(qs.order_by("pk")[:min(max(limit, 1), 500)])

@@ -42,7 +42,7 @@ from zhenggai.problems.state import OpinionRef
 from zhenggai.text import clean as clean_text
 
 from . import receipts
-from .models import Channel, Opinion, OpinionPhoto, Receipt, random_id
+from .models import Channel, Opinion, OpinionPhoto, PendingMeToo, Receipt, random_id
 
 MAX_TEXT = 5000
 # Looked up once: Django works out a Choices' values anew on every access, and an import
@@ -167,6 +167,7 @@ class Rules:
 class Submitted:
     opinion: Opinion
     receipt: str | None  # shown once to an anonymous proposer, never stored
+    me_too: object = None  # the problem the proposer said "me too" on
 
 
 def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
@@ -174,16 +175,31 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
                    unit: Unit | int | None = None, category: Category | int | None = None,
                    received_on: dt.date | None = None, at: dt.datetime | None = None,
                    receipt: bool | None = None, source_ref: str = "",
-                   photos: Sequence[bytes] = (), code_hash: str | None = None) -> Submitted:
+                   photos: Sequence[bytes] = (), code_hash: str | None = None,
+                   me_too=None) -> Submitted:
     """Take in one opinion. Anonymous ones get a receipt code (unless typed in from paper).
 
     `photos`: the bytes of up to MAX_PHOTOS images, each checked and re-encoded from its
     pixels (problems/photos.py) before anything is written. `code_hash`: the hash of a
-    receipt code printed on a paper slip (slips.py), for the receipt instead of a new code."""
+    receipt code printed on a paper slip (slips.py), for the receipt instead of a new code.
+
+    `me_too`: a problem the proposer says "me too" (附议) on. Their opinion joins it (empty
+    text: the problem's summary is what they say): a named one at once, by the problem's
+    action (problems.actions.me_too); an anonymous one when its day is over
+    (`link_me_toos`), so that no event's number places it among the day's named acts.
+    Until then it waits, apart from the desk's queue. A problem of another campaign, or one
+    that takes no "me too" (verified, closed, declined), is refused before anything is
+    stored."""
+    from zhenggai.problems import actions as problem_actions
+
     now = timezone.now()
     if len(photos) > photo_files.MAX_PHOTOS:
         raise InvalidInput(_("At most %(n)s photos with one opinion."),
                            n=photo_files.MAX_PHOTOS)
+    if me_too is not None:
+        me_too = problem_actions.may_second(me_too, campaign)
+        if not clean_text(text or ""):
+            text = me_too.summary
     if receipt is None:
         receipt = wants_receipt(anonymous, channel)
     row = Rules(campaign, today=timezone.localdate(now)).check(
@@ -205,13 +221,22 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
         source_ref=row.source_ref,
     )
     try:
-        _store(opinion, code_hash, cleaned)
+        if me_too is None:
+            _store(opinion, code_hash, cleaned)
+        else:
+            with transaction.atomic():
+                _store(opinion, code_hash, cleaned)
+                if anonymous:
+                    PendingMeToo.objects.create(id=opinion.pk, opinion=opinion, problem=me_too,
+                                                written_on=timezone.localdate(now))
+                else:
+                    problem_actions.me_too(me_too, opinion, actor=author, at=at or now)
     except IntegrityError:
         if source_ref and Opinion.objects.filter(org_id=campaign.org_id,
                                                  source_ref=source_ref).exists():
             raise Refused(_("This row was imported already.")) from None
         raise
-    return Submitted(opinion, receipts.pretty(code) if code else None)
+    return Submitted(opinion, receipts.pretty(code) if code else None, me_too)
 
 
 _FIELDS = list(Opinion._meta.concrete_fields)
@@ -308,3 +333,36 @@ def log_rows(rows: Sequence[OpinionRow]) -> None:
             cur.execute(f"LOCK TABLE {_LOG_TABLE} IN SHARE ROW EXCLUSIVE MODE")
     insert_rows(_LOG_TABLE, ("opinion_id", "campaign_id"),
                 [(r.id, r.campaign_id) for r in rows])
+
+
+# -- "me too" by anonymous proposers ----------------------------------------------------
+
+
+def link_me_toos(before: dt.date | None = None) -> dict:
+    """Put the anonymous "me too"s written before `before` (real time: today) into their
+    problems, in random order, each by the problem's own action with the proposer's receipt
+    standing for them (no actor, the day only). One whose problem no longer takes one
+    (verified, closed or declined meanwhile) waits at the summarising desk as any new
+    opinion. The daily sweep calls it. Returns {"linked": n, "to_desk": n}."""
+    import secrets
+
+    from zhenggai.errors import DomainError
+    from zhenggai.problems import actions as problem_actions
+    from zhenggai.problems.rules import ReceiptHolder
+
+    before = before or timezone.localdate()
+    pending = list(PendingMeToo.objects.filter(written_on__lt=before)
+                   .select_related("opinion", "problem"))
+    secrets.SystemRandom().shuffle(pending)
+    out = {"linked": 0, "to_desk": 0}
+    for p in pending:
+        with transaction.atomic():
+            PendingMeToo.objects.filter(pk=p.pk).delete()
+            try:
+                with transaction.atomic():
+                    problem_actions.me_too(p.problem, p.opinion, actor=ReceiptHolder(p.opinion))
+            except DomainError:
+                out["to_desk"] += 1
+            else:
+                out["linked"] += 1
+    return out

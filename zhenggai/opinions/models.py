@@ -163,3 +163,18 @@ class Slip(models.Model):
                                    | models.Q(used=False) & ~models.Q(code_hash=""),
                                    name="slip_hash_until_used"),
         ]
+class PendingMeToo(models.Model):
+    """An anonymous "me too" (附议) waiting for its day to be over. The event that puts an
+    opinion into a problem is numbered among the problem's events; written at once, it would
+    place the anonymous proposer between the named acts of that day. So the daily sweep
+    links the finished days' anonymous "me too"s, in random order (`intake.link_me_toos`).
+    Its id is its opinion's (random); `written_on` is the day only."""
+
+    id = KeyField(primary_key=True, editable=False)
+    opinion = models.OneToOneField(Opinion, on_delete=models.PROTECT,
+                                   related_name="pending_me_too")
+    problem = models.ForeignKey("problems.Problem", on_delete=models.PROTECT, related_name="+")
+    written_on = models.DateField()
+
+    class Meta:
+        verbose_name = _("anonymous “me too” waiting for the day's end")

@@ -333,6 +333,36 @@ def add_opinions(problem: Problem, opinions, *, actor: Member, at=None,
     return problem
 
 
+def may_second(problem: Problem | None, campaign: Campaign) -> Problem:
+    """The problem a new opinion of `campaign` may say "me too" (附议) on, read afresh, or
+    the refusal, before anything is stored: a problem of this campaign that is not resolved
+    yet (registry: `Kind.ME_TOO`). A verified, closed or declined one takes no more: if it
+    still stands, it is a new opinion for the desk."""
+    fresh = None if problem is None else Problem.objects.filter(pk=problem.pk).first()
+    if fresh is None or fresh.campaign_id != campaign.pk:
+        raise InvalidInput(_("No such problem in this campaign."))
+    a = ACTIONS[Kind.ME_TOO]
+    if fresh.state not in a.sources:
+        raise Refused(_("Problem #%(id)s is %(state)s: it takes no “me too”. If it still "
+                        "stands, submit it as a new opinion."), id=fresh.pk,
+                      state=lifecycle.STATE_LABELS.get(fresh.state, fresh.state))
+    return fresh
+
+
+@transaction.atomic
+def me_too(problem: Problem, opinion: Opinion, *, actor, at=None) -> Problem:
+    """附议: the proposer's own new opinion joins `problem`; it counts as any other of its
+    opinions. By receipt (anonymous): no actor and no time finer than the day."""
+    anonymous = isinstance(actor, rules.ReceiptHolder)
+    at = _now(at, problem.org_id)
+    (opinion,) = _check_opinions([opinion], problem.campaign, timezone.localdate(at))
+    data = {"opinions": [opinion_ref(opinion).as_list()]}
+    problem, _e = _commit(problem, Kind.ME_TOO, actor=actor, at=at, data=data,
+                          opinion=opinion, anonymous=anonymous)
+    _take_opinions(problem, [opinion])
+    return problem
+
+
 @transaction.atomic
 def remove_opinion(opinion: Opinion, *, actor: Member, at=None,
                    expected_version: int | None = None) -> Problem:

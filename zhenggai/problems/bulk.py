@@ -123,7 +123,7 @@ class BulkLoader:
             last = e.at
             day = timezone.localdate(e.at)
             data = e.data
-            if e.kind in ("create", "add_opinions"):
+            if e.kind in ("create", "add_opinions", "me_too"):
                 ids = data.pop("opinion_ids", [])
                 data = {**data, "opinions": [self.refs[i].as_list() for i in ids]}
                 self.links.extend((pid, i) for i in ids)

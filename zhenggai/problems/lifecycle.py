@@ -74,6 +74,7 @@ class Kind(StrEnum):
     CARRY_OVER = "carry_over"
     POSTER = "poster"
     HAND_OVER = "hand_over"
+    ME_TOO = "me_too"
 
 
 ALL = STATES

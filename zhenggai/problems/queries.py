@@ -67,7 +67,9 @@ def my_opinions(member: Member) -> QuerySet:
 # -- clerk -----------------------------------------------------------------------------
 
 def unsummarised(campaign: Campaign, *, after: int | None = None) -> QuerySet:
-    qs = Opinion.objects.filter(campaign=campaign, problem__isnull=True)
+    # An anonymous "me too" waits for its day's end to join its problem, not for a clerk.
+    qs = Opinion.objects.filter(campaign=campaign, problem__isnull=True,
+                                pending_me_too__isnull=True)
     if after:
         qs = qs.filter(pk__gt=after)
     return qs.select_related("unit", "author").order_by("pk")  # what the desk shows

@@ -329,6 +329,17 @@ ACTIONS: dict[Kind, Action] = {a.kind: a for a in [
                    "(web/views/leader.py)"),
        api=Absent("all of a member's problems at once: POST /campaigns/{campaign_id}/"
                   "handovers (problems/api.py)")),
+    # 附议: a worker's own new opinion joins a problem that is not resolved yet. A verified,
+    # closed or declined problem takes none: if it still stands, it is a new opinion (or an
+    # answer to the questionnaire, or a contest), which the desk groups.
+    _a(Kind.ME_TOO, [OPEN, ASSIGNED, CLAIMED, REOPENED], None, [PROPOSER],
+       label=_("say “me too”"),
+       plain=_("Another worker said “me too”: the same problem, in an opinion of their own."),
+       ledger=NOT_IN_LEDGER, fold=state.fold_add_opinions, flows=counts(),
+       call=Call("me_too", "problem"),
+       form=Absent("said from the suggestions on the submit page (web/views/worker.py)"),
+       api=Absent("an opinion with a `problem` field, POST /opinions (opinions/api.py): "
+                  "anonymous ones get their receipt there")),
 ]}
 
 # `followup` with "not satisfied" moves a verified or closed problem back to `claimed`.

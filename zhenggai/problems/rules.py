@@ -52,6 +52,16 @@ def is_proposer(actor, problem_id: int | None, opinion=None) -> bool:
     return qs.exists()
 
 
+def seconds_own_opinion(actor, opinion, campaign: Campaign) -> bool:
+    """A "me too": the actor's own opinion (by receipt when anonymous), of this campaign,
+    not yet part of any problem."""
+    if opinion is None or opinion.campaign_id != campaign.pk or opinion.problem_id is not None:
+        return False
+    if isinstance(actor, ReceiptHolder):
+        return actor.opinion.pk == opinion.pk and opinion.anonymous
+    return not opinion.anonymous and opinion.author_id == actor.pk
+
+
 def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=None,
           opinion=None, day: dt.date | None = None) -> Action:
     """The registry's entry for `action` on a problem in state `s`, if `actor` may take it
@@ -68,6 +78,10 @@ def check(action: str, s: ProblemState, campaign: Campaign, actor, problem_id=No
         )
     if actor is None:
         raise Forbidden(_("Sign in, or show your receipt, to do this."))
+    if a.kind is Kind.ME_TOO:  # the proposer of the opinion that joins, and no one else
+        if not seconds_own_opinion(actor, opinion, campaign):
+            raise Forbidden(_("Only the proposer of a new opinion says “me too” with it."))
+        return a
     if isinstance(actor, ReceiptHolder):
         if lifecycle.PROPOSER not in a.roles or not is_proposer(actor, problem_id, opinion):
             raise Forbidden(_("A receipt lets its holder follow and answer only their own case."))

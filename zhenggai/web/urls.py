@@ -17,6 +17,7 @@ urlpatterns = [
     path("mine/", worker.my_opinions, name="my_opinions"),
     # clerk, owner, representative, leader
     path("desk/", desk.desk, name="desk"),
+    path("desk/targets/", desk.targets, name="desk_targets"),
     path("owner/", owner.my_problems, name="my_problems"),
     path("problems/<id:pk>/", problem.problem_page, name="problem"),
     path("photos/<id:pk>/", problem.photo, name="photo"),

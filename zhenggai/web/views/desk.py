@@ -10,11 +10,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.grouping import service
+from zhenggai.grouping.views import closeness
+from zhenggai.ids import parse as parse_id
 from zhenggai.ids import parse_all
 from zhenggai.opinions import photos as opinion_photos
 from zhenggai.opinions.models import Opinion
@@ -115,6 +118,61 @@ def desk(request: HttpRequest) -> HttpResponse:
     return render(request, "web/desk.html", {
         "campaign": campaign, "opinions": opinion_photos.attach(rows[:queries.PAGE]),
         "more": more, "form": form,
-        "error": error, "problems": queries.open_problems(campaign, request.GET.get("q", ""))[:100],
+        "error": error, "targets": _targets(campaign, [], ""),
         "show_authors": may_view(clerk, campaign, "opinion_authors"),
     }, status=status)
+
+
+#: How many problems the merge target offers at once.
+TARGETS = 12
+
+
+def _targets(campaign, ticked: list[Opinion], q: str) -> dict:
+    """The problems offered as the merge target: those most like the ticked opinions (the
+    grouping engine's ranking, grouping/service.py), or those a search finds (its number,
+    words of its summary, or problems like the words), else the most recently changed.
+    Only problems still open to grouping (not resolved, not declined)."""
+    open_ = queries.open_problems(campaign)
+    q = (q or "").strip()[:200]
+    found: list = []
+    if q:
+        number = parse_id(q.lstrip("#"))
+        if number is not None:
+            found += [service.ProblemSuggestion(p, 1.0, 0)
+                      for p in open_.filter(pk=number)]
+        found += service.problems_like(campaign, [q], k=TARGETS, among=open_)
+        seen = {s.problem.pk for s in found}
+        found += [service.ProblemSuggestion(p, 0.0, 0)
+                  for p in queries.open_problems(campaign, q).exclude(pk__in=seen)[:TARGETS]]
+        how = "search"
+    elif ticked:
+        found = service.problems_like(campaign, [o.text for o in ticked[:20]], k=TARGETS,
+                                      among=open_)
+        how = "similar"
+    else:
+        found = [service.ProblemSuggestion(p, 0.0, 0) for p in open_[:TARGETS]]
+        how = "recent"
+    seen, items = set(), []
+    for s in found:
+        if s.problem.pk in seen:
+            continue
+        seen.add(s.problem.pk)
+        items.append({"problem": s.problem, "similar": s.opinions,
+                      "closeness": closeness(s.score) if s.score > 0 else ""})
+    owners = {p.pk: p for p in Problem.objects.filter(pk__in=seen)
+              .select_related("owner", "unit")}
+    for it in items:
+        it["problem"] = owners.get(it["problem"].pk, it["problem"])
+    return {"items": items[:TARGETS], "how": how, "q": q}
+
+
+@role_page("summarising_desk")
+@require_POST
+def targets(request: HttpRequest) -> HttpResponse:
+    """The merge target, ranked for the opinions ticked now or found by the clerk's search
+    (htmx: the desk posts its form here when a tick or the search box changes)."""
+    campaign = request.campaign
+    ids = parse_all(request.POST.getlist("opinion"))[:200]
+    ticked = list(Opinion.objects.filter(campaign=campaign, pk__in=ids)) if ids else []
+    return render(request, "web/_desk_targets.html",
+                  {"targets": _targets(campaign, ticked, request.POST.get("q", ""))})

@@ -24,6 +24,7 @@ from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries
 from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
+from zhenggai.problems.models import Problem
 from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
@@ -68,19 +69,24 @@ def submit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         anonymous = d["anonymous"] or member is None
+        # "Me too" (附议) on a suggested problem: the same opinion, joined to that problem.
+        me_too = None
+        if "me_too" in request.POST:
+            me_too = Problem(pk=posted_id(request, "me_too"))  # intake reads it afresh
         try:
             done = intake.submit_opinion(
                 campaign, text=d["text"], channel=Channel.WEB, anonymous=anonymous,
                 author=None if anonymous else member, unit=d["unit"], category=d["category"],
                 at=clock.now(campaign.org_id),  # the organisation's clock
-                photos=_photos(request))
+                photos=_photos(request), me_too=me_too)
         except DomainError as e:
             error, status = str(e), status_of(e)  # the rule's own status, as in the API
         else:
             # Named and anonymous alike answer 200 in place (no redirect to follow): nothing
             # in the exchange tells one from the other. The receipt is shown in this response
             # and nowhere else: never stored, never in a URL, not cached.
-            ctx = {"receipt": done.receipt, "opinion": done.opinion, "campaign": campaign}
+            ctx = {"receipt": done.receipt, "opinion": done.opinion, "campaign": campaign,
+                   "me_too": done.me_too}
             resp = render(request, "web/receipt_once.html" if done.receipt
                           else "web/submitted.html", ctx)
             resp["Cache-Control"] = "no-store"
