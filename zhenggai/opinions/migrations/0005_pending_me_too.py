@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('opinions', '0003_shuffle_marks_keys_are_rowids'),
+        ('opinions', '0004_opinion_photos_and_slips'),
         ('problems', '0006_problem_verified_by'),
     ]
 
