@@ -75,6 +75,9 @@ TELL: dict[str, Tell] = {
     Kind.CONTEST: _t(_l("A decline was contested"), OWNER, LEADERS, FOLLOWERS),
     Kind.CARRY_OVER: _t(_l("Carried over"), OWNER, PROPOSERS, FOLLOWERS),
     Kind.POSTER: _t(_l("A poster about it"), OWNER, FOLLOWERS),
+    # The successor hears of a hand-over as of an assignment.
+    Kind.HAND_OVER: _t(_l("Handed over to you"), OWNER, FOLLOWERS, group=True),
+    Kind.ME_TOO: _t(_l("Another worker said “me too”"), OWNER, FOLLOWERS),
 }
 
 # Kinds an anonymous proposer may take (by receipt or unsigned): told the next day.
@@ -151,7 +154,7 @@ def body_of(event: Event, problem: Problem, why: str) -> str:
     if action is not None:
         lines.append(str(action.plain))
     lines.append(_("Now: %(state)s.") % {"state": problem.state_label})
-    if why == OWNER and event.kind == Kind.ASSIGN:
+    if why == OWNER and event.kind in (Kind.ASSIGN, Kind.HAND_OVER):
         lines.append(_("You are responsible for it. Measures: %(m)s. Deadline: %(d)s.") % {
             "m": problem.measures or "—",
             "d": problem.deadline.isoformat() if problem.deadline else "—"})
