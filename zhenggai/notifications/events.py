@@ -76,7 +76,7 @@ TELL: dict[str, Tell] = {
     Kind.CARRY_OVER: _t(_l("Carried over"), OWNER, PROPOSERS, FOLLOWERS),
     Kind.POSTER: _t(_l("A poster about it"), OWNER, FOLLOWERS),
     # The successor hears of a hand-over as of an assignment.
-    Kind.HAND_OVER: _t(_l("Handed over to you"), OWNER, FOLLOWERS, group=True),
+    Kind.HAND_OVER: _t(_l("Handed over to a successor"), OWNER, FOLLOWERS, group=True),
     Kind.ME_TOO: _t(_l("Another worker said “me too”"), OWNER, FOLLOWERS),
 }
 
