@@ -3,11 +3,12 @@ the menu), by mail, and to the group robots (群机器人) of WeCom, DingTalk an
 
 Mail and robots go through `Delivery` rows that the worker sends, only once the rows that
 made them are committed (`held`: a rollback after sending would make and send them again):
-each keyed (never two rows for one message), claimed before sending (PENDING → SENDING, a conditional update, so
-two workers never send the same one), marked SENT after. A send that fails is tried again
-after 1, 2, 4, … minutes (at most an hour apart), up to `MAX_ATTEMPTS`; a worker that dies
-between sending and marking leaves the row SENDING and it is never sent again: at most
-once, because a message lost can be seen in the admin, a message twice cannot be taken back.
+each keyed (never two rows for one message), claimed before sending (PENDING → SENDING, a
+conditional update, so two workers never send the same one), marked SENT after. A send
+that fails is tried again after 1, 2, 4, … minutes (at most an hour apart), up to
+`MAX_ATTEMPTS`; a worker that dies between sending and marking leaves the row SENDING and
+it is never sent again: at most once, because a message lost can be seen in the admin, a
+message twice cannot be taken back.
 
 The robots' formats and signatures (their documentation, 2024):
 - WeCom: POST {"msgtype": "text", "text": {"content": …}} to the URL with its `key`;

@@ -19,8 +19,8 @@ from zhenggai.errors import Forbidden, InvalidInput, NotFound
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
-from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.problems.models import Problem
+from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.security.address import client_address
 
 from . import intake, receipts, slips

@@ -13,7 +13,6 @@ from django.views.decorators.http import require_http_methods
 from zhenggai.campaigns.access import may_view, member_of
 from zhenggai.errors import DomainError
 from zhenggai.notifications import follows
-from zhenggai.opinions.models import Opinion
 from zhenggai.opinions import photos as opinion_photos
 from zhenggai.opinions.models import Opinion, OpinionPhoto
 from zhenggai.problems import actions as problem_actions

@@ -23,8 +23,8 @@ from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries
-from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.problems.models import Problem
+from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
