@@ -31,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -207,17 +208,16 @@ def _show_cpu(label: str, per: dict) -> str:
             f"(machine: {per['cores_busy']:.2f} of {os.cpu_count()} cores busy)")
 
 
-def _pgbouncer(url: str, tmp: str) -> tuple[subprocess.Popen, str, int]:
+def _pgbouncer(url: str) -> tuple[subprocess.Popen, str, int]:
     """A private PgBouncer in transaction pooling in front of ``url``'s server, as the
     postgres user; returns it (runuser), the URL to reach the same database through it and
     the pid of pgbouncer itself."""
-    import shutil
     from urllib.parse import urlsplit
 
     u = urlsplit(url)
     db = u.path.lstrip("/")
     port = free_port()
-    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-", dir=tmp))
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))  # the postgres user reads it
     (folder / "userlist.txt").write_text('"postgres" ""\n')
     (folder / "pgbouncer.ini").write_text(
         f"[databases]\n{db} = host={u.hostname} port={u.port or 5432} dbname={db}\n"
@@ -241,6 +241,7 @@ def _pgbouncer(url: str, tmp: str) -> tuple[subprocess.Popen, str, int]:
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("pgbouncer did not start") from None
             time.sleep(0.1)
+    os.environ["PGBOUNCER_INI"] = str(folder / "pgbouncer.ini")
     return proc, f"postgres://postgres@127.0.0.1:{port}/{db}", _children(proc.pid)[0]
 
 
@@ -256,7 +257,8 @@ def http_bench(n: int, rounds: int, anonymous: int, workers: int = 2,
     db = url.rsplit("/", 1)[1] if url else None
     bouncer, extra = None, {}
     if pgbouncer:
-        bouncer, env["DATABASE_URL"], extra["pgbouncer"] = _pgbouncer(url, data)
+        bouncer, env["DATABASE_URL"], extra["pgbouncer"] = _pgbouncer(url)
+        env["PGBOUNCER_INI"] = os.environ["PGBOUNCER_INI"]
         engine += " through PgBouncer (transaction pooling, 4 server connections)"
     text = "炉前温度太高，需要加装风扇和挡热板。The heat in front of No. 8 furnace is too much."
     named = json.dumps({"campaign": camp.pk, "text": text, "anonymous": False}).encode()
@@ -283,6 +285,7 @@ def http_bench(n: int, rounds: int, anonymous: int, workers: int = 2,
         if bouncer is not None:
             subprocess.run(["kill", str(extra["pgbouncer"])], check=False)
             bouncer.wait()
+            shutil.rmtree(Path(env["PGBOUNCER_INI"]).parent, ignore_errors=True)
     ratios = [r[0] for r in results]
     ratio, bare, ours, b_cpu, o_cpu = sorted(results, key=lambda r: r[0])[len(results) // 2]
     print(f"(a) HTTP on {engine}, gunicorn {workers} workers, {CLIENTS} clients, {n:,} "
