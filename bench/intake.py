@@ -12,6 +12,12 @@
     .venv/bin/python bench/intake.py --only http      # or --only import
     .venv/bin/python bench/intake.py --engine postgres   # the HTTP part on PostgreSQL
     .venv/bin/python bench/intake.py --only http --rounds 5 --anonymous 0
+    .venv/bin/python bench/intake.py --engine postgres --only http --workers 4 --pgbouncer
+
+With --engine postgres it also prints where the CPU of one request goes: milliseconds of CPU
+per request in the clients (this process), the gunicorn workers and the PostgreSQL backends
+of the bench's database (and PgBouncer with --pgbouncer), read from /proc around each round,
+and how busy the machine's cores were meanwhile (the neighbours' work included).
 
 The HTTP part runs on the embedded SQLite (or PostgreSQL with --engine postgres), the import
 on SQLite, each in a temporary data folder.
@@ -25,6 +31,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -33,7 +40,9 @@ import threading
 import time
 from pathlib import Path
 
-from _common import free_port, gunicorn, pg_fresh_db
+from _common import PG_ADMIN, free_port, gunicorn, pg_fresh_db
+
+TICK = os.sysconf("SC_CLK_TCK")
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIENTS = 8
@@ -103,41 +112,192 @@ def _hammer(port: int, path: str, body: bytes, headers: dict, n: int) -> float:
     return per * CLIENTS / took
 
 
-def http_bench(n: int, rounds: int, anonymous: int) -> None:
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far; 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, IndexError, ValueError):
+                pass
+    return out
+
+
+def _machine_busy_s() -> float:
+    """CPU seconds every core of the machine spent busy so far (everyone's work)."""
+    vals = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(vals[:8]) - vals[3] - vals[4]) / TICK  # all but idle and iowait
+
+
+class Meter:
+    """CPU per request by process group during one round: the clients (this process), the
+    gunicorn workers, the PostgreSQL backends of the bench's database, PgBouncer.
+
+    A gunicorn worker closes its connection after CONN_MAX_AGE and opens another, so the
+    backends are sampled every quarter second through the round, each counted from its
+    first sample (0 for one born during the round) to its last."""
+
+    def __init__(self, server_pid: int, db: str | None, extra: dict[str, int]) -> None:
+        self.server_pid, self.db, self.extra = server_pid, db, extra
+
+    def _backends(self, conn) -> dict[int, float]:
+        if conn is None:
+            return {}
+        return {r[0]: _cpu_s(r[0]) for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", [self.db])}
+
+    def _sample(self) -> dict[str, float]:
+        t = os.times()
+        return {"clients": t.user + t.system,
+                "gunicorn": sum(_cpu_s(p) for p in _children(self.server_pid)),
+                **{k: _cpu_s(p) for k, p in self.extra.items()},
+                "machine": _machine_busy_s(), "wall": time.perf_counter()}
+
+    def round(self, fn, *args):
+        conn = None
+        if self.db:
+            import psycopg
+
+            conn = psycopg.connect(PG_ADMIN, autocommit=True)
+        first = self._backends(conn)
+        last = dict(first)
+        done = threading.Event()
+
+        def sampler():
+            while not done.wait(0.25):
+                for pid, cpu in self._backends(conn).items():
+                    first.setdefault(pid, 0.0)
+                    last[pid] = cpu
+
+        th = threading.Thread(target=sampler)
+        a = self._sample()
+        th.start()
+        try:
+            rate = fn(*args)
+        finally:
+            done.set()
+            th.join()
+        b = self._sample()
+        for pid, cpu in self._backends(conn).items():
+            first.setdefault(pid, 0.0)
+            last[pid] = cpu
+        if conn is not None:
+            conn.close()
+        n = rate * (b["wall"] - a["wall"])  # requests done
+        per = {k: (b[k] - a[k]) * 1000 / n for k in a if k not in ("machine", "wall")}
+        if self.db:
+            per["postgres"] = sum(last[p] - first[p] for p in last) * 1000 / n
+        per["cores_busy"] = (b["machine"] - a["machine"]) / (b["wall"] - a["wall"])
+        return rate, per
+
+
+def _show_cpu(label: str, per: dict) -> str:
+    ours = sum(v for k, v in per.items() if k != "cores_busy")
+    parts = ", ".join(f"{k} {v:.2f}" for k, v in per.items() if k != "cores_busy")
+    return (f"    {label:<10} CPU ms per request: {parts}; total {ours:.2f} "
+            f"(machine: {per['cores_busy']:.2f} of {os.cpu_count()} cores busy)")
+
+
+def _pgbouncer(url: str) -> tuple[subprocess.Popen, str, int]:
+    """A private PgBouncer in transaction pooling in front of ``url``'s server, as the
+    postgres user; returns it (runuser), the URL to reach the same database through it and
+    the pid of pgbouncer itself."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(url)
+    db = u.path.lstrip("/")
+    port = free_port()
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))  # the postgres user reads it
+    (folder / "userlist.txt").write_text('"postgres" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        f"[databases]\n{db} = host={u.hostname} port={u.port or 5432} dbname={db}\n"
+        f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n"
+        f"unix_socket_dir =\nauth_type = trust\nauth_file = {folder}/userlist.txt\n"
+        "pool_mode = transaction\ndefault_pool_size = 4\nmax_client_conn = 200\n"
+        f"logfile = {folder}/pgbouncer.log\nignore_startup_parameters = extra_float_digits\n")
+    shutil.chown(folder, "postgres")
+    for f in folder.iterdir():
+        shutil.chown(f, "postgres")
+    proc = subprocess.Popen(["runuser", "-u", "postgres", "--", "/usr/sbin/pgbouncer",
+                             str(folder / "pgbouncer.ini")])
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            import socket
+
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("pgbouncer did not start") from None
+            time.sleep(0.1)
+    os.environ["PGBOUNCER_INI"] = str(folder / "pgbouncer.ini")
+    return proc, f"postgres://postgres@127.0.0.1:{port}/{db}", _children(proc.pid)[0]
+
+
+def http_bench(n: int, rounds: int, anonymous: int, workers: int = 2,
+               pgbouncer: bool = False) -> None:
     data = tempfile.mkdtemp(prefix="zg-intake-")
     _django(data)
     camp, _m, token = _setup_org()
     port = free_port()
     env = dict(os.environ, ZHENGGAI_DATA=data, ZHENGGAI_BENCH_BARE="1")
-    engine = "PostgreSQL" if os.environ.get("DATABASE_URL") else "SQLite"
+    url = os.environ.get("DATABASE_URL", "")
+    engine = "PostgreSQL" if url else "SQLite"
+    db = url.rsplit("/", 1)[1] if url else None
+    bouncer, extra = None, {}
+    if pgbouncer:
+        bouncer, env["DATABASE_URL"], extra["pgbouncer"] = _pgbouncer(url)
+        env["PGBOUNCER_INI"] = os.environ["PGBOUNCER_INI"]
+        engine += " through PgBouncer (transaction pooling, 4 server connections)"
     text = "炉前温度太高，需要加装风扇和挡热板。The heat in front of No. 8 furnace is too much."
     named = json.dumps({"campaign": camp.pk, "text": text, "anonymous": False}).encode()
     anon = json.dumps({"campaign": camp.pk, "text": text, "anonymous": True}).encode()
     headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
     plain = {"Content-Type": "application/json"}  # an anonymous proposer sends no token
     bare_path, path = "/api/v1/bench/bare", "/api/v1/opinions"
-    with gunicorn(port, env, ROOT, workers=2):
-        _hammer(port, bare_path, named, headers, 400)  # warm both workers
-        _hammer(port, path, named, headers, 400)
-        # Rounds of bare, then opinions, back to back: a neighbour's burst of work on the
-        # machine skews one round, not the figure. The round with the median ratio is shown.
-        results = []
-        for _ in range(rounds):
-            b = _hammer(port, bare_path, named, headers, n)
-            o = _hammer(port, path, named, headers, n)
-            results.append((o / b, b, o))
-        ratios = [r for r, _b, _o in results]
-        ratio, bare, ours = sorted(results)[len(results) // 2]
-        if anonymous:
-            a_bare = _hammer(port, bare_path, anon, plain, anonymous)
-            a_ours = _hammer(port, path, anon, plain, anonymous)
-    print(f"(a) HTTP on {engine}, gunicorn 2 workers, {CLIENTS} clients, {n:,} requests "
-          f"each, median of {rounds} rounds")
+    try:
+        with gunicorn(port, env, ROOT, workers=workers) as server:
+            meter = Meter(server.pid, db, extra)
+            _hammer(port, bare_path, named, headers, 400)  # warm every worker
+            _hammer(port, path, named, headers, 400)
+            # Rounds of bare, then opinions, back to back: a neighbour's burst of work on the
+            # machine skews one round, not the figure. The round with the median ratio is shown.
+            results = []
+            for _ in range(rounds):
+                b, b_cpu = meter.round(_hammer, port, bare_path, named, headers, n)
+                o, o_cpu = meter.round(_hammer, port, path, named, headers, n)
+                results.append((o / b, b, o, b_cpu, o_cpu))
+            if anonymous:
+                a_bare = _hammer(port, bare_path, anon, plain, anonymous)
+                a_ours = _hammer(port, path, anon, plain, anonymous)
+    finally:
+        if bouncer is not None:
+            subprocess.run(["kill", str(extra["pgbouncer"])], check=False)
+            bouncer.wait()
+            shutil.rmtree(Path(env["PGBOUNCER_INI"]).parent, ignore_errors=True)
+    ratios = [r[0] for r in results]
+    ratio, bare, ours, b_cpu, o_cpu = sorted(results, key=lambda r: r[0])[len(results) // 2]
+    print(f"(a) HTTP on {engine}, gunicorn {workers} workers, {CLIENTS} clients, {n:,} "
+          f"requests each, median of {rounds} rounds")
     print(f"    bare Django JSON view      {bare:8.0f} req/s")
     print(f"    POST /api/v1/opinions      {ours:8.0f} opinions/s  (named, with a token: "
           "validated, stored, logged for grouping, queued for the figures)")
     print(f"    ratio {ratio:.2f}  (target ≥ 0.5; each round: "
           f"{', '.join(f'{r:.2f}' for r in ratios)})", flush=True)
+    print("    where the CPU went in that round (ms of CPU per request, by process):")
+    print(_show_cpu("bare", b_cpu))
+    print(_show_cpu("opinions", o_cpu), flush=True)
     if anonymous:
         from django.conf import settings
 
@@ -220,6 +380,10 @@ def main() -> None:
     ap.add_argument("--only", choices=["http", "import"])
     ap.add_argument("--engine", choices=["sqlite", "postgres"], default="sqlite",
                     help="the database behind the HTTP part (the import is SQLite's)")
+    ap.add_argument("--workers", type=int, default=2, help="gunicorn workers (HTTP part)")
+    ap.add_argument("--pgbouncer", action="store_true",
+                    help="with --engine postgres: through a private PgBouncer "
+                         "(transaction pooling); needs /usr/sbin/pgbouncer")
     a = ap.parse_args()
     if a.only == "http" and a.engine == "postgres" and "DATABASE_URL" not in os.environ:
         os.environ["DATABASE_URL"] = pg_fresh_db(PG_DB)
@@ -227,14 +391,15 @@ def main() -> None:
         os.environ.pop("DATABASE_URL", None)
     # Each part in its own process: each sets up Django on its own data folder.
     if a.only == "http":
-        http_bench(a.requests, a.rounds, a.anonymous)
+        http_bench(a.requests, a.rounds, a.anonymous, a.workers, a.pgbouncer)
     elif a.only == "import":
         import_bench(a.rows)
     else:
         for part in ("http", "import"):
             subprocess.run([sys.executable, __file__, "--only", part, "--rows", str(a.rows),
                             "--requests", str(a.requests), "--rounds", str(a.rounds),
-                            "--anonymous", str(a.anonymous), "--engine", a.engine],
+                            "--anonymous", str(a.anonymous), "--engine", a.engine,
+                            "--workers", str(a.workers)],
                            check=True, cwd=ROOT)
 
 

@@ -46,3 +46,7 @@ def configure(cfg, *, bind: str, workers: int) -> None:
     cfg.set("logger_class", "zhenggai.serving.Logger")
     cfg.set("accesslog", "-")
     cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    # gunicorn 25+ opens a control socket in $HOME/.gunicorn, which the service user cannot
+    # write (its home is the read-only install): an error line at every start. Unused here.
+    if "control_socket_disable" in cfg.settings:
+        cfg.set("control_socket_disable", True)
