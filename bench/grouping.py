@@ -390,6 +390,13 @@ def cjk_bigram_tokens(text: str) -> list[str]:
     return toks + [s[i:i + 2] for i in range(len(s) - 1)]
 
 
+def spread(pairs: list, n: int) -> list:
+    """At most ``n`` pairs, every ``ceil(len / n)``-th (all when ``n`` is 0)."""
+    if not n or len(pairs) <= n:
+        return pairs
+    return pairs[:: math.ceil(len(pairs) / n)]
+
+
 def pair_setup(pairs, grade):
     """The corpus (unique sentences), and the queries: each pair graded >= ``grade`` whose
     sentences differ, as (query index, target index)."""
@@ -570,7 +577,8 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                     / "zhenggai-bench-embeddings", help="embedding cache folder")
     ap.add_argument("--pairs", type=int, default=0,
-                    help="only the first N pairs of each Chinese file (default: all)")
+                    help="at most N pairs of each Chinese file, evenly spread (every "
+                    "len/N-th; default: all)")
     ap.add_argument("--perf-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.perf_worker:
@@ -580,7 +588,7 @@ def main() -> None:
     notes: list[str] = []
     if not args.no_quality:
         reports, partners = load_hadoop(args.data)
-        files = [(label, load_pairs(args.data, f)[: args.pairs or None], grade)
+        files = [(label, spread(load_pairs(args.data, f), args.pairs), grade)
                  for label, f, grade in PAIR_FILES]
         models = {} if args.no_embed else load_models(args.cache, notes)
         # name -> (Hadoop method factory, pair-file runner)

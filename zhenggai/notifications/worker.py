@@ -12,6 +12,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
+from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
 from .models import SweepRun
@@ -40,6 +41,8 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         # The only booker of new opinions: figure reads add the queue in memory, and a
         # short queue keeps them fast.
         book_pending()
+        # Sentence vectors of new opinions, after their commit (grouping/vectors.py).
+        embed_pending()
         close_old_connections()
         stop.wait(every)
 
@@ -49,6 +52,7 @@ def run(once: bool = False, every: float = 60.0) -> None:
         mark_day()
         requeue_abandoned()
         enqueue_today()
+        embed_pending()
         call_command("db_worker", "--batch", "--no-startup-delay")
         return
     stop = threading.Event()

@@ -307,6 +307,11 @@ class GroupingEngine:
             return self._index.shared_terms(tids, qw, self._index.id_row[int(item_id)], limit)
 
     # -------------------------------------------------------------- embeddings
+    def has_embeddings(self) -> bool:
+        """Whether some indexed item has its embedding (a query vector can then help)."""
+        with self._lock:
+            return self._emb.any()
+
     def pending_embeddings(self) -> int:
         """How many items still wait for their embedding."""
         return len(self._emb.pending)
