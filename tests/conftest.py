@@ -2,6 +2,7 @@
 the story (its people are named once, in tests/factories.py), a client signed in as one of
 them, and the check that a read costs no query per row."""
 
+import os
 import re
 from collections import Counter
 
@@ -15,6 +16,9 @@ from tests.factories import Story
 
 
 def pytest_configure(config):
+    # The sentence-embedding model (grouping/vectors.py) is off unless a test turns it on:
+    # the suite's grouping is lexical, and fast. Subprocesses inherit this.
+    os.environ.setdefault("ZHENGGAI_EMBEDDINGS", "off")
     # argon2 at full cost makes every anonymous opinion take ~0.1 s; tests keep argon2id but
     # at the smallest cost. Production never sets these.
     settings.RECEIPT_ARGON2_TIME_COST = 1

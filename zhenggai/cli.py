@@ -99,6 +99,22 @@ def worker(once: bool, every: float) -> None:
 
 
 @main.command()
+def embed() -> None:
+    """Compute the sentence vector of every opinion that has none (the worker does this
+    every minute), for semantic grouping."""
+    _setup()
+    from zhenggai.grouping import vectors
+
+    if vectors.model() is None:
+        raise click.ClickException("the embedding model is off (ZHENGGAI_EMBEDDINGS) or not "
+                                   "installed / 嵌入模型未启用或未安装")
+    total = 0
+    while n := vectors.embed_pending():
+        total += n
+    click.echo(f"{total} opinions embedded.")
+
+
+@main.command()
 @click.option("--now", is_flag=True, help="Release the day so far too (its rows are then "
                                           "grouped apart from the rest of the day).")
 def shuffle(now: bool) -> None:

@@ -435,6 +435,12 @@ def test_an_insider_with_the_database_and_the_logs_cannot_date_or_name_an_anonym
     anon_ids = [ids[t] for k, t in texts if k in ("anon", "paper")]
     receipts += [code for _n, code in facts["slips"]]  # printed, used or not
 
+    # The worker's sentence vectors (grouping/vectors.py): a table of its own, in the dump
+    # and under every check below like any other.
+    _run([str(BIN), "embed"], {**env, "ZHENGGAI_EMBEDDINGS": "on"})
+    vec_rows = _dump(env, pg).get("grouping_opinionvector", [])
+    assert {r["opinion_id"] for r in vec_rows} >= set(anon_ids)
+
     # Before the shuffle the order is there to see: the checks have teeth.
     before = _order_leaks(_dump(env, pg), sent, set(anon_ids))
     assert any("grouping_indexlog" in leak for leak in before), before

@@ -21,3 +21,16 @@ class IndexLog(models.Model):
 class LogHorizon(models.Model):
     """A single row: log rows with ``seq <= pruned_to`` have been deleted."""
     pruned_to = models.BigIntegerField(default=0)
+
+
+class OpinionVector(models.Model):
+    """An opinion's sentence embedding, computed after commit by the worker (vectors.py).
+
+    Keyed by the opinion's own (random) id, with no time of any kind: a row tells nothing
+    about when its opinion arrived, and the nightly shuffle (opinions/shuffle.py) rewrites
+    the day's rows, these too, in random order. ``vector`` is float16, little-endian."""
+
+    opinion = models.OneToOneField("opinions.Opinion", primary_key=True,
+                                   on_delete=models.CASCADE, related_name="vector")
+    model = models.CharField(max_length=40)
+    vector = models.BinaryField()

@@ -23,8 +23,10 @@ from django.db.models import Max
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems.models import Problem
 
+from . import vectors
 from .engine import GroupingEngine
-from .models import IndexLog, LogHorizon
+from .models import IndexLog, LogHorizon, OpinionVector
+from .text import shared_words
 
 #: Re-read this many log rows below the last seen seq (out-of-order commits).
 OVERLAP = 200
@@ -41,6 +43,8 @@ class _Index:
     last_seq: int
     horizon: int
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: indexed opinions whose vector the worker has not stored yet (looked up at catch-up)
+    novec: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -76,6 +80,7 @@ class Service:
     def __init__(self) -> None:
         self._indexes: dict[int, _Index] = {}
         self._lock = threading.Lock()
+        self.query_vector = vectors.QueryEmbedder()
 
     def _horizon(self) -> int:
         return LogHorizon.objects.aggregate(m=Max("pruned_to"))["m"] or 0
@@ -88,7 +93,17 @@ class Service:
         rows = Opinion.objects.filter(campaign_id=campaign_id).values_list("id", "text")
         eng.add_many(rows.iterator(chunk_size=20_000))
         eng.optimize()
-        return _Index(eng, last, horizon)
+        ix = _Index(eng, last, horizon)
+        if vectors.enabled():
+            ix.novec = set(eng.ids())
+            vecs = OpinionVector.objects.filter(opinion__campaign_id=campaign_id,
+                                                model=vectors.MODEL)
+            for oid, blob in vecs.values_list("opinion_id", "vector").iterator(
+                    chunk_size=20_000):
+                if oid in eng:
+                    eng.set_embedding(oid, vectors.from_bytes(blob))
+                    ix.novec.discard(oid)
+        return ix
 
     def index(self, campaign_id: int) -> GroupingEngine:
         """The up-to-date engine for a campaign (built on first use, then caught up)."""
@@ -119,8 +134,18 @@ class Service:
             for oid in part:
                 if oid in texts:
                     ix.engine.add(oid, texts[oid])
+                    ix.novec.add(oid)
         if log:
             ix.last_seq = max(ix.last_seq, max(s for s, _o in log))
+        if ix.novec and vectors.enabled():  # vectors the worker stored since
+            wait = list(ix.novec)
+            for i in range(0, len(wait), _CHUNK):
+                got = OpinionVector.objects.filter(opinion_id__in=wait[i:i + _CHUNK],
+                                                   model=vectors.MODEL)
+                for oid, blob in got.values_list("opinion_id", "vector"):
+                    if oid in ix.engine:
+                        ix.engine.set_embedding(oid, vectors.from_bytes(blob))
+                    ix.novec.discard(oid)
 
     def forget(self, campaign_id: int | None = None) -> None:
         with self._lock:
@@ -139,7 +164,9 @@ class Service:
         if not text:
             return Suggestions([], [])
         eng = self.index(campaign.pk)
-        hits = [h for h in eng.query(text, k=max(50, 5 * k)) if h.similarity >= MIN_SIMILARITY]
+        hits = [h for h in eng.query(text, k=max(50, 5 * k), vector=self._vector(eng, text),
+                                     embed=False)
+                if h.similarity >= MIN_SIMILARITY]
         if not hits:
             return Suggestions([], [])
         rows = {o["id"]: o for o in Opinion.objects.filter(pk__in=[h.id for h in hits])
@@ -165,6 +192,36 @@ class Service:
             [ProblemSuggestion(problems[pid], b[0], b[1]) for pid, b in ranked if pid in problems],
             opinions[:k])
 
+    def _vector(self, eng: GroupingEngine, text: str):
+        """The text's vector if the model is on, some opinion has one, and it fits the
+        intake budget (:class:`vectors.QueryEmbedder`); else None (lexical only)."""
+        if not vectors.enabled() or not eng.has_embeddings():
+            return None
+        return self.query_vector(text)
+
+    def rank_problems(self, campaign, text: str, problems) -> list[tuple[Problem, float]]:
+        """``problems`` (of this campaign) ranked by how similar their opinions are to
+        ``text``: each problem's best opinion similarity (the engine's), best first; problems
+        with no similar opinion follow in their given order with 0. For the desk's merge
+        target list."""
+        problems = list(problems)
+        text = (text or "").strip()
+        if not problems or not text:
+            return [(p, 0.0) for p in problems]
+        eng = self.index(campaign.pk)
+        wanted = {p.pk for p in problems}
+        of = dict(Opinion.objects.filter(problem_id__in=wanted).values_list("id", "problem_id"))
+        best: dict[int, float] = {}
+        for h in eng.query(text, k=max(200, 20 * len(problems)),
+                           vector=self._vector(eng, text), embed=False):
+            pid = of.get(h.id)
+            if pid is not None and pid not in best:
+                best[pid] = round(float(h.similarity), 4)
+        rank = {pid: i for i, pid in enumerate(best)}
+        order = sorted(range(len(problems)),
+                       key=lambda i: (rank.get(problems[i].pk, len(rank)), i))
+        return [(problems[i], best.get(problems[i].pk, 0.0)) for i in order]
+
     def propose_groups(self, campaign, *, threshold: float = GROUP_THRESHOLD,
                        min_size: int = 2) -> list[Group]:
         """Groups of the campaign's unsummarised opinions that share words, largest first.
@@ -184,8 +241,8 @@ class Service:
         for c in clusters:
             lead = c[0]
             shared: list[str] = []
-            for other in c[1:]:
-                for w in eng.shared_terms(loose[lead], other):
+            for other in c[1:]:  # words, not character fragments (text.shared_words)
+                for w in shared_words(loose[lead], loose[other]):
                     if w not in shared:
                         shared.append(w)
             groups.append(Group([objs[i] for i in c if i in objs], shared[:12]))
@@ -201,6 +258,10 @@ def suggest(campaign, text: str, k: int = 5) -> Suggestions:
 
 def propose_groups(campaign, **kw) -> list[Group]:
     return service.propose_groups(campaign, **kw)
+
+
+def rank_problems(campaign, text: str, problems) -> list[tuple[Problem, float]]:
+    return service.rank_problems(campaign, text, problems)
 
 
 @transaction.atomic

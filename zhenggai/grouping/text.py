@@ -16,6 +16,9 @@ tokens(): one list of string tokens, in order of appearance:
 - codes: letter/digit chunks joined by ``-_./:`` or mixing letters and digits keep a token for
   the whole code (``HDFS-1234`` -> ``hdfs-1234``) besides their parts (``hdfs``, ``#1234``).
 
+words(), shared_words(): the words a clerk reads ("共同词语"): Chinese cut into words by a
+dictionary segmenter (rjieba, the Rust port of jieba), never into character fragments.
+
 char_text(): the normalised, lower-cased, space-collapsed text whose character 2-4-grams the
 engine's second lexical view reads.
 """
@@ -27,7 +30,8 @@ import unicodedata
 
 from ._t2s import T2S
 
-__all__ = ["char_text", "display", "normalise", "tokens"]
+__all__ = ["char_text", "display", "latin_char_text", "normalise", "shared_words", "tokens",
+           "words"]
 
 # Lucene's default English stop set: short, standard, and harmless for duplicate detection.
 STOP = frozenset(
@@ -94,6 +98,18 @@ def char_text(text: str) -> str:
     """The text the character n-gram channel reads: :func:`normalise`, lower case, every run of
     white space (and NUL) one space, stripped."""
     return _SPACE.sub(" ", normalise(text).lower()).strip()
+
+
+_CJK_RUN = re.compile(rf"[{_CJK}]+")
+
+
+def latin_char_text(text: str) -> str:
+    """:func:`char_text` without its Chinese (and Japanese/Korean) characters: what the
+    character n-gram view reads. Han text already gives BM25F every character and every
+    pair of adjacent characters; its character n-grams again would count the same surface
+    twice (and reward long shared templates), which measurably hurts Chinese retrieval. For
+    alphabetic text the n-grams add what word tokens miss: word parts and word order."""
+    return _SPACE.sub(" ", _CJK_RUN.sub(" ", char_text(text))).strip()
 
 
 def stem(word: str) -> str:
@@ -166,3 +182,44 @@ def tokens(text: str) -> list[str]:
 def display(token: str) -> str:
     """A token as a clerk would read it (numbers lose their ``#``)."""
     return token[1:] if token[:1] in ("#", IDENT) else token
+
+
+try:  # a dictionary word segmenter for display (rjieba: jieba's dictionary, in Rust)
+    from rjieba import cut as _cut
+except ImportError:  # pragma: no cover - a declared dependency; bigrams would be fragments
+    _cut = None
+
+#: Function words that are not worth highlighting.
+_ZH_STOP = frozenset("的 了 是 在 和 有 也 都 就 不 没 很 我 我们 你 他 她 它 这 那 这个 那个 "
+                     "一个 没有 还 又 把 被 给 让 对 说 要 会 能 可以 什么 怎么 因为 所以 "
+                     "但是 而且 如果 已经 还是 或者 一直 非常 太 请 希望".split())
+_WORDISH = re.compile(rf"[{_CJK}]|[^\W_]")
+
+
+def words(text: str) -> list[str]:
+    """The distinct words of ``text`` worth highlighting, in order: Chinese words of two or
+    more characters (segmented), English words (lower case, not stop words), numbers."""
+    out: list[str] = []
+    norm = normalise(text)
+    pieces = _cut(norm) if _cut is not None else _TOKEN.findall(norm)
+    for w in pieces:
+        w = w if isinstance(w, str) else "".join(w)
+        w = w.strip()
+        if not w or not _WORDISH.search(w):
+            continue
+        if re.fullmatch(rf"[{_CJK}]+", w):
+            if len(w) >= 2 and w not in _ZH_STOP:
+                out.append(w)
+        else:
+            for m in _TOKEN.finditer(w):
+                x = m.group().lower()
+                if x.isdigit() or (x not in STOP and len(x) > 1 and not
+                                   re.fullmatch(rf"[{_CJK}]+", x)):
+                    out.append(x)
+    return list(dict.fromkeys(out))
+
+
+def shared_words(a: str, b: str, limit: int = 12) -> list[str]:
+    """Words of ``a`` that ``b`` also has (:func:`words`), in ``a``'s order."""
+    wb = set(words(b))
+    return [w for w in words(a) if w in wb][:limit]

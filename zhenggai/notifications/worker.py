@@ -15,6 +15,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
+from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
 from .events import drain
@@ -47,6 +48,8 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         # short queue keeps them fast.
         book_pending()
         tell_and_send()
+        # Sentence vectors of new opinions, after their commit (grouping/vectors.py).
+        embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
         close_old_connections()
         stop.wait(every)
 
@@ -75,6 +78,7 @@ def run(once: bool = False, every: float = 60.0) -> None:
         requeue_abandoned()
         tell_and_send()
         enqueue_today()
+        embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
         call_command("db_worker", "--batch", "--no-startup-delay")
         tell_and_send()
         return

@@ -231,27 +231,29 @@ class GroupingEngine:
         """The candidates of a query with each signal, for inspection and measurement.
 
         Returns arrays ``id``, ``score`` (BM25F), ``lexical`` (BM25F similarity), ``char``
-        (character n-gram cosine; NaN when that view is off) and ``cosine`` (embedding
-        cosine; NaN where an item's or the query's embedding is unknown), in BM25F order.
+        (character n-gram cosine; NaN when that view is off), ``cosine`` (embedding
+        cosine; NaN where an item's or the query's embedding is unknown) and ``cal`` (the
+        calibrated cosine, :mod:`.embeddings`): the BM25F top ``depth`` in BM25F order, then
+        the vector top ``depth`` that BM25F did not nominate.
         """
         with self._lock:
             d = self._candidates(self._text_query(text, vector, embed),
                                  depth or self.fusion_depth, set(exclude))
-            return {k: d[k] for k in ("id", "score", "lexical", "char", "cosine")}
+            return {k: d[k] for k in ("id", "score", "lexical", "char", "cosine", "cal")}
 
     def query(self, text: Text, k: int = 10, *, exclude: Iterable[int] = (),
               vector: Sequence[float] | np.ndarray | None = None,
               embed: bool = True) -> list[Hit]:
         """The ``k`` items most similar to ``text``, best first (ties by id).
 
-        The BM25F top ``fusion_depth`` are re-ranked by the z-score fusion of
-        :mod:`.ranking`. ``vector`` is the query's embedding if already known; otherwise, with
-        an embedder, the query is embedded now unless ``embed`` is False (then it is ranked on
-        lexical evidence alone, as at intake). ``Hit.score`` is the BM25F score;
-        ``Hit.similarity`` in [0, 1] is for thresholds: the BM25F similarity, or
-        ``(1 - a) * similarity + a * max(cosine, 0)`` (``a`` = ``fusion_weight``) when both
-        embeddings are known. With neither a query embedding nor the character view, the
-        order is BM25F's.
+        Both views nominate candidates: the BM25F top ``fusion_depth`` and, with a query
+        vector, the vector top ``fusion_depth``; :mod:`.ranking` fuses them (reciprocal
+        ranks). ``vector`` is the query's embedding if already known; otherwise, with an
+        embedder, the query is embedded now unless ``embed`` is False (then it is ranked on
+        lexical evidence alone). ``Hit.score`` is the BM25F score; ``Hit.similarity`` in
+        [0, 1] is for thresholds: the better of the BM25F similarity and the calibrated
+        cosine (when both embeddings are known). With neither a query embedding nor the
+        character view, the order is BM25F's.
         """
         with self._lock:
             return self._rank(self._text_query(text, vector, embed), k, set(exclude))
@@ -277,6 +279,23 @@ class GroupingEngine:
             fw = self.field_weights
             return self._index.similarity(*bm25f.weighted_tf(a, fw), *bm25f.weighted_tf(b, fw))
 
+    def pair_similarity(self, a: Text, b: Text, *, vectors: tuple | None = None) -> float:
+        """The similarity of two texts in [0, 1], as :meth:`query` gives it: the better of
+        the lexical similarity and the calibrated cosine of their embeddings (``vectors``
+        if given, else the embedder's; lexical alone without either)."""
+        lex = self.similarity(a, b)
+        with self._lock:
+            if vectors is None and (self.embedder is None or not self._emb.any()):
+                return lex
+            if vectors is None:
+                va, vb = np.asarray(self.embedder.embed([self._plain(a), self._plain(b)]),
+                                    np.float32)
+            else:
+                va, vb = (np.asarray(v, np.float32) for v in vectors)
+            mu = self._emb.background(None)
+            cal = float(self._emb.calibrate(np.array([float(va @ vb)]), mu)[0])
+        return max(lex, cal)
+
     def shared_terms(self, text: Text, item_id: int, limit: int = 20) -> list[str]:
         """Terms of ``text`` that the indexed item also has, strongest contribution first.
 
@@ -288,6 +307,11 @@ class GroupingEngine:
             return self._index.shared_terms(tids, qw, self._index.id_row[int(item_id)], limit)
 
     # -------------------------------------------------------------- embeddings
+    def has_embeddings(self) -> bool:
+        """Whether some indexed item has its embedding (a query vector can then help)."""
+        with self._lock:
+            return self._emb.any()
+
     def pending_embeddings(self) -> int:
         """How many items still wait for their embedding."""
         return len(self._emb.pending)
@@ -334,14 +358,16 @@ class GroupingEngine:
         them) give edges with similarity >= ``threshold``. Edges are joined strongest first
         (union-find); two groups join only if their leaders (the first item of each group)
         are themselves at least ``threshold`` similar, which stops chains of loosely related
-        items from snowballing. Two items that both name numbered things ("8号炉", "No. 3")
-        with no number in common are never linked directly. Groups come out largest first,
-        then by smallest id; ids inside a group are sorted. Deterministic. Raises KeyError for
-        ids that are not indexed.
+        items from snowballing. With embeddings, each item's ``k`` nearest by cosine within
+        the set are candidates too, and a pair's similarity is the better of its lexical
+        similarity and its calibrated cosine (:mod:`.embeddings`). Two items that both name
+        numbered things ("8号炉", "No. 3") with no number in common are never linked directly.
+        Groups come out largest first, then by smallest id; ids inside a group are sorted.
+        Deterministic. Raises KeyError for ids that are not indexed.
         """
         with self._lock:
             uniq = sorted({int(i) for i in (self.ids() if ids is None else ids)})
             if not uniq:
                 return []
             return clustering.cluster(self._index, uniq, threshold=threshold, k=k,
-                                      budget=budget)
+                                      budget=budget, vectors=self._emb)

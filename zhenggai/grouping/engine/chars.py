@@ -1,9 +1,11 @@
 """The character n-gram view: a second lexical signal beside BM25F (on by default).
 
-The TF-IDF cosine of character 2-, 3- and 4-grams of the normalised text
-(:func:`zhenggai.grouping.text.char_text`; sublinear tf, smooth idf ``ln((1 + N) / (1 + df))
-+ 1`` over the live items, the usual TF-IDF defaults). It sees word order and word parts that
-the BM25F tokens (characters, bigrams, words) do not. N-grams are hashed into buckets for
+The TF-IDF cosine of character 2-, 3- and 4-grams of the normalised text without its Han
+characters (:func:`zhenggai.grouping.text.latin_char_text`: BM25F already has Chinese
+characters and their pairs, and a second count of them hurt Chinese retrieval); sublinear
+tf, smooth idf ``ln((1 + N) / (1 + df)) + 1`` over the live items, the usual TF-IDF
+defaults). It sees word order and word parts that the BM25F word tokens do not.
+N-grams are hashed into buckets for
 their document frequencies (the hashing trick); each item's normalised text is kept (UTF-16
 code units) so that candidates can be scored on this view at query time. The table is sized
 to the data: it starts at 2**16 buckets (256 KB) and, when more than 1/8 of its buckets are in
@@ -21,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..text import char_text
+from ..text import latin_char_text
 from .arrays import ranges
 
 CHAR_N = (2, 3, 4)  # character n-gram lengths of the second lexical view
@@ -35,7 +37,7 @@ _SURR = re.compile(r"[\ud800-\udfff]")
 
 def text_codes(texts: Sequence[str]) -> np.ndarray:
     """UTF-16 code units of the char-channel texts, each followed by a 0 separator."""
-    joined = "".join(char_text(t) + "\x00" for t in texts)
+    joined = "".join(latin_char_text(t) + "\x00" for t in texts)
     if _SURR.search(joined):
         joined = _SURR.sub("\ufffd", joined)
     return np.frombuffer(joined.encode("utf-16-le"), np.uint16)

@@ -1,4 +1,8 @@
-"""Clustering: near-duplicate groups from each item's nearest neighbours (lexical similarity).
+"""Clustering: near-duplicate groups from each item's nearest neighbours.
+
+With embeddings, each item's nearest neighbours by cosine are candidate pairs too, and a
+pair's similarity is the better of its lexical similarity and its calibrated cosine
+(:mod:`.embeddings`): the better view's evidence, never a mean that drags it down.
 
 Each item's ``k`` nearest neighbours within the set (BM25F similarity, exactly scored among
 candidates that share its rarer terms, at most ``budget`` postings of them) give edges with
@@ -16,9 +20,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrays import ranges
+from .embeddings import EmbeddingStore
 from .index import LexicalIndex
 
 _BLOCK = 2_000_000  # expanded postings per step: bounds the temporary memory
+_VBLOCK = 1 << 25  # cosines per step of the vector neighbours (128 MB of float32)
 
 
 class Neighbours(NamedTuple):
@@ -54,13 +60,56 @@ class _UnionFind:
 
 
 def cluster(index: LexicalIndex, uniq: list[int], *, threshold: float, k: int,
-            budget: int) -> list[list[int]]:
+            budget: int, vectors: EmbeddingStore | None = None) -> list[list[int]]:
     """Group the indexed ids ``uniq`` (sorted, distinct, not empty); see
     :meth:`GroupingEngine.cluster`. Raises KeyError for ids that are not indexed."""
     rows = np.array([index.id_row[i] for i in uniq], np.int64)
     loc, term, imp = index.gather(rows)
     nb = neighbours(len(rows), loc, term, imp, index.idf(index.df[term]), k=k, budget=budget)
-    return link(uniq, nb, threshold, k, index.ident_terms)
+    vsim = None
+    if vectors is not None and vectors.any() and bool(vectors.has[rows].any()):
+        nb, vsim = _with_vectors(nb, rows, vectors, k)
+    return link(uniq, nb, threshold, k, index.ident_terms, vsim)
+
+
+def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int):
+    """Add each item's ``k`` nearest by cosine (within the set) to the candidate pairs, and
+    raise every pair's similarity to its calibrated cosine where that is higher. Returns the
+    new neighbours and the calibrated cosine of a pair of local indices (0 if unknown)."""
+    n = len(rows)
+    known = np.flatnonzero(store.has[rows])
+    vk = store.vecs[rows[known]].astype(np.float32)
+    mu = store.background(None)
+    kk = min(k, len(known) - 1)
+    pa_l, pb_l = [d.a], [d.b]
+    if kk > 0:
+        step = max(1, _VBLOCK // max(1, len(known)))
+        for lo in range(0, len(known), step):
+            s = vk[lo:lo + step] @ vk.T
+            s[np.arange(len(s)), np.arange(lo, lo + len(s))] = -np.inf
+            top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+            pa_l.append(np.repeat(known[lo:lo + len(s)], kk))
+            pb_l.append(known[top.ravel()])
+    pa, pb = np.concatenate(pa_l), np.concatenate(pb_l)
+    lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
+    old = dict(zip((d.a * n + d.b).tolist(), d.sim.tolist(), strict=True))
+    key = np.unique(lo_ * n + hi_)
+    a, b = key // n, key % n
+    lex = np.array([old.get(x, 0.0) for x in key.tolist()], np.float64)
+    pos = np.full(n, -1, np.int64)
+    pos[known] = np.arange(len(known))
+    both = (pos[a] >= 0) & (pos[b] >= 0)
+    cal = np.zeros(len(a))
+    if both.any():
+        cos = np.sum(vk[pos[a[both]]] * vk[pos[b[both]]], axis=1)
+        cal[both] = store.calibrate(cos, mu)
+
+    def vsim(x: int, y: int) -> float:
+        if pos[x] < 0 or pos[y] < 0:
+            return 0.0
+        return float(store.calibrate(np.array([float(vk[pos[x]] @ vk[pos[y]])]), mu)[0])
+
+    return d._replace(a=a, b=b, sim=np.maximum(lex, cal)), vsim
 
 
 def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: np.ndarray,
@@ -188,7 +237,7 @@ def _pair_sim(x: int, y: int, d: Neighbours) -> float:
 
 
 def link(uniq: list[int], d: Neighbours, threshold: float, k: int,
-         ident_terms: list[int]) -> list[list[int]]:
+         ident_terms: list[int], vsim=None) -> list[list[int]]:
     """Join the candidate pairs of ``d`` into groups of the ids ``uniq`` (by local index);
     ``ident_terms`` are the term ids of numbered things. Largest group first, then by
     smallest id; ids sorted inside a group."""
@@ -233,7 +282,10 @@ def link(uniq: list[int], d: Neighbours, threshold: float, k: int,
             if ls is None:
                 ls = checked.get(key)
                 if ls is None:
-                    ls = checked[key] = _pair_sim(key[0], key[1], d)
+                    ls = _pair_sim(key[0], key[1], d)
+                    if vsim is not None:
+                        ls = max(ls, vsim(key[0], key[1]))
+                    checked[key] = ls
             if ls < threshold:
                 continue
         # the bigger group's leader leads (ties: the smaller index)

@@ -9,15 +9,16 @@ So a query touches the long postings of common words only at a few hundred posit
 
 Fusion
 ------
-The BM25F top ``fusion_depth`` (50) are the candidates. They are re-ranked by equal-weight
-z-score fusion (each signal standardised over the candidates, then averaged): the lexical
-evidence is the mean of the z-scores of BM25F similarity and character n-gram cosine; the
-semantic evidence is the z-score of the embedding cosine. Lexical and semantic evidence
-count equally (``fusion_weight`` = 0.5 is the semantic share), so two views of the same
-surface form do not outvote the one semantic signal. An item whose embedding is pending
-counts as average on the semantic side; a query without an embedding (e.g. at intake, before
-its own embedding is computed) is ranked on the lexical evidence alone. No parameter here is
-fitted to data: z-scores, equal weights, and the standard BM25 and TF-IDF settings.
+Both views nominate: the BM25F top ``fusion_depth`` (50) and, when the query has a vector,
+the vector top ``fusion_depth`` (an exact search, :mod:`.embeddings`), so that an opinion that
+says the same thing in other words is a candidate even if it shares no word. Every candidate
+is scored on every signal. The lexical evidence is the z-score of BM25F similarity averaged
+with that of the character n-gram cosine (two views of the same surface form count as one);
+the lexical order and the cosine order are then joined by reciprocal-rank fusion (Cormack et
+al. 2009, k = 60), one equal vote each. A query without a vector (at intake, before its own is
+computed) is ranked on the lexical evidence alone. The similarity for thresholds is the better
+view's evidence: max(BM25F similarity, calibrated cosine). No parameter here is fitted to
+data: ranks, z-scores, equal votes, and the standard BM25, TF-IDF and RRF settings.
 """
 
 from __future__ import annotations
@@ -133,44 +134,90 @@ def hits(index: LexicalIndex, rows: np.ndarray, scores: np.ndarray, self_q: floa
     return out
 
 
+def score_rows(index: LexicalIndex, tids: np.ndarray, qw: np.ndarray,
+               rows: np.ndarray) -> np.ndarray:
+    """The exact BM25F score of a query vector on each of ``rows``."""
+    out = np.zeros(len(rows), np.float64)
+    for i, row in enumerate(rows.tolist()):
+        t, w = index.row_vector(row)
+        _, iq, idoc = np.intersect1d(tids, t, assume_unique=True, return_indices=True)
+        out[i] = float(np.sum(qw[iq] * w[idoc]))
+    return out
+
+
 def candidate_signals(index: LexicalIndex, chars: CharView | None, embeddings: EmbeddingStore,
                q: Query, depth: int, exclude: set[int], *, max_postings: int,
                candidates: int) -> dict:
-    """The BM25F top ``depth`` rows and every signal for them (cosine NaN if unknown)."""
+    """The candidates of both views and every signal for them (cosine NaN if unknown).
+
+    The BM25F top ``depth`` rows, then (with a query vector) the vector top ``depth`` rows
+    that BM25F did not nominate, each scored exactly on every signal. ``cal`` is the
+    calibrated cosine (:mod:`.embeddings`), ``vrank``/``lrank`` mark which view nominated a
+    row (its rank there, or -1)."""
     rows, scores = search(index, q.tids, q.weights, depth, exclude,
                           max_postings=max_postings, candidates=candidates)
+    nl = len(rows)
+    if q.vector is not None and embeddings.any():
+        ex = np.fromiter((index.id_row[i] for i in exclude if i in index.id_row), np.int64)
+        vrows, _ = embeddings.top(q.vector, depth, index.alive, ex)
+        extra = vrows[~np.isin(vrows, rows)]
+        if len(extra):
+            rows = np.concatenate((rows, extra))
+            scores = np.concatenate((scores, score_rows(index, q.tids, q.weights, extra)))
     found = hits(index, rows, scores, q.self_score)
     cos = embeddings.cosines(rows, q.vector)
+    mu = embeddings.background(q.vector) if q.vector is not None else 0.0
     char = (chars.cosine(q.codes, chars.codes(rows), index.n) if chars is not None and len(rows)
             else np.full(len(rows), np.nan))
     return {"rows": rows, "hits": found, "id": index.row_id[rows].astype(np.int64),
             "score": scores, "lexical": np.array([h.similarity for h in found], np.float64),
-            "char": char, "cosine": cos}
+            "char": char, "cosine": cos, "cal": embeddings.calibrate(cos, mu),
+            "nominated_lexically": np.arange(len(rows)) < nl}
+
+
+#: Reciprocal-rank fusion constant (Cormack et al. 2009), the usual default.
+RRF_K = 60
+
+
+def _ranks(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """1-based ranks of ``key`` (best = highest), ties by id."""
+    order = np.lexsort((ids, -key))
+    r = np.empty(len(key), np.int64)
+    r[order] = np.arange(1, len(key) + 1)
+    return r
 
 
 def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
-    """Candidates (from :func:`candidate_signals`) in the order of the z-score fusion, ties by id.
+    """Candidates (from :func:`candidate_signals`) in the fused order, ties by id.
 
-    ``Hit.similarity`` is the BM25F similarity, or ``(1 - a) * similarity + a *
-    max(cosine, 0)`` (``a`` = ``fusion_weight``) when both embeddings are known.
-    ``with_char``: the character view takes part.
+    The lexical evidence of a candidate is the z-score of its BM25F similarity (averaged with
+    that of the character cosine when that view is on). Without a query vector that is the
+    order. With one, the lexical order and the cosine order are joined by reciprocal-rank
+    fusion, ``sum 1 / (60 + rank)`` over the two views, one equal vote each (for an item
+    whose vector is pending, the lexical view stands in for the missing one, so that a new
+    opinion is neither favoured nor buried while it waits); ``fusion_weight`` is unused
+    (kept for compatibility).
+
+    ``Hit.similarity`` (for thresholds) is the better view's evidence: the BM25F similarity,
+    or the calibrated cosine when it is higher, so a good cosine is never dragged down by a
+    weak lexical score.
     """
-    a = fusion_weight
-    found, cos = d["hits"], d["cosine"]
+    found, cos, cal = d["hits"], d["cosine"], d["cal"]
     known = ~np.isnan(cos)
     sim = d["lexical"].copy()
-    sim[known] = (1 - a) * sim[known] + a * np.maximum(cos[known], 0.0)
+    sim[known] = np.maximum(sim[known], cal[known])
     fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
+    ids = d["id"]
     if len(found) > 1:
         lexical = zscore(d["lexical"])
         if with_char:
             lexical = (lexical + zscore(d["char"])) / 2
         key = lexical
         if known.any():
-            zc = np.zeros(len(cos))
-            zc[known] = zscore(cos[known])  # pending items count as average
-            key = (1 - a) * lexical + a * zc
+            lex_vote = 1.0 / (RRF_K + _ranks(lexical, ids))
+            sem_vote = 1.0 / (RRF_K + _ranks(np.where(known, cos, -np.inf), ids))
+            key = lex_vote + np.where(known, sem_vote, lex_vote)
     else:
         key = sim
-    order = np.lexsort((d["id"], -np.asarray(key)))
+    order = np.lexsort((ids, -np.asarray(key)))
     return [fused[i] for i in order.tolist()]
