@@ -33,7 +33,7 @@ from pathlib import Path
 from _common import pg_fresh_db
 
 ROOT = Path(__file__).resolve().parents[1]
-PG_BENCH_DB = "zhenggai_bench"
+PG_BENCH_DB = "zhenggai_bench"  # --pg-db names another (several people share a server)
 
 
 CHUNK = 20_000  # problems per payload: bigger merges more figure rows before writing
@@ -273,6 +273,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--verify", action="store_true",
                     help="also recompute the figures from the events (slow at full size)")
+    ap.add_argument("--pg-db", default=PG_BENCH_DB,
+                    help=f"PostgreSQL database to drop and make afresh (default {PG_BENCH_DB})")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -285,7 +287,7 @@ def main() -> None:
             env["ZHENGGAI_DATA"] = tmp
             if engine == "postgres":
                 try:
-                    env["DATABASE_URL"] = pg_fresh_db(PG_BENCH_DB)
+                    env["DATABASE_URL"] = pg_fresh_db(a.pg_db)
                 except Exception:
                     print("\n== postgres: not reachable on 127.0.0.1:5432, skipped ==")
                     continue

@@ -6,12 +6,11 @@ figures.models.UnbookedOpinion) are added in memory, as the worker will book the
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import functools
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.translation import get_language
 
 from zhenggai.org import clock
@@ -64,20 +63,6 @@ def _sums(org_id: int, day: dt.date, dim: int, queued: Queued) -> dict[int, list
         cur.execute(*_query(org_id, day, dim))
         out = {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
     return queued.add_sums(out, day, dim)
-
-
-@contextlib.contextmanager
-def _serial():
-    """A cursor for a split's sums. PostgreSQL plans a parallel aggregate for them (it cannot
-    tell how many groups a union of index ranges has); starting workers costs more than the
-    few thousand rows, and on a small server it takes the cores of other requests."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cur:
-            yield cur
-        return
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield cur
 
 
 _I_ANON = COUNTERS.index("anonymous_opinions")
@@ -142,7 +127,10 @@ def _split(org_id: int, day: dt.date, by: str, queued: Queued
            ) -> tuple[list[int], dict, np.ndarray]:
     """The split's group keys, their "key" and "label" columns, and the matrix of their raw
     counters (one row each)."""
-    with _serial() as cur:
+    # PostgreSQL would plan a parallel aggregate here (it cannot tell how many groups a
+    # union of index ranges has); the table's parallel_workers = 0 (migration 0005) keeps
+    # it serial without a transaction and a SET LOCAL around the read: three round trips.
+    with connection.cursor() as cur:
         cur.execute(*_label_sql(org_id, day, by))
         rows = cur.fetchall()
     rows = _with_queued(rows, queued, day, by)
@@ -239,16 +227,21 @@ def _read_figures(org_id: int, day: dt.date, by: str | None, want_rows: bool,
                   queued: Queued) -> tuple[dict, dict[int, list[int]]]:
     from .shares import DENOMINATORS
 
-    total = _sums(org_id, day, TOTAL, queued).get(0, [0] * len(COUNTERS))
+    if by and by not in DIMS:
+        raise ValueError(f"by must be one of {', '.join(DIMS)}")
+    if by:
+        gkeys, head, mat = _split(org_id, day, by, queued)
+        # Every delta is booked on every dimension (key 0: none), so a split's rows add up
+        # to the whole organisation's: no second query for the total.
+        total = mat.sum(axis=0).tolist() if len(mat) else [0] * len(COUNTERS)
+    else:
+        total = _sums(org_id, day, TOTAL, queued).get(0, [0] * len(COUNTERS))
     # Each share's denominator, by its field's name (shares.py): the same everywhere.
     out = {"as_of": day.isoformat(), "denominators": DENOMINATORS,
            "total": shape(total, day)}
     rows: dict[int, list[int]] = {}
     if by:
-        if by not in DIMS:
-            raise ValueError(f"by must be one of {', '.join(DIMS)}")
         out["by"] = by
-        gkeys, head, mat = _split(org_id, day, by, queued)
         if want_rows:
             rows = dict(zip(gkeys, mat.tolist(), strict=True))
         moved = mat.any(axis=1)
