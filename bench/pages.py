@@ -195,6 +195,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=60)
     ap.add_argument("--keep", metavar="DIR", help="SQLite only: build the data set into DIR "
                     "once and keep it; later runs with the same DIR measure it again")
+    ap.add_argument("--pg-db", default=PG_DB,
+                    help=f"PostgreSQL database to drop and make afresh (default {PG_DB})")
     ap.add_argument("--child", choices=["anshan", "million"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -211,7 +213,7 @@ def main() -> None:
             if a.engine == "postgres":
                 # A kept data set lives in its own database, made afresh only when the
                 # folder has no record of it.
-                name = f"{PG_DB}_{dataset}" if a.keep else PG_DB
+                name = f"{a.pg_db}_{dataset}" if a.keep else a.pg_db
                 built = a.keep and (Path(a.keep) / "bench-pages.json").exists()
                 env["DATABASE_URL"] = pg_url(name) if built else pg_fresh_db(name)
             subprocess.run([sys.executable, __file__, "--child", dataset, "--scale",

@@ -320,34 +320,46 @@ def write_buckets(rows: dict[tuple, list[int]]) -> None:
     if not rows:
         return
     # A fixed order of keys, so that two transactions lock shared rows in the same order.
-    items = sorted(rows.items())
+    _write_rows([(*key, *vec) for key, vec in sorted(rows.items())])
+
+
+def write_bucket_arrays(keys: np.ndarray, vals: np.ndarray) -> None:
+    """`write_buckets` for bucket arrays as `merge_arrays` leaves them (summed, in key
+    order): a bulk load's million rows go straight to the statement, with no dict of them to
+    build and sort."""
+    if not len(keys):
+        return
+    _write_rows([(o, d, GRAINS[g], _date(p), k, *vec) for (o, d, g, p, k), vec
+                 in zip(keys.tolist(), vals.tolist(), strict=True)])
+
+
+def _write_rows(rows: list[tuple]) -> None:
+    """Add rows (the key's five columns, then the counters), in key order, to the buckets."""
     with connection.cursor() as cur:
-        if connection.vendor == "sqlite" and len(items) > _BATCH:
+        if connection.vendor == "sqlite" and len(rows) > _BATCH:
             # One prepared statement bound row by row is SQLite's fastest path.
-            cur.executemany(_HEAD + _ONE + _TAIL, [(*key, *vec) for key, vec in items])
+            cur.executemany(_HEAD + _ONE + _TAIL, rows)
             return
-        if connection.vendor == "postgresql" and len(items) > _BATCH:
+        if connection.vendor == "postgresql" and len(rows) > _BATCH:
             # PostgreSQL's fastest path: COPY into a scratch table, then one upsert.
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS figure_delta AS SELECT {_NAMES} "
                         f"FROM {_TABLE} WITH NO DATA")
             with cur.cursor.copy(f"COPY figure_delta ({_NAMES}) FROM STDIN") as copy:
-                for key, vec in items:
-                    copy.write_row((*key, *vec))
+                for row in rows:
+                    copy.write_row(row)
             cur.execute(f"INSERT INTO {_TABLE} ({_NAMES}) SELECT {_NAMES} FROM figure_delta"
                         + _ORDER + _TAIL)
             cur.execute("TRUNCATE figure_delta")
             return
         if connection.vendor == "postgresql":
             cur.execute(_PG_JSON, [json.dumps(
-                [[org, dim, grain, period.isoformat(), gkey, *vec]
-                 for (org, dim, grain, period, gkey), vec in items])])
+                [[*row[:3], row[3].isoformat(), *row[4:]] for row in rows])])
             return
-        for i in range(0, len(items), _BATCH):
-            chunk = items[i : i + _BATCH]
+        for i in range(0, len(rows), _BATCH):
+            chunk = rows[i : i + _BATCH]
             params: list = []
-            for key, vec in chunk:
-                params.extend(key)
-                params.extend(vec)
+            for row in chunk:
+                params.extend(row)
             cur.execute(_HEAD + ", ".join([_ONE] * len(chunk)) + _TAIL, params)
 
 

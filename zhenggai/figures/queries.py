@@ -9,9 +9,10 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import gc
 
 import numpy as np
-from django.db import connection, transaction
+from django.db import connection
 from django.utils.translation import get_language
 
 from zhenggai.org import clock
@@ -23,16 +24,20 @@ from .ledger import Queued, nodes_down, read_with_queue
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
 
-# Cast back to BIGINT: PostgreSQL sums BIGINTs as NUMERIC, which psycopg reads as Decimals
-# (a third of the time of a split by owner went to them).
-_SUMS = ", ".join(f"CAST(SUM({c}) AS BIGINT)" for c in COUNTERS)
+# PostgreSQL sums BIGINTs as NUMERIC, which psycopg reads as Decimals (a third of the time
+# of a split by owner went to them), and even cast back to BIGINT each group's NUMERIC costs:
+# it sums them as double precision instead, exact for integers below 2**53 (a counter is
+# at most a count of opinions or, age_sum, of problems times a day number: below 2**43 for
+# ten million problems), a quarter less of the server's time for a split. SQLite sums
+# integers as integers.
+_SUM = {"postgresql": "CAST(SUM(CAST({} AS DOUBLE PRECISION)) AS BIGINT)"}
 _COLS = ", ".join(["gkey", *COUNTERS])
 _T = "figures_figurebucket"
 _PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
 
 
 @functools.cache
-def _sum_sql(n_months: int, n_days: int) -> str:
+def _sum_sql(n_months: int, n_days: int, vendor: str) -> str:
     """Whole years before the day's year (a range of the (org, dim, grain, period) index),
     then the few month and day buckets of the Fenwick trees whose sum is the months before
     the day's month and the days of its month up to the day (ledger.nodes_down)."""
@@ -40,7 +45,8 @@ def _sum_sql(n_months: int, n_days: int) -> str:
     for grain, n in (("m", n_months), ("d", n_days)):
         if n:
             parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})")
-    return (f"SELECT gkey, {_SUMS} FROM (" + " UNION ALL ".join(parts) + ") AS b "
+    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
+    return (f"SELECT gkey, {sums} FROM (" + " UNION ALL ".join(parts) + ") AS b "
             "GROUP BY gkey")
 
 
@@ -51,7 +57,7 @@ def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
     for periods in (months, days):
         if periods:
             params += [org_id, dim, *periods]
-    return _sum_sql(len(months), len(days)), params
+    return _sum_sql(len(months), len(days), connection.vendor), params
 
 
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
@@ -64,20 +70,6 @@ def _sums(org_id: int, day: dt.date, dim: int, queued: Queued) -> dict[int, list
         cur.execute(*_query(org_id, day, dim))
         out = {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
     return queued.add_sums(out, day, dim)
-
-
-@contextlib.contextmanager
-def _serial():
-    """A cursor for a split's sums. PostgreSQL plans a parallel aggregate for them (it cannot
-    tell how many groups a union of index ranges has); starting workers costs more than the
-    few thousand rows, and on a small server it takes the cores of other requests."""
-    if connection.vendor != "postgresql":
-        with connection.cursor() as cur:
-            yield cur
-        return
-    with transaction.atomic(), connection.cursor() as cur:
-        cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        yield cur
 
 
 _I_ANON = COUNTERS.index("anonymous_opinions")
@@ -142,7 +134,10 @@ def _split(org_id: int, day: dt.date, by: str, queued: Queued
            ) -> tuple[list[int], dict, np.ndarray]:
     """The split's group keys, their "key" and "label" columns, and the matrix of their raw
     counters (one row each)."""
-    with _serial() as cur:
+    # PostgreSQL would plan a parallel aggregate here (it cannot tell how many groups a
+    # union of index ranges has); the table's parallel_workers = 0 (migration 0005) keeps
+    # it serial without a transaction and a SET LOCAL around the read: three round trips.
+    with connection.cursor() as cur:
         cur.execute(*_label_sql(org_id, day, by))
         rows = cur.fetchall()
     rows = _with_queued(rows, queued, day, by)
@@ -241,20 +236,48 @@ def _figures(org_id: int, as_of: dt.date | None, by: str | None,
         org_id, lambda queued: _read_figures(org_id, day, by, want_rows, queued))
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Python's cycle collector paused: a split by owner makes some hundred thousand lists
+    and dicts (none in a cycle), which started a collection every 700 of them, older
+    generations' (the whole server's heap) among them: a quarter of the split's Python
+    time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _read_figures(org_id: int, day: dt.date, by: str | None, want_rows: bool,
                   queued: Queued) -> tuple[dict, dict[int, list[int]]]:
+    if not by:
+        return _read_figures_now(org_id, day, by, want_rows, queued)
+    with _gc_paused():
+        return _read_figures_now(org_id, day, by, want_rows, queued)
+
+
+def _read_figures_now(org_id: int, day: dt.date, by: str | None, want_rows: bool,
+                      queued: Queued) -> tuple[dict, dict[int, list[int]]]:
     from .shares import DENOMINATORS
 
-    total = _sums(org_id, day, TOTAL, queued).get(0, [0] * len(COUNTERS))
+    if by and by not in DIMS:
+        raise ValueError(f"by must be one of {', '.join(DIMS)}")
+    if by:
+        gkeys, head, mat = _split(org_id, day, by, queued)
+        # Every delta is booked on every dimension (key 0: none), so a split's rows add up
+        # to the whole organisation's: no second query for the total.
+        total = mat.sum(axis=0).tolist() if len(mat) else [0] * len(COUNTERS)
+    else:
+        total = _sums(org_id, day, TOTAL, queued).get(0, [0] * len(COUNTERS))
     # Each share's denominator, by its field's name (shares.py): the same everywhere.
     out = {"as_of": day.isoformat(), "denominators": DENOMINATORS,
            "total": shape(total, day)}
     rows: dict[int, list[int]] = {}
     if by:
-        if by not in DIMS:
-            raise ValueError(f"by must be one of {', '.join(DIMS)}")
         out["by"] = by
-        gkeys, head, mat = _split(org_id, day, by, queued)
         if want_rows:
             rows = dict(zip(gkeys, mat.tolist(), strict=True))
         moved = mat.any(axis=1)

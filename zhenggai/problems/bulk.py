@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from zhenggai.campaigns.models import Campaign
 from zhenggai.db import insert_rows
 from zhenggai.errors import InvalidInput
-from zhenggai.figures.ledger import Book, rows_from_arrays, write_buckets
+from zhenggai.figures.ledger import Book, write_bucket_arrays
 from zhenggai.opinions import intake
 from zhenggai.opinions.intake import Rules
 from zhenggai.opinions.models import Opinion, random_id
@@ -82,8 +83,11 @@ class BulkLoader:
                                 .first() or 0) + 1
         self.next_problem = first_problem_id
         # SQLite keeps datetimes as Django writes them: UTC text without an offset.
-        self._when = (connection.ops.adapt_datetimefield_value if connection.vendor == "sqlite"
+        self._when = (_sqlite_datetime(connection.timezone) if connection.vendor == "sqlite"
                       else (lambda v: v))
+        # The day of an event, in the time zone of its day (timezone.localdate's, read once:
+        # asking Django for the current zone per event cost a tenth of a fold).
+        self._tz = timezone.get_current_timezone()
         self.recorded = self._when(timezone.now())
 
     def _rules(self, campaign_id: int) -> Rules:
@@ -121,7 +125,7 @@ class BulkLoader:
             if last is not None and e.at < last:
                 raise InvalidInput(_("Problem %(p)s: events out of order."), p=pid)
             last = e.at
-            day = timezone.localdate(e.at)
+            day = timezone.localdate(e.at, self._tz)
             data = e.data
             if e.kind in ("create", "add_opinions", "me_too"):
                 ids = data.pop("opinion_ids", [])
@@ -189,7 +193,11 @@ def write(payload: dict, *, buckets: bool = True) -> None:
     (`ledger.merge_arrays`) and writes them once with `write_figures`: a big load then
     writes each figure row once instead of once per payload.
     """
+    # Rows in the order of their keys: a B-tree takes them page after page. The ids are
+    # random, so this order tells nothing either (the log's order included).
+    opinions = sorted(payload["opinions"], key=_first)
     with transaction.atomic():
+        _large_cache()
         bulk_checks = connection.vendor == "postgresql" and _may_skip_row_triggers()
         if bulk_checks:
             # PostgreSQL checks each foreign key with a trigger per row; for a million rows
@@ -197,21 +205,35 @@ def write(payload: dict, *, buckets: bool = True) -> None:
             with connection.cursor() as cur:
                 cur.execute("SET LOCAL session_replication_role = replica")
         insert_rows("problems_problem", PROBLEM_COLS, payload["problems"])
-        intake.write_rows(payload["opinions"])
+        intake.write_rows(opinions)
         for oid, pid in payload["late_links"].items():
             Opinion.objects.filter(pk=oid, problem__isnull=True).update(problem_id=pid)
-        insert_rows("problems_event", EVENT_COLS, payload["events"])
+        insert_rows("problems_event", EVENT_COLS, sorted(payload["events"], key=_first))
         if buckets:
             write_figures(payload["buckets"])
         if bulk_checks:
             _check_references(payload)
-        intake.log_rows(payload["opinions"])  # last: it locks the log to the commit
+        intake.log_rows(opinions)  # last: it locks the log to the commit
+
+
+_first = operator.itemgetter(0)
+# SQLite's page cache while loading (KiB, negative as PRAGMA cache_size wants it): random
+# keys land all over each index, and with the default 2 MB most inserts read a page back
+# from the file. `finish` gives the connection its default back.
+_LOAD_CACHE_KIB = -262_144
+_DEFAULT_CACHE = -2000
+
+
+def _large_cache() -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {_LOAD_CACHE_KIB}")
 
 
 def write_figures(buckets: tuple) -> None:
     """Add bucket arrays (from payloads, merged or not) to the stored figures."""
     with transaction.atomic():
-        write_buckets(rows_from_arrays(*buckets))
+        write_bucket_arrays(*buckets)
 
 
 def _may_skip_row_triggers() -> bool:
@@ -253,6 +275,9 @@ def _check_references(payload: dict) -> None:
 def finish() -> None:
     """After explicit ids were written, move PostgreSQL's sequence past them; and refresh the
     planner's statistics, which a bulk load leaves empty (every plan would guess one row)."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute(f"PRAGMA cache_size = {_DEFAULT_CACHE}")
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT setval(pg_get_serial_sequence('problems_problem', 'id'), "
@@ -260,6 +285,18 @@ def finish() -> None:
             for table in ("problems_problem", "problems_event", "opinions_opinion",
                           "figures_figurebucket"):
                 cur.execute(f"ANALYZE {table}")
+
+
+def _sqlite_datetime(tz):
+    """SQLite's adapt_datetimefield_value with the connection's zone read once: the same text
+    (naive, in the connection's zone), without looking up settings and zones per value."""
+    def adapt(value: dt.datetime | None) -> str | None:
+        if value is None:
+            return None
+        if value.utcoffset() is not None:
+            value = value.astimezone(tz).replace(tzinfo=None)
+        return str(value)
+    return adapt
 
 
 def _json(data: dict) -> str:
