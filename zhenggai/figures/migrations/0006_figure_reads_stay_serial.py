@@ -17,7 +17,7 @@ def _set(value: str):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("figures", "0004_fenwick_buckets")]
+    dependencies = [("figures", "0005_lead_time")]
 
     operations = [
         migrations.RunPython(_set("SET (parallel_workers = 0)"),
