@@ -176,9 +176,10 @@ def test_me_too_on_the_submit_page(story, as_member, client):
     s = story
     p = bring_to(s, lifecycle.ASSIGNED)
     c = as_member(s.worker)
-    r = c.post("/submit/", {"campaign": s.campaign.pk, "text": "我们也热", "me_too": p.pk})
+    r = c.post("/submit/", {"campaign": s.campaign.pk, "text": "我们也热", "me_too": p.pk},
+               HTTP_ACCEPT_LANGUAGE="en")
     assert r.status_code == 200
-    assert f"#{p.pk}" in r.content.decode() and "me too" in r.content.decode()
+    assert f"You said “me too” on problem #{p.pk}" in r.content.decode()
     p.refresh_from_db()
     assert p.n_opinions == 2
     r = c.post("/submit/", {"campaign": s.campaign.pk, "text": "我们也热", "anonymous": "on",

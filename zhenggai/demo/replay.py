@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import timezone
 
 from zhenggai.campaigns.models import Campaign, Role
 from zhenggai.campaigns.roles import grant
@@ -385,7 +386,8 @@ class _Builder:
         for i in order:
             p = plans[i]
             prob = p["problem"]
-            made = prob.created_on
+            # after its last grouping (the clerks added batches until mid-September)
+            made = max(prob.created_on, timezone.localdate(prob.updated_at))
             last = verify_by - dt.timedelta(days=1) if i in autumn_verified else CLAIMED_BY
             cday = self.day_between(made + dt.timedelta(days=7),
                                     min(last, made + dt.timedelta(days=100)))
