@@ -16,7 +16,7 @@ from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
 from zhenggai.org import clock
 
-from . import actions, competition, heats, rules, targets
+from . import actions, competition, heats, records, rules, targets
 from .forms import HeatForm, parse_value
 from .models import Furnace, Heat, Record, RecordKind
 from .rules import Kind
@@ -124,11 +124,13 @@ def record_list(request: HttpRequest) -> HttpResponse:
     recs = (Record.objects.filter(org_id=member.org_id)
             .select_related("furnace", "heat").order_by("-day", "kind"))
     kind = request.GET.get("kind")
-    if kind in RecordKind.values:
+    if kind not in RecordKind.values:
+        kind = ""
+    if kind:
         recs = recs.filter(kind=kind)
-    streaks = recs.filter(streak__gte=2).order_by("-streak", "-day")[:10]
     return render(request, "production/records.html", {
-        "records": recs[:200], "streaks": streaks, "kind": kind, "kinds": RecordKind.choices,
+        "records": recs[:200], "streaks": records.streaks(member.org_id, kind or None),
+        "kind": kind, "kinds": RecordKind.choices,
     })
 
 
@@ -146,7 +148,8 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         rows, error = [], str(e)
     return render(request, "production/leaderboard.html", {
         "rows": rows, "start": start, "end": end, "by": by, "rank": rank, "error": error,
-        "notes": competition.NOTES, "bys": competition.BY, "ranks": competition.FIGURES,
+        "notes": [(k, competition.LABELS[k], competition.NOTES[k]) for k in competition.FIGURES],
+        "bys": competition.BY, "ranks": list(competition.LABELS.items()),
     }, status=400 if error else 200)
 
 
