@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # its Swagger UI template and static files for /api/v1/docs (no CDN)
     "django_tasks",
     "django_tasks_db",
     "zhenggai.org",

@@ -19,5 +19,8 @@ urlpatterns = [
     path("", include("zhenggai.web.urls")),
 ]
 
-# The database cannot be reached (a restart, a failover): 503 and Retry-After, not a 500.
-handler500 = "zhenggai.api.unavailable.server_error"
+# The error pages in the site's layout, both languages (error_pages.py). The database cannot
+# be reached (a restart, a failover): 503 and Retry-After, not a 500; a 500 never reads it.
+handler404 = "zhenggai.error_pages.not_found"
+handler403 = "zhenggai.error_pages.forbidden"
+handler500 = "zhenggai.error_pages.server_error"

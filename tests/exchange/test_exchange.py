@@ -150,7 +150,9 @@ def test_ledger_export_csv_and_xlsx_agree_and_libreoffice_opens_it(story, tmp_pa
                    timeout=180)
     with (out / "l.csv").open(encoding="utf-8") as fh:
         theirs = list(csv.reader(fh))
-    assert theirs == ours
+    # the sheet's first row is its title: the organisation, the campaign, the day
+    assert theirs[0][0].startswith(f"{story.org.name} · {story.campaign.name} · 整改台账")
+    assert [r[:len(ours[0])] for r in theirs[1:]] == ours
     exporter.export_ledger(story.org, tmp_path / "en.csv", english=True)
     with (tmp_path / "en.csv").open(encoding="utf-8-sig") as fh:
         assert next(csv.reader(fh))[0:2] == ["No.", "Problem"]

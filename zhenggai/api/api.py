@@ -4,7 +4,7 @@
 from django.db import DataError
 from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Swagger
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from zhenggai.errors import DomainError
@@ -17,10 +17,64 @@ from zhenggai.production.api import router as production
 from . import shape
 from .auth import TokenAuth
 
-# The docs page would load Swagger UI from a CDN; plants are offline. The OpenAPI document
-# itself is served at /api/v1/openapi.json.
-api = NinjaAPI(title="zhenggai", version="1", urls_namespace="api", auth=TokenAuth(),
-               docs_url=None)
+# Error responses every operation may give, in the one error shape ({"error": {...}}).
+ERRORS = {
+    "401": "No valid API token (Authorization: Bearer …).",
+    "403": "The token's member may not do this.",
+    "404": "No such object, or it is not in the caller's organisation; or no such address.",
+    "409": "A conflict: someone changed the object first, the action does not fit its "
+           "state, or an Idempotency-Key was reused for a different request.",
+    "422": "The request is not valid: the error's details name each field and what is wrong.",
+    "429": "Too many requests: wait for the seconds in Retry-After.",
+    "503": "The database cannot be reached just now: send the same request again (with the "
+           "same Idempotency-Key) after Retry-After.",
+}
+IDEMPOTENCY_HEADER = {
+    "in": "header", "name": "Idempotency-Key", "required": False,
+    "schema": {"type": "string", "maxLength": 200},
+    "description": "Any unique string (a UUID). The same key with the same request replays "
+                   "the first answer and writes nothing; with a different request it is a "
+                   "409. Keys are kept for a day (api/idempotency.py).",
+}
+ERROR_SCHEMA = {
+    "title": "Error", "type": "object", "required": ["error"],
+    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+        "code": {"type": "string"}, "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}}}}},
+}
+
+
+class DocumentedAPI(NinjaAPI):
+    """The API whose OpenAPI document says, for every operation, its error responses and,
+    for every write (POST: api/idempotency.py takes a key on each), the Idempotency-Key
+    header. The document is served at /api/v1/openapi.json and shown at /api/v1/docs with
+    the Swagger UI django-ninja ships (its static files, no CDN)."""
+
+    def get_openapi_schema(self, *args, **kwargs):
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {
+            "$ref": "#/components/schemas/Error"}}}}
+        for methods in schema.get("paths", {}).values():
+            for method, op in methods.items():
+                responses = op.setdefault("responses", {})
+                for status, text in ERRORS.items():
+                    if status == "409" and method != "post":
+                        continue
+                    responses.setdefault(status, {"description": text, **ref})
+                if method == "post":
+                    params = op.setdefault("parameters", [])
+                    if not any(p.get("name") == "Idempotency-Key" for p in params):
+                        params.append(IDEMPOTENCY_HEADER)
+        return schema
+
+
+api = DocumentedAPI(title="zhenggai", version="1", urls_namespace="api", auth=TokenAuth(),
+                    description="The JSON API of zhenggai (整改台账). Every answer that is "
+                                "not a success has one shape: {\"error\": {\"code\", "
+                                "\"message\"}}, the message in the caller's language "
+                                "(Accept-Language).",
+                    docs_url="/docs", docs=Swagger(settings={"validatorUrl": None}))
 
 
 def error(request, status: int, code: str, message: str, details=None):

@@ -20,7 +20,14 @@ from zhenggai.campaigns.roles import grant_production_roles
 from zhenggai.org.models import Member, Organisation, Unit
 from zhenggai.production import actions
 from zhenggai.production.heats import HeatInput
-from zhenggai.production.models import Furnace, GradeNorm, ProductionRole, Repair, Target
+from zhenggai.production.models import (
+    Furnace,
+    GradeNorm,
+    ProductionRole,
+    Repair,
+    ShiftPlan,
+    Target,
+)
 
 SEED = 1958
 START = dt.date(1957, 10, 1)
@@ -44,7 +51,9 @@ PRODUCTION_USERS = {
     "recorder": ("丁记录", [ProductionRole.Role.RECORDER]),
     "verifier": ("石核查", [ProductionRole.Role.VERIFIER, ProductionRole.Role.PLANNER]),
 }
-SHIFT_CREW = {"A": "甲班", "B": "乙班", "C": "丙班"}
+SHIFT_CREW = {"A": "甲班", "B": "乙班", "C": "丙班", "D": "丁班"}
+# Four shifts in three turns (四班三运转): each day three of 甲乙丙丁 work, one rests.
+SHIFTS = "ABCD"
 
 
 def _tz():
@@ -75,6 +84,7 @@ def build(org: Organisation, units: dict[str, Unit], password: str) -> dict:
         Repair.objects.create(furnace=f, starts=starts, ends=starts + dt.timedelta(days=9),
                               note="冷修")
     Target.objects.create(org=org, year=1958, plan_t=PLAN_1958, increase_t=INCREASE_1958)
+    ShiftPlan.objects.create(org=org, shifts=SHIFTS)
     n_heats = actions.load(_log(rng, furnaces), recorder=people["recorder"],
                            verifier=people["verifier"])
     return {"heats": n_heats, "furnaces": len(furnaces)}
@@ -128,7 +138,7 @@ def _heat(rng, numbers: dict, charge: dt.datetime, minutes: int, fettling: int, 
     meltdown = round((minutes - charging - hot_metal - tapping) * 0.6)
     refining = minutes - charging - hot_metal - tapping - meltdown
     tons = round(cap * rng.uniform(0.96, 1.08), 1)
-    shift = "ABC"[tap.hour // 8]
+    shift = SHIFTS[(tap.toordinal() + tap.hour // 8) % len(SHIFTS)]
     delays = []
     if rng.random() < 0.15:
         delays.append({"code": rng.choice(["crane", "hot_metal", "scrap", "ladle"]),

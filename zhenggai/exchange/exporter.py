@@ -105,17 +105,93 @@ def export_ledger(org: Organisation, path, english: bool = False, campaigns=None
                 w.writerow([csv_cell(v) for v in row])
                 n += 1
     elif path.suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
-        wb = Workbook(write_only=True)
-        ws = wb.create_sheet("整改台账" if not english else "Ledger")
-        for row in rows:
-            ws.append([xlsx_cell(ws, v) for v in row])
-            n += 1
-        wb.save(path)
+        n = write_xlsx(path, rows, ledger_title(org, english, campaigns), english)
     else:
         raise InvalidInput(_("Export to an .xlsx or a .csv file."))
     return n - 1
+
+
+def ledger_title(org: Organisation, english: bool = False, campaigns=None) -> str:
+    """The sheet's title: the organisation, the campaigns and the day it was exported (the
+    organisation's today): "第一炼钢厂 · 1957 整风整改 · 整改台账 · 1958-01-28 导出"."""
+    from zhenggai.org import clock
+
+    if campaigns is None:
+        campaigns = Campaign.objects.filter(org=org).order_by("pk")
+    names = "、".join(c.name for c in campaigns) if not english else \
+        ", ".join(getattr(c, "name_en", "") or c.name for c in campaigns)
+    day = clock.today(org.pk).isoformat()
+    org_name = (getattr(org, "name_en", "") or org.name) if english else org.name
+    if english:
+        return f"{org_name} · {names or 'all campaigns'} · Rectification ledger · as of {day}"
+    return f"{org_name} · {names or '全部运动'} · 整改台账 · {day} 导出"
+
+
+SAMPLE_ROWS = 500  # the rows the column widths are fitted to (the rest stream after them)
+MIN_WIDTH, MAX_WIDTH = 6, 48  # in characters
+
+
+def _width(value) -> float:
+    """A cell's width in characters: a Chinese character is two."""
+    text = "" if value is None else str(value)
+    longest = max((sum(2 if ord(ch) > 0x2E80 else 1 for ch in line)
+                   for line in text.splitlines() or [""]), default=0)
+    return longest + 1
+
+
+def write_xlsx(path, rows, title: str, english: bool = False) -> int:
+    """The ledger as a sheet ready to print: the title (organisation, campaigns, day) in the
+    first row, the header row frozen under it and repeated on every printed page, columns
+    fitted to their contents (the first SAMPLE_ROWS rows), text wrapped, A4 landscape, one
+    page wide. Streams: a large ledger is never held whole. Returns the rows written,
+    header included."""
+    from itertools import chain, islice
+
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.properties import PageSetupProperties
+
+    rows = iter(rows)
+    header = next(rows)
+    sample = list(islice(rows, SAMPLE_ROWS))
+    wb = Workbook(write_only=True)
+    wb.properties.title = title
+    ws = wb.create_sheet("整改台账" if not english else "Ledger")
+    for i in range(len(header)):
+        widest = max([_width(header[i])] + [_width(r[i]) for r in sample if i < len(r)])
+        ws.column_dimensions[get_column_letter(i + 1)].width = min(max(widest, MIN_WIDTH),
+                                                                   MAX_WIDTH)
+    ws.freeze_panes = "A3"  # the title and the header stay in view
+    ws.print_title_rows = "1:2"  # … and are printed on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = 9  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.oddFooter.center.text = "&P / &N"
+    thin = Side(style="thin", color="999999")
+    wrap = Alignment(wrap_text=True, vertical="top")
+
+    def styled(value, **style):
+        cell = xlsx_cell(ws, value) if isinstance(value, str) else WriteOnlyCell(ws, value=value)
+        for k, v in style.items():
+            setattr(cell, k, v)
+        return cell
+
+    ws.append([styled(title, font=Font(bold=True, size=14))])
+    ws.append([styled(v, font=Font(bold=True), alignment=wrap,
+                      fill=PatternFill("solid", fgColor="F2DCDB"),
+                      border=Border(bottom=thin)) for v in header])
+    n = 1
+    for row in chain(sample, rows):
+        ws.append([styled(v, alignment=wrap) for v in row])
+        n += 1
+    wb.save(path)
+    return n
 
 
 # A spreadsheet reads a cell that starts with one of these as a formula (formula injection:

@@ -244,6 +244,8 @@ def answer(request, body: AnswerIn):
 
 @router.post("/receipts/contest", response=Case, auth=None)
 def contest(request, body: TextIn):
+    """Contest, with a receipt, a problem counted as resolved: it goes back to its representative.
+    404 for an unknown receipt."""
     holder = receipts.redeem(body.receipt, address=client_address(request))
     problem = problem_actions.proposers_problem(holder.opinion)
     problem_actions.contest(problem, actor=holder, reason=body.text)
@@ -252,6 +254,8 @@ def contest(request, body: TextIn):
 
 @router.post("/receipts/poster", response=Case, auth=None)
 def poster(request, body: TextIn):
+    """Put up a poster, with a receipt, about a problem on the public board. 404 for an unknown
+    receipt."""
     holder = receipts.redeem(body.receipt, address=client_address(request))
     problem = problem_actions.proposers_problem(holder.opinion)
     problem_actions.post_poster(problem, actor=holder, text=body.text, signed=False)

@@ -262,11 +262,13 @@ def list_problems(request, campaign: Id | None = None, status: str | None = None
 
 @router.get("/problems/{problem_id}", response=ProblemOut)
 def get_problem(request, problem_id: Id):
+    """One problem of the caller's organisation, with its state, owner, deadline and figures."""
     return _problem(request, problem_id)
 
 
 @router.get("/problems/{problem_id}/events", response=list[EventOut])
 def problem_events(request, problem_id: Id):
+    """The problem's events in order: every change of its state, who made it and why."""
     return list(_problem(request, problem_id).events.order_by("seq"))
 
 
@@ -281,6 +283,8 @@ def get_figures(request, as_of: dt.date | None = None,
 # One handler per endpoint; which path, schema and kinds it serves is the registry's
 # (problems/registry.py: `Api`), and the routes are added from it below.
 def create_problem(request, body: CreateIn):
+    """The clerk makes a problem of one or more opinions, with its summary, owner, measures and
+    deadline."""
     campaign = get_object_or_404(Campaign, pk=body.campaign, org_id=_org(request))
     p = actions.create_problem(
         campaign, _opinions(request, body.opinions), actor=request.auth, summary=body.summary,
@@ -292,6 +296,7 @@ def create_problem(request, body: CreateIn):
 
 
 def assign(request, problem_id: Id, body: AssignIn):
+    """Assign the problem to its responsible unit and owner."""
     p = _problem(request, problem_id)
     actions.assign(p, actor=request.auth, owner=_ref(Member, body.owner, request),
                    unit=_ref(Unit, body.unit, request), measures=body.measures,
@@ -301,6 +306,7 @@ def assign(request, problem_id: Id, body: AssignIn):
 
 
 def update(request, problem_id: Id, body: UpdateIn):
+    """Change a problem's summary, scope, measures or deadline (the clerk)."""
     p = _problem(request, problem_id)
     actions.update_problem(p, actor=request.auth, summary=body.summary, scope=body.scope,
                            category=_ref(Category, body.category, request),
@@ -310,6 +316,7 @@ def update(request, problem_id: Id, body: UpdateIn):
 
 
 def add_opinions(request, problem_id: Id, body: OpinionsIn):
+    """Add opinions to a problem (the clerk groups them)."""
     p = _problem(request, problem_id)
     actions.add_opinions(p, _opinions(request, body.opinions), actor=request.auth,
                          expected_version=body.version)
@@ -317,12 +324,14 @@ def add_opinions(request, problem_id: Id, body: OpinionsIn):
 
 
 def split_opinion(request, opinion_id: Id):
+    """Take an opinion out of its problem: it waits at the summarising desk again."""
     (opinion,) = _opinions(request, [opinion_id])
     p = actions.remove_opinion(opinion, actor=request.auth)
     return _done(p)
 
 
 def claim(request, problem_id: Id, body: ClaimIn):
+    """The owner reports the problem resolved, with what was done (and photos)."""
     p = _problem(request, problem_id)
     c = actions.claim(p, actor=request.auth, done=body.done, evidence=body.evidence,
                       expected_version=body.version)
@@ -330,6 +339,7 @@ def claim(request, problem_id: Id, body: ClaimIn):
 
 
 def verify(request, problem_id: Id, body: VerifyIn):
+    """The representative verifies a claim: passed, or not thorough."""
     p = _problem(request, problem_id)
     e = actions.verify(p, actor=request.auth, passed=body.passed, findings=body.findings,
                        expected_version=body.version)
@@ -337,6 +347,7 @@ def verify(request, problem_id: Id, body: VerifyIn):
 
 
 def check(request, problem_id: Id, body: CheckIn):
+    """A consolidation check of a verified problem: it holds, or it has come back."""
     p = _problem(request, problem_id)
     e = actions.consolidation_check(p, actor=request.auth, holds=body.holds,
                                     findings=body.findings, expected_version=body.version)
@@ -344,6 +355,7 @@ def check(request, problem_id: Id, body: CheckIn):
 
 
 def followup(request, problem_id: Id, body: FollowUpIn):
+    """The proposer's answer to the follow-up: satisfied or not."""
     p = _problem(request, problem_id)
     (opinion,) = _opinions(request, [body.opinion])
     if opinion.problem_id != p.pk:
@@ -354,12 +366,14 @@ def followup(request, problem_id: Id, body: FollowUpIn):
 
 
 def poster(request, problem_id: Id, body: PosterIn):
+    """Put up a poster about the problem on the public board."""
     p = _problem(request, problem_id)
     x = actions.post_poster(p, actor=request.auth, text=body.text, signed=body.signed)
     return _done(p, x.event)
 
 
 def propose_decline(request, problem_id: Id, body: ReasonIn):
+    """Propose to decline a problem, with the reason; a leader decides."""
     p = _problem(request, problem_id)
     e = actions.propose_decline(p, actor=request.auth, reason=body.reason,
                                 expected_version=body.version)
@@ -367,6 +381,7 @@ def propose_decline(request, problem_id: Id, body: ReasonIn):
 
 
 def decline(request, problem_id: Id, body: ReasonIn):
+    """A leader declines the problem; the reason is shown to its proposers."""
     p = _problem(request, problem_id)
     e = actions.decline(p, actor=request.auth, reason=body.reason,
                         expected_version=body.version)
@@ -374,6 +389,7 @@ def decline(request, problem_id: Id, body: ReasonIn):
 
 
 def reject_decline(request, problem_id: Id, body: NoteIn):
+    """A leader rejects a proposed decline: the problem goes on."""
     p = _problem(request, problem_id)
     e = actions.reject_decline(p, actor=request.auth, note=body.note,
                                expected_version=body.version)
@@ -381,6 +397,7 @@ def reject_decline(request, problem_id: Id, body: NoteIn):
 
 
 def contest(request, problem_id: Id, body: ReasonIn):
+    """Contest a problem counted as resolved: it goes back to its representative."""
     p = _problem(request, problem_id)
     e = actions.contest(p, actor=request.auth, reason=body.reason)
     return _done(p, e)
@@ -388,6 +405,7 @@ def contest(request, problem_id: Id, body: ReasonIn):
 
 @router.post("/campaigns/{campaign_id}/review-rounds", response={201: RoundOut})
 def review_round(request, campaign_id: Id, body: RoundIn):
+    """Start a review round of a campaign: every problem counted as resolved is checked again."""
     campaign = get_object_or_404(Campaign, pk=campaign_id, org_id=_org(request))
     r = actions.start_review_round(campaign, actor=request.auth, name=body.name,
                                    starts_on=body.starts_on, ends_on=body.ends_on)

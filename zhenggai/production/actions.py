@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from zhenggai.errors import Conflict, InvalidInput
 from zhenggai.org.models import Member
 
-from . import heats, records, rules
+from . import heats, models, records, rules
 from .heats import HeatInput
 from .models import Furnace, Heat, HeatEvent
 from .rules import Kind
@@ -30,6 +30,7 @@ def record_heat(furnace: Furnace, h: HeatInput, *, actor: Member) -> Heat:
     """A recorder writes a heat down. It counts only once another person verifies it."""
     rules.check_actor(Kind.RECORD, actor, furnace.org_id)
     heats.check_values(furnace, h)
+    heats.check_shift(furnace.org_id, h.shift)
     with transaction.atomic():
         Furnace.objects.select_for_update().filter(pk=furnace.pk).first()  # one writer a furnace
         year = timezone.localdate(h.tap_at).year
@@ -94,6 +95,8 @@ def correct_heat(heat: Heat, *, actor: Member, reason: str, changes: dict,
         for k, v in changes.items():
             setattr(h, k, v)
         heats.check_values(fresh.furnace, h)
+        if "shift" in changes:
+            heats.check_shift(org_id, h.shift)
         if timezone.localdate(h.tap_at).year != fresh.year:
             raise InvalidInput(_("A correction cannot move a heat into another year."))
         heats.check_overlap(fresh.furnace, h, exclude=fresh.pk)
@@ -168,8 +171,10 @@ def load(furnace_inputs, *, recorder: Member, verifier: Member | None = None,
             progress(total)
 
     numbers: set = set()
+    runs = models.shifts_of(org_id)
     for furnace, h in furnace_inputs:
         heats.check_values(furnace, h)
+        heats.check_shift(org_id, h.shift, runs)
         start = h.charge_at - dt.timedelta(minutes=int(h.fettling_min))
         prev = last.get(furnace.pk)
         if prev is not None and start < prev.tap_at:

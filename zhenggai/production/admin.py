@@ -3,7 +3,7 @@ who records and who verifies. The heat log itself is kept through its pages and 
 
 from django.contrib import admin
 
-from .models import Furnace, GradeNorm, ProductionRole, Repair, Target
+from .models import Furnace, GradeNorm, ProductionRole, Repair, ShiftPlan, Target
 
 
 class GradeNormInline(admin.TabularInline):
@@ -34,3 +34,8 @@ class ProductionRoleAdmin(admin.ModelAdmin):
     list_display = ("member", "role")
     list_filter = ("role",)
     autocomplete_fields = ("member",)
+
+
+@admin.register(ShiftPlan)
+class ShiftPlanAdmin(admin.ModelAdmin):
+    list_display = ("org", "shifts")

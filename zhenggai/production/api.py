@@ -155,6 +155,7 @@ def _heat(request, heat_id: Id) -> Heat:
 
 @router.get("/furnaces", response=list[FurnaceOut])
 def list_furnaces(request):
+    """The organisation's furnaces: number, type, capacity, hearth area."""
     return list(Furnace.objects.filter(org_id=request.auth.org_id))
 
 
@@ -176,11 +177,13 @@ def list_heats(request, furnace: Id | None = None,
 
 @router.get("/heats/{heat_id}", response=HeatOut)
 def get_heat(request, heat_id: Id):
+    """One heat with its values, status and derived figures."""
     return _heat(request, heat_id)
 
 
 @router.post("/heats", response={201: HeatOut})
 def record_heat(request, body: HeatIn):
+    """Record a heat; it counts for records and targets once another person verifies it."""
     data = body.dict()
     furnace = _furnace(request, data.pop("furnace"))
     heat = actions.record_heat(furnace, heats.HeatInput(**data), actor=request.auth)
@@ -189,12 +192,14 @@ def record_heat(request, body: HeatIn):
 
 @router.post("/heats/{heat_id}/verify", response=HeatOut)
 def verify_heat(request, heat_id: Id, body: VerifyIn):
+    """A second person confirms the heat: from now on it counts."""
     return actions.verify_heat(_heat(request, heat_id), actor=request.auth,
                                expected_version=body.version)
 
 
 @router.post("/heats/{heat_id}/corrections", response=HeatOut)
 def correct_heat(request, heat_id: Id, body: CorrectionIn):
+    """Correct one or more of a heat's values together, with the reason; records are recomputed."""
     changes = body.dict()["changes"]
     for k, tp in heats.TYPES.items():  # a time comes as text
         if tp is dt.datetime and isinstance(changes.get(k), str):
@@ -211,6 +216,7 @@ def correct_heat(request, heat_id: Id, body: CorrectionIn):
 @router.get("/records", response=list[RecordOut])
 def list_records(request, kind: Literal["fastest", "heaviest", "best_week"] | None = None,
                  furnace: int | None = None, plant: bool = False):
+    """The records set, newest first, optionally of one kind."""
     qs = Record.objects.filter(org_id=request.auth.org_id).select_related("furnace")
     if kind:
         qs = qs.filter(kind=kind)
@@ -225,6 +231,8 @@ def list_records(request, kind: Literal["fastest", "heaviest", "best_week"] | No
 def leaderboard(request, start: dt.date, end: dt.date,
                 by: Literal["furnace", "shift", "crew"] = "furnace",
                 rank: Literal["t_per_h", "t_per_m2_day", "vs_norm"] = "vs_norm"):
+    """Fair leaderboards between furnaces, shifts or crews over a period (see the competition page
+    for how each figure is computed)."""
     rows = competition.leaderboard(request.auth.org_id, start, end, by=by, rank=rank)
     for r in rows:
         r["key"] = str(r["key"])

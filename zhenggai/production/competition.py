@@ -18,6 +18,12 @@ from .models import GradeNorm, Heat
 
 BY = ("furnace", "shift", "crew")
 FIGURES = ("t_per_h", "t_per_m2_day", "vs_norm")
+# What the pages call each figure: its key is for the API and the URL only.
+LABELS = {
+    "t_per_h": _("good tons per hour"),
+    "t_per_m2_day": _("tons per m² of hearth per day"),
+    "vs_norm": _("faster than the furnace's own norm"),
+}
 NOTES = {
     "t_per_h": _("good tons ÷ hours from charging to tap, over all verified heats"),
     "t_per_m2_day": _("good tons ÷ (hearth area in m² × days of furnace time): the classic "
@@ -33,7 +39,8 @@ def leaderboard(org_id: int, start: dt.date, end: dt.date, by: str = "furnace",
     if by not in BY:
         raise InvalidInput(_("Split by furnace, shift or crew."))
     if rank not in FIGURES:
-        raise InvalidInput(_("Rank by t_per_h, t_per_m2_day or vs_norm."))
+        raise InvalidInput(_("Rank by good tons per hour, tons per m² of hearth per day, or "
+                             "speed against the furnace's own norm."))
     if end < start:
         raise InvalidInput(_("The period ends before it starts."))
     days = (end - start).days + 1

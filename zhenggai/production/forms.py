@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from zhenggai.errors import InvalidInput
 
 from . import heats
-from .models import Furnace
+from .models import Furnace, Shift, shifts_of
 
 
 def form_field(tp, entry: heats.Entry, *, required: bool = True) -> forms.Field:
@@ -53,6 +53,7 @@ class HeatForm(forms.Form):
         for field_name, name in DELAY_FIELDS.items():
             self.fields[field_name] = form_field(*delay[name], required=False)
         self.fields["furnace"].queryset = Furnace.objects.filter(org_id=org_id)
+        self.fields["shift"].choices = shift_choices(org_id)
 
     def heat_input(self) -> heats.HeatInput:
         d = dict(self.cleaned_data)
@@ -76,7 +77,72 @@ def parse_value(name: str, raw: str):
         if tp is int and name != "number":
             return int(raw)
         if name == "delays":
-            return json.loads(raw or "[]")
+            return parse_delays(raw)
     except (ValueError, json.JSONDecodeError) as e:
         raise InvalidInput(_("“%(v)s” is not a valid value for this field."), v=raw) from e
     return raw
+
+
+def shift_choices(org_id: int) -> list[tuple[str, str]]:
+    """The shifts the plant runs (models.ShiftPlan), as a form offers them."""
+    return [(c, Shift(c).label) for c in shifts_of(org_id)]
+
+
+def parse_delays(raw: str) -> list[dict]:
+    """Delays as the correction form shows them, "crane 15, scrap 20" (or as JSON)."""
+    raw = raw.strip()
+    if raw.startswith("["):
+        return json.loads(raw)
+    out = []
+    for part in raw.replace("，", ",").split(","):
+        if part.strip():
+            code, minutes = part.split()
+            out.append({"code": code, "minutes": int(minutes)})
+    return out
+
+
+def shown(name: str, value) -> str:
+    """A heat's value as the correction form shows it, and as an untouched field posts it."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+    if name == "delays":
+        return ", ".join(f"{d.get('code')} {d.get('minutes')}" for d in value or [])
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def correction_fields(heat, posted=None) -> list[dict]:
+    """The correction form: every correctable value, filled in with what the heat holds, so
+    that the phases and the times can be corrected together in one go. After a refusal, the
+    form shows what was typed (`posted`)."""
+    out = []
+    for name, tp, entry in heats.declared(heats.HeatInput):
+        if name not in heats.CORRECTABLE:
+            continue
+        kind = ("select" if entry.choices is not None else
+                "datetime-local" if tp is dt.datetime else
+                "number" if tp in (int, float) else "text")
+        out.append({"name": name, "label": entry.label, "kind": kind,
+                    "value": (posted.get(name) if posted and name in posted
+                              else shown(name, getattr(heat, name))),
+                    "choices": (shift_choices(heat.org_id) if name == "shift" else
+                                entry.choices.choices if entry.choices is not None else None),
+                    "step": "any" if tp is float else "1", "min": entry.min})
+    return out
+
+
+def corrections(heat, data) -> dict:
+    """The values a posted correction form changes: each field that differs from what the
+    heat holds, read into its type (parse_value). Fields left as shown are not changes."""
+    changes = {}
+    for name in heats.CORRECTABLE:
+        raw = data.get(name)
+        if raw is None or raw.strip() == shown(name, getattr(heat, name)):
+            continue
+        value = parse_value(name, raw)
+        if value != getattr(heat, name):
+            changes[name] = value
+    return changes

@@ -21,6 +21,7 @@ from zhenggai.errors import InvalidInput
 from zhenggai.org import clock
 
 from .models import DelayCode, Furnace, Heat, PlantDay, Shift
+from .models import shifts_of as models_shifts_of
 
 # Tons tapped outside this share of the nominal capacity cannot be one heat of this furnace.
 TONS_LOW, TONS_HIGH = 0.5, 1.3
@@ -148,6 +149,15 @@ def check_values(furnace: Furnace, h: HeatInput) -> None:
         delay_total += minutes
     if delay_total > heat_min + int(h.fettling_min):
         raise InvalidInput(_("The delays are longer than the heat itself."))
+
+
+def check_shift(org_id: int, shift: str, runs: list[str] | None = None) -> None:
+    """Refuse a shift the plant does not run (models.ShiftPlan); `runs`: its shifts, when
+    the caller has read them already (a bulk load)."""
+    runs = models_shifts_of(org_id) if runs is None else runs
+    if shift not in runs:
+        raise InvalidInput(_("This plant runs no shift “%(s)s”; its shifts are %(all)s."),
+                           s=shift, all=", ".join(str(Shift(c).label) for c in runs))
 
 
 def check_overlap(furnace: Furnace, h: HeatInput, exclude: int | None = None) -> None:

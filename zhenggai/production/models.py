@@ -63,9 +63,36 @@ class ProductionRole(models.Model):
 
 
 class Shift(models.TextChoices):
+    """The plant's shifts. Plants that run four shifts in three turns (四班三运转, like
+    Anshan's 甲乙丙丁) use all four; three-shift plants never pick D."""
+
     A = "A", _("shift A (甲)")
     B = "B", _("shift B (乙)")
     C = "C", _("shift C (丙)")
+    D = "D", _("shift D (丁)")
+
+
+class ShiftPlan(models.Model):
+    """Which shifts a plant runs: three (甲乙丙) unless set, four (甲乙丙丁) where it works
+    four shifts in three turns. The entry and correction forms offer these, and a heat is
+    refused a shift the plant does not run."""
+
+    org = models.OneToOneField(Organisation, on_delete=models.CASCADE, related_name="+")
+    shifts = models.CharField(_("shifts"), max_length=4, default="ABC",
+                              help_text=_("The letters of the shifts the plant runs: ABC "
+                                          "(甲乙丙) or ABCD (甲乙丙丁)."))
+
+    class Meta:
+        verbose_name = _("shift plan")
+
+    def __str__(self) -> str:
+        return "".join(Shift(c).label for c in self.shifts if c in Shift.values)
+
+
+def shifts_of(org_id: int) -> list[str]:
+    """The shift codes the plant runs, in order."""
+    plan = ShiftPlan.objects.filter(org_id=org_id).values_list("shifts", flat=True).first()
+    return [c for c in (plan or "ABC") if c in Shift.values]
 
 
 class DelayCode(models.TextChoices):

@@ -218,3 +218,45 @@ def rebuild_plant_days(org_id: int) -> None:
             PlantDay(org_id=org_id, day=r["day"], good_tons=r["t"]) for r in
             Heat.objects.filter(org_id=org_id, status=Heat.Status.VERIFIED)
             .values("day").annotate(t=Sum("good_tons")).order_by()])
+
+
+def streaks(org_id: int, kind: str | None = None, limit: int = 10) -> list[dict]:
+    """The runs of records in a row, each once: a run of four lists as one line "4 in a
+    row", not again as the "3 in a row" it passed through. A plant-wide run set by the same
+    heats as a furnace's run is told on that furnace's line (`plant`: how many of its
+    records were plant records too). Longest first, then latest.
+
+    Each: {"furnace", "kind", "length", "first": Record, "last": Record, "plant": int}."""
+    qs = Record.objects.filter(org_id=org_id).select_related("furnace").order_by(
+        "furnace_id", "kind", "id")  # each group's records were written in order
+    if kind:
+        qs = qs.filter(kind=kind)
+    runs: list[list[Record]] = []
+    current: list[Record] = []
+    for r in qs:
+        same = current and current[-1].furnace_id == r.furnace_id and \
+            current[-1].kind == r.kind and r.streak == current[-1].streak + 1
+        if not same:
+            if len(current) > 1:
+                runs.append(current)
+            current = []
+        current.append(r)
+    if len(current) > 1:
+        runs.append(current)
+    out: list[dict] = []
+    by_heats: dict[tuple, dict] = {}
+    for run in sorted(runs, key=lambda x: x[0].furnace_id is None):  # furnaces' runs first
+        line = {"furnace": run[-1].furnace, "kind": run[-1].kind, "length": len(run),
+                "first": run[0], "last": run[-1], "plant": 0}
+        heat_ids = {r.heat_id for r in run if r.heat_id}
+        if run[0].furnace_id is None and heat_ids:
+            host = next((h for (k, ids), h in by_heats.items()
+                         if k == line["kind"] and heat_ids <= ids), None)
+            if host is not None:
+                host["plant"] = len(run)
+                continue
+        elif heat_ids:
+            by_heats[(line["kind"], frozenset(heat_ids))] = line
+        out.append(line)
+    out.sort(key=lambda x: (-x["length"], -x["last"].day.toordinal(), x["last"].pk))
+    return out[:limit]

@@ -11,14 +11,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from zhenggai.campaigns.access import member_of
 from zhenggai.errors import DomainError
 from zhenggai.org import clock
 
-from . import actions, competition, heats, rules, targets
-from .forms import HeatForm, parse_value
-from .models import Furnace, Heat, Record, RecordKind
+from . import actions, competition, heats, records, rules, targets
+from .forms import HeatForm, correction_fields, corrections, parse_value
+from .models import DelayCode, Furnace, Heat, Record, RecordKind
 from .rules import Kind
 
 
@@ -102,10 +104,13 @@ def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
             if request.POST.get("action") == Kind.VERIFY:
                 actions.verify_heat(heat, actor=member, expected_version=version)
             elif request.POST.get("action") == Kind.CORRECT:
-                field = request.POST.get("field", "")
-                value = parse_value(field, request.POST.get("value", ""))
+                if "field" in request.POST:  # one value, as a script may still post it
+                    field = request.POST.get("field", "")
+                    changes = {field: parse_value(field, request.POST.get("value", ""))}
+                else:  # the form: every value shown, the changed ones corrected together
+                    changes = corrections(heat, request.POST)
                 actions.correct_heat(heat, actor=member, reason=request.POST.get("reason", ""),
-                                     changes={field: value}, expected_version=version)
+                                     changes=changes, expected_version=version)
             else:
                 raise PermissionDenied
         except DomainError as e:
@@ -113,9 +118,42 @@ def heat_detail(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             return redirect("production:heat", heat.pk)
     return render(request, "production/heat_detail.html", {
-        "heat": heat, "events": heat.events.select_related("actor"), "error": error,
-        "offered": rules.offered(member, member.org_id, heat), "fields": heats.CORRECTABLE,
+        "heat": heat, "events": history(heat), "error": error,
+        "offered": rules.offered(member, member.org_id, heat),
+        "fields": correction_fields(heat, request.POST if error else None),
+        "delay_codes": DelayCode.choices, "reason": request.POST.get("reason", "") if error else "",
     }, status=400 if error else 200)
+
+
+EVENT_LABELS = {"recorded": _("recorded"), "verified": _("verified"),
+                "corrected": _("corrected")}
+
+
+def history(heat: Heat) -> list:
+    """The heat's events as the page tells them: what happened, and for a correction each
+    value's label with its value before and after."""
+    labels = {name: entry.label for name, _tp, entry in heats.declared(heats.HeatInput)}
+    labels["heat_min"], labels["day"] = _("heat time (min)"), _("day")
+    out = []
+    for e in heat.events.select_related("actor"):
+        e.label = EVENT_LABELS.get(e.kind, e.kind)
+        e.changes = [(labels.get(k, k), _plain(v[0]), _plain(v[1]))
+                     for k, v in e.data.items() if k != "bulk" and isinstance(v, list)]
+        out.append(e)
+    return out
+
+
+def _plain(v) -> str:
+    """A value from a correction's record: a time as the page shows times."""
+    if isinstance(v, str) and len(v) > 16 and v[4:5] == "-" and v[10:11] == "T":
+        try:
+            return timezone.localtime(dt.datetime.fromisoformat(v)).strftime("%Y-%m-%d %H:%M")
+        except ValueError:
+            return v
+    if isinstance(v, list):
+        return ", ".join(f"{d.get('code')} {d.get('minutes')}" for d in v
+                         if isinstance(d, dict)) or "—"
+    return str(v)
 
 
 @login_required
@@ -124,11 +162,13 @@ def record_list(request: HttpRequest) -> HttpResponse:
     recs = (Record.objects.filter(org_id=member.org_id)
             .select_related("furnace", "heat").order_by("-day", "kind"))
     kind = request.GET.get("kind")
-    if kind in RecordKind.values:
+    if kind not in RecordKind.values:
+        kind = ""
+    if kind:
         recs = recs.filter(kind=kind)
-    streaks = recs.filter(streak__gte=2).order_by("-streak", "-day")[:10]
     return render(request, "production/records.html", {
-        "records": recs[:200], "streaks": streaks, "kind": kind, "kinds": RecordKind.choices,
+        "records": recs[:200], "streaks": records.streaks(member.org_id, kind or None),
+        "kind": kind, "kinds": RecordKind.choices,
     })
 
 
@@ -146,7 +186,8 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         rows, error = [], str(e)
     return render(request, "production/leaderboard.html", {
         "rows": rows, "start": start, "end": end, "by": by, "rank": rank, "error": error,
-        "notes": competition.NOTES, "bys": competition.BY, "ranks": competition.FIGURES,
+        "notes": [(k, competition.LABELS[k], competition.NOTES[k]) for k in competition.FIGURES],
+        "bys": competition.BY, "ranks": list(competition.LABELS.items()),
     }, status=400 if error else 200)
 
 
