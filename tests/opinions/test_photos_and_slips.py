@@ -298,3 +298,26 @@ def test_import_with_a_slip_column(story, tmp_path):
     again = importer.import_opinions(path, campaign=story.campaign, actor=story.clerk)
     assert again.imported == 0 and again.existing == 2  # safe to run again
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_import_cli_with_a_slip_column_in_xlsx(story, tmp_path):
+    from click.testing import CliRunner
+    from django.contrib.auth import get_user_model
+    from openpyxl import Workbook
+
+    from zhenggai.cli import main
+
+    story.clerk.user = get_user_model().objects.create_user("clerk", password="pw")
+    story.clerk.save()
+    printed = slips.print_slips(story.campaign, actor=story.clerk, count=1)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Opinion", "Slip", "Date"])
+    ws.append(["Canteen closes before the night shift ends", printed[0].number, "1957-07-03"])
+    path = tmp_path / "forms.xlsx"
+    wb.save(path)
+    r = CliRunner().invoke(main, ["import", "opinions", str(path), "--campaign",
+                                  str(story.campaign.pk), "--as", "clerk"])
+    assert r.exit_code == 0 and "imported 1" in r.output, r.output
+    o = Opinion.objects.get(text__startswith="Canteen closes")
+    assert o.anonymous and receipts.redeem(printed[0].receipt).opinion.pk == o.pk
