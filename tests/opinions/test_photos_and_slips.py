@@ -214,8 +214,8 @@ def test_a_printed_slip_becomes_a_receipt_once_and_forgets_which_opinion_it_beca
 def test_only_a_clerk_prints_or_types_in_and_within_limits(story):
     with pytest.raises(Forbidden):
         slips.print_slips(story.campaign, actor=story.worker, count=2)
-    with pytest.raises(InvalidInput, match="between 1 and 200"):
-        slips.print_slips(story.campaign, actor=story.clerk, count=201)
+    with pytest.raises(InvalidInput, match="between 1 and 40"):
+        slips.print_slips(story.campaign, actor=story.clerk, count=slips.MAX_PRINT + 1)
     s = slips.print_slips(story.campaign, actor=story.clerk, count=1)[0]
     with pytest.raises(Forbidden):
         slips.submit_paper(story.campaign, actor=story.owner, slip=s.number, text="x")
@@ -234,7 +234,7 @@ def test_a_clerk_prints_a_sheet_and_types_a_form_in_on_the_pages(client, story):
     printed = r.context["slips"]
     assert len(printed) == 12 and all(s.receipt in page and s.number in page for s in printed)
     r = client.post("/desk/slips/", {"count": "0"}, **EN)
-    assert r.status_code == 422 and "between 1 and 200" in r.content.decode()
+    assert r.status_code == 422 and "between 1 and 40" in r.content.decode()
     form = {"slip": printed[0].number, "text": "夜班没有热饭", "received_on": "1957-07-02"}
     r = client.post("/desk/paper/", form, **EN)
     assert r.status_code == 302
@@ -298,3 +298,26 @@ def test_import_with_a_slip_column(story, tmp_path):
     again = importer.import_opinions(path, campaign=story.campaign, actor=story.clerk)
     assert again.imported == 0 and again.existing == 2  # safe to run again
     assert connection.vendor in ("sqlite", "postgresql")
+
+
+def test_import_cli_with_a_slip_column_in_xlsx(story, tmp_path):
+    from click.testing import CliRunner
+    from django.contrib.auth import get_user_model
+    from openpyxl import Workbook
+
+    from zhenggai.cli import main
+
+    story.clerk.user = get_user_model().objects.create_user("clerk", password="pw")
+    story.clerk.save()
+    printed = slips.print_slips(story.campaign, actor=story.clerk, count=1)
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["Opinion", "Slip", "Date"])
+    ws.append(["Canteen closes before the night shift ends", printed[0].number, "1957-07-03"])
+    path = tmp_path / "forms.xlsx"
+    wb.save(path)
+    r = CliRunner().invoke(main, ["import", "opinions", str(path), "--campaign",
+                                  str(story.campaign.pk), "--as", "clerk"])
+    assert r.exit_code == 0 and "imported 1" in r.output, r.output
+    o = Opinion.objects.get(text__startswith="Canteen closes")
+    assert o.anonymous and receipts.redeem(printed[0].receipt).opinion.pk == o.pk

@@ -59,7 +59,7 @@ class PaperIn(Schema):
 
 class SlipsIn(Schema):
     campaign: Id
-    count: int = Field(description="how many slips, 1 to 200")
+    count: int = Field(description="how many slips, 1 to 40")
 
 
 class SlipOut(Schema):
