@@ -83,6 +83,6 @@ def test_root_cause_and_preventive_measure_from_the_api_the_form_and_in_the_ledg
     from openpyxl import load_workbook
 
     ws = load_workbook(tmp_path / "l.xlsx").active
-    head = [c.value for c in next(ws.iter_rows(max_row=1))]
+    head = [c.value for c in next(ws.iter_rows(min_row=2, max_row=2))]  # after the title
     assert head[3:6] == ["Measures", "Root cause", "Preventive measure"]
     assert Problem.objects.get(pk=p.pk).root_cause == "风机功率不够"

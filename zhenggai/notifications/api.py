@@ -55,6 +55,7 @@ class FollowOut(Schema):
 
 @router.get("/notifications", response=Inbox)
 def inbox(request, unread: bool = False, limit: int = 50):
+    """My notifications, newest first (`unread=true`: only the unread), with the unread count."""
     qs = Notification.objects.filter(member=request.auth)
     items = qs.filter(read_at__isnull=True) if unread else qs
     return {"unread": qs.filter(read_at__isnull=True).count(),
@@ -63,16 +64,19 @@ def inbox(request, unread: bool = False, limit: int = 50):
 
 @router.post("/notifications/read", response=Marked)
 def mark_read(request, body: ReadIn):
+    """Mark my notifications read: the ones listed in `ids`, or all of them."""
     return {"marked": follows.mark_read(request.auth, body.ids)}
 
 
 @router.get("/notifications/preference", response=PreferenceIO)
 def get_preference(request):
+    """How I am told by mail: a message per event, or one daily summary (`digest`)."""
     return {"digest": follows.digest(request.auth)}
 
 
 @router.put("/notifications/preference", response=PreferenceIO)
 def set_preference(request, body: PreferenceIO):
+    """Choose a message per event by mail, or one daily summary (`digest: true`)."""
     follows.set_digest(request.auth, body.digest)
     return {"digest": body.digest}
 
@@ -83,12 +87,14 @@ def _problem(request, problem_id: int) -> Problem:
 
 @router.get("/problems/{problem_id}/follow", response=FollowOut)
 def following(request, problem_id: Id):
+    """Whether I follow this problem (a follower is told of its changes)."""
     p = _problem(request, problem_id)
     return {"problem": p.pk, "following": follows.follows(request.auth, p)}
 
 
 @router.put("/problems/{problem_id}/follow", response=FollowOut)
 def follow(request, problem_id: Id):
+    """Follow a problem of my organisation: I am told of its changes from now on."""
     p = _problem(request, problem_id)
     follows.follow(request.auth, p)
     return {"problem": p.pk, "following": True}
@@ -96,6 +102,7 @@ def follow(request, problem_id: Id):
 
 @router.delete("/problems/{problem_id}/follow", response=FollowOut)
 def unfollow(request, problem_id: Id):
+    """Stop following a problem."""
     p = _problem(request, problem_id)
     follows.unfollow(request.auth, p)
     return {"problem": p.pk, "following": False}
@@ -103,5 +110,6 @@ def unfollow(request, problem_id: Id):
 
 @router.get("/following", response=list[int])
 def followed(request):
+    """The ids of the problems I follow."""
     return list(Follow.objects.filter(member=request.auth).order_by("problem_id")
                 .values_list("problem_id", flat=True))
