@@ -360,7 +360,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     from zhenggai.demo import replay as anshan
 
     if not anshan.exists():
-        click.echo("Building the Anshan 1958 replay (once; a few minutes)…")
+        click.echo("Building the Anshan 1958 replay (once; under two minutes)…")
         anshan.build(progress=click.echo)
     click.echo("")
     click.echo(_demo_logins(f"http://{host}:{port}/"))
