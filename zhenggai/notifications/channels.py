@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone, translation
 
+from . import follows
 from .models import Delivery, Notification, Preference, Webhook
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,6 @@ def held():
         _hold.reset(token)
 
 
-def wants_digest(member) -> bool:
-    return Preference.objects.filter(member=member, digest=True).exists()
-
-
 def notify(member, kind: str, key: str, problem, subject, body) -> bool:
     """One notification, in the member's language: in the app at once, and by mail (if
     they have an address and did not choose the daily summary) through a delivery that
@@ -81,7 +78,7 @@ def notify(member, kind: str, key: str, problem, subject, body) -> bool:
             n = Notification.objects.create(member=member, kind=kind, key=key, problem=problem,
                                             subject=subject[:200], body=body)
             d = None
-            if _email(member) and not wants_digest(member):
+            if _email(member) and not follows.digest(member):
                 d = Delivery.objects.create(key=f"mail:{key}"[:160], channel=Delivery.Channel.MAIL,
                                             member=member, notification=n,
                                             subject=subject[:200], body=body)

@@ -80,8 +80,9 @@ TELL: dict[str, Tell] = {
     Kind.ME_TOO: _t(_l("Another worker said “me too”"), OWNER, FOLLOWERS),
 }
 
-# Kinds an anonymous proposer may take (by receipt or unsigned): told the next day.
-ANONYMOUS_KINDS = (Kind.CONTEST, Kind.POSTER, Kind.FOLLOWUP)
+# Kinds an anonymous proposer may take (by receipt, unsigned, or an anonymous "me too"):
+# told the next day. The registry says which they are.
+ANONYMOUS_KINDS = tuple(k for k, a in ACTIONS.items() if lifecycle.PROPOSER in a.roles)
 ANONYMOUS_WINDOW = 7  # days back the sweep still tells of (a worker that was down)
 
 # Long overdue: the leaders hear of a problem this many days past its deadline.
@@ -191,7 +192,8 @@ def tell_event(event: Event) -> int:
     problem = Problem.objects.select_related("unit", "owner").get(pk=event.problem_id)
     made = 0
     told = recipients(event, problem)
-    members = Member.objects.in_bulk(list(told))
+    members = Member.objects.select_related("user", "notification_preference") \
+        .in_bulk(list(told))
     for member_id, why in told.items():
         member = members[member_id]
 
@@ -292,10 +294,14 @@ def long_overdue(today: dt.date, org_id: int) -> int:
     problems = Problem.objects.filter(
         org_id=org_id, state__in=lifecycle.UNCLAIMED, deadline__lte=mark,
         deadline__gte=mark - dt.timedelta(days=ANONYMOUS_WINDOW))
+    problems = list(problems)
+    leaders: dict[int, list[CampaignRole]] = {}
+    for role in CampaignRole.objects.filter(
+            campaign_id__in={p.campaign_id for p in problems}, role=Role.LEADER) \
+            .select_related("member__user", "member__notification_preference"):
+        leaders.setdefault(role.campaign_id, []).append(role)
     for p in problems:
-        leaders = CampaignRole.objects.filter(campaign_id=p.campaign_id, role=Role.LEADER) \
-            .select_related("member__user")
-        for role in leaders:
+        for role in leaders.get(p.campaign_id, []):
             def subject(p=p):
                 return _("Long overdue: #%(id)s %(s)s") % {"id": p.pk, "s": p.summary[:60]}
 

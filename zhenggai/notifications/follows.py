@@ -46,7 +46,9 @@ def set_digest(member: Member, digest: bool) -> None:
 
 
 def digest(member: Member) -> bool:
-    return Preference.objects.filter(member=member, digest=True).exists()
+    """Whether the member chose one daily summary by mail."""
+    pref = getattr(member, "notification_preference", None)  # None: never chose
+    return bool(pref and pref.digest)
 
 
 def mark_read(member: Member, ids: list[int] | None = None) -> int:

@@ -36,12 +36,7 @@ from .models import BoardEntry, Notification, Recheck
 QUESTIONNAIRE_WINDOW = 30
 
 
-def notify(member, kind: str, key: str, problem: Problem | None, subject, body) -> bool:
-    """One notification, in the member's language, in the app and by mail (channels.py).
-    False if this key was sent before."""
-    from .channels import notify as tell
-
-    return tell(member, kind, key, problem, subject, body)
+notify = channels.notify  # one notification, in the app and by mail; False if sent before
 
 
 def _problems(org_id: int | None):

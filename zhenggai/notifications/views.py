@@ -47,9 +47,7 @@ def inbox(request):
 @require_POST
 def follow(request, pk: int):
     member = _member(request)
-    problem = get_object_or_404(Problem, pk=pk)
-    if member.org_id != problem.org_id:
-        raise PermissionDenied
+    problem = get_object_or_404(Problem, pk=pk, org_id=member.org_id)
     if request.POST.get("follow") == "0":
         rules.unfollow(member, problem)
         messages.success(request, _("You no longer follow this problem."))
