@@ -189,3 +189,21 @@ def test_the_api_follows_reads_and_chooses(story, client):
     assert client.get("/api/v1/problems/999999/follow", **h).status_code == 404
     assert Problem.objects.count() == 1
     assert get_user_model().objects.count() >= 0
+
+
+def test_an_anonymous_me_too_is_told_to_the_owner_the_next_day(story):
+    from zhenggai.opinions import intake
+    from zhenggai.problems import lifecycle
+    from zhenggai.problems.models import Event
+
+    p = bring_to(story, lifecycle.ASSIGNED)
+    events.drain()
+    intake.submit_opinion(story.campaign, text="我也觉得炉前太热", anonymous=True, me_too=p)
+    intake.link_me_toos(before=dt.date.today() + dt.timedelta(days=1))
+    assert not Outbox.objects.exists()  # an anonymous act queues nothing
+    e = Event.objects.get(problem=p, kind=Kind.ME_TOO)
+    assert e.actor_id is None
+    schedules.sweep_org(story.org.pk, e.day + dt.timedelta(days=1))
+    n = told(p.owner, problem=p)[-1]
+    assert "附议" in n.subject
+    assert story.worker.name not in n.body and story.worker2.name not in n.body

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from zhenggai.errors import DomainError, InvalidInput
+from zhenggai.errors import DomainError
 from zhenggai.opinions import intake, slips
 from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
