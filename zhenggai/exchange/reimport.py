@@ -15,6 +15,7 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import InvalidInput
 from zhenggai.org.models import Category, Member, Organisation, Unit
 from zhenggai.problems.bulk import BulkEvent, BulkLoader, BulkOpinion
+from zhenggai.problems.registry import ADDS_OPINIONS
 
 from .exporter import org_file
 
@@ -53,7 +54,7 @@ def import_events(path) -> dict:
             history = []
             for e in group:
                 data = dict(e["data"])
-                if e["kind"] in ("create", "add_opinions", "me_too") and "opinions" in data:
+                if e["kind"] in ADDS_OPINIONS and "opinions" in data:
                     data["opinion_ids"] = [ref[0] for ref in data.pop("opinions")]
                 history.append(BulkEvent(
                     kind=e["kind"], at=dt.datetime.fromisoformat(e["at"]), actor=e["actor"],

@@ -23,7 +23,7 @@ from django.db import connection, transaction
 
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import lifecycle
-from zhenggai.problems.registry import ACTIONS
+from zhenggai.problems.registry import ACTIONS, ADDS_OPINIONS
 from zhenggai.problems.state import OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
 from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
@@ -218,7 +218,7 @@ class Book:
         flows = flows_of(kind, before, after, data)
         if flows:
             self._add(ka, day, [(INDEX[f], v) for f, v in flows], +1)
-        if kind in ("create", "add_opinions", "me_too"):
+        if kind in ADDS_OPINIONS:
             added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
             self._opinion_moves(after.org, added, day, -1)
         elif kind == "remove_opinion":

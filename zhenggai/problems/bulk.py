@@ -25,6 +25,7 @@ from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, write_bucket_arrays
 from zhenggai.opinions import intake
 from zhenggai.opinions.intake import Rules
+from zhenggai.problems.registry import ADDS_OPINIONS
 from zhenggai.opinions.models import Opinion, random_id
 from zhenggai.org import clock
 
@@ -127,7 +128,7 @@ class BulkLoader:
             last = e.at
             day = timezone.localdate(e.at, self._tz)
             data = e.data
-            if e.kind in ("create", "add_opinions", "me_too"):
+            if e.kind in ADDS_OPINIONS:
                 ids = data.pop("opinion_ids", [])
                 data = {**data, "opinions": [self.refs[i].as_list() for i in ids]}
                 self.links.extend((pid, i) for i in ids)
