@@ -25,13 +25,12 @@ from zhenggai.errors import InvalidInput
 from zhenggai.figures.ledger import Book, write_bucket_arrays
 from zhenggai.opinions import intake
 from zhenggai.opinions.intake import Rules
-from zhenggai.problems.registry import ADDS_OPINIONS
 from zhenggai.opinions.models import Opinion, random_id
 from zhenggai.org import clock
 
 from .actions import row_fields
 from .models import Problem
-from .registry import ACTIONS
+from .registry import ACTIONS, ADDS_OPINIONS
 from .state import EventData, OpinionRef, ProblemState, apply
 
 
