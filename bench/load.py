@@ -6,7 +6,8 @@ PostgreSQL instance of its own that it restarts once):
 1. ``--n`` opinion submissions (default 10,000) from ``--clients`` concurrent clients (50),
    each with its own Idempotency-Key; a fifth anonymous; 10% sent again after their answer
    (the replay must carry the same opinion). A client retries a submission with the same key
-   after a refused connection or a 5xx, until it gets its 201. A third of the way in one
+   after a refused connection, a 5xx or a 409 that asks for a retry (its key's first run still
+   going, or dead with its server: api/idempotency.py takes it over), until it gets its 201. A third of the way in one
    app server is killed with SIGKILL and started again; two thirds in, PostgreSQL restarts.
    Counted: stored, lost (acknowledged but not stored), duplicated, server errors by status.
 2. The daily sweep is given a batch of deadline reminders; its worker is killed with SIGKILL
@@ -186,6 +187,18 @@ def post(port: int, path: str, body: dict, token: str | None, key: str,
         conn.close()
 
 
+def _retry_later(status: int, data: bytes) -> bool:
+    """A 409 that asks for the same request again: the first run with this key is still
+    running (or was, on a server that was killed), or it failed and was forgotten."""
+    if status != 409:
+        return False
+    try:
+        code = json.loads(data)["error"]["code"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return code in ("idempotency_in_progress", "idempotency_retry")
+
+
 class Site:
     """The processes of one engine: app servers, workers, maybe PostgreSQL."""
 
@@ -356,7 +369,7 @@ def submissions(site: Site, cfg: dict, args, run: str, report: Report) -> dict:
                 report.count(status, data)
                 if status == 201:
                     first = json.loads(data)["opinion"]["id"]
-                elif status >= 500:
+                elif status >= 500 or _retry_later(status, data):
                     time.sleep(0.2)
                 else:
                     with report.lock:

@@ -60,10 +60,17 @@ class IdempotencyKey(models.Model):
     scope = models.CharField(max_length=64)  # the caller: their token's hash, or "anonymous"
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)  # method, path and body
-    status = models.PositiveSmallIntegerField()  # 0 while the first request runs
+    # 0 while a run goes on, 1 once its write committed (idempotency.seal), then the answer's
+    status = models.PositiveSmallIntegerField()
     body = models.BinaryField()
     content_type = models.CharField(max_length=100)
     created_on = models.DateField()
+    # The running request's random token (fences a dead run's late write); "" once answered.
+    owner = models.CharField(max_length=32, blank=True, default="")
+    # How long twins have waited on the running request: a duration, never a clock time.
+    waited_ms = models.PositiveIntegerField(default=0)
+    # What the write made (an opinion's id), to answer again if the answer was lost.
+    ref = models.CharField(max_length=32, blank=True, default="")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_key")]

@@ -30,6 +30,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhenggai.api import idempotency
 from zhenggai.campaigns.models import Campaign, Phase
 from zhenggai.db import insert_rows
 from zhenggai.errors import CampaignEnded, InvalidInput, NotAMember, Refused
@@ -202,6 +203,9 @@ def submit_opinion(campaign: Campaign, *, text: str, channel: str = Channel.WEB,
             text = me_too.summary
     if receipt is None:
         receipt = wants_receipt(anonymous, channel)
+    again = idempotency.written_ref()
+    if again.isdigit():  # the first run stored it and died before it answered
+        return Submitted(Opinion.objects.get(pk=int(again)), None, me_too)
     row = Rules(campaign, today=timezone.localdate(now)).check(
         text=text, channel=channel, anonymous=anonymous, author=author, unit=unit,
         category=category, day=received_on, at=at or now, receipt=receipt,
@@ -263,12 +267,17 @@ def _store(opinion: Opinion, code_hash: str | None, photos: Sequence = ()) -> No
                + f", u AS ({_UNBOOKED} SELECT id FROM o) SELECT id FROM o")
         params = [*values, *([code_hash] if code_hash else []), opinion.campaign_id]
         # Inside a caller's transaction, a savepoint keeps a refused row from spoiling it.
-        with transaction.atomic() if connection.in_atomic_block or photos else nullcontext():
+        # An idempotent request marks its key "written" in the same transaction.
+        sealed = idempotency.running()
+        with (transaction.atomic() if connection.in_atomic_block or photos or sealed
+              else nullcontext()):
             with connection.cursor() as cur:
                 cur.execute(sql, params)
                 _store_photos(cur, opinion.pk, photos)
+                idempotency.seal(opinion.pk)
     else:
         with transaction.atomic(), connection.cursor() as cur:
+            idempotency.seal(opinion.pk)
             cur.execute(_INSERT, values)
             _store_photos(cur, opinion.pk, photos)
             if code_hash:

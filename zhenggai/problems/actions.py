@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from zhenggai.api import idempotency
 from zhenggai.campaigns.models import Campaign, CampaignRole, Role
 from zhenggai.campaigns.roles import has_role
 from zhenggai.errors import Conflict, Forbidden, InvalidInput, Refused
@@ -184,6 +185,8 @@ def _commit(problem: Problem | None, action: Kind, *, actor, at=None, campaign=N
         _mark_review_item(problem, event, passed=a.review)
     # Queued to be told, in this transaction (notifications/events.py: who hears of what).
     tell.record(event, anonymous)
+    # An API write sent with an Idempotency-Key is marked done with it (api/idempotency.py).
+    idempotency.seal()
     return problem, event
 
 
