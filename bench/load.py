@@ -7,8 +7,9 @@ PostgreSQL instance of its own that it restarts once):
    each with its own Idempotency-Key; a fifth anonymous; 10% sent again after their answer
    (the replay must carry the same opinion). A client retries a submission with the same key
    after a refused connection, a 5xx or a 409 that asks for a retry (its key's first run still
-   going, or dead with its server: api/idempotency.py takes it over), until it gets its 201. A third of the way in one
-   app server is killed with SIGKILL and started again; two thirds in, PostgreSQL restarts.
+   going, or dead with its server: api/idempotency.py takes it over), until it gets its 201.
+   A third of the way in one app server is killed with SIGKILL and started again; two thirds
+   in, PostgreSQL restarts.
    Counted: stored, lost (acknowledged but not stored), duplicated, server errors by status.
 2. The daily sweep is given a batch of deadline reminders; its worker is killed with SIGKILL
    in the middle; the workers are started again and the job runs again (its lease over):
