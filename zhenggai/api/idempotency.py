@@ -87,6 +87,7 @@ class Run:
     owner: str
     ref: str = ""  # in rebuild mode: what the first run wrote
     sealed: bool = False
+    taken_over: bool = False  # a twin owns the row now: this run must not touch it
 
 
 _RUN: contextvars.ContextVar[Run | None] = contextvars.ContextVar("idempotent_run", default=None)
@@ -106,6 +107,7 @@ def seal(ref: object = "") -> None:
     n = IdempotencyKey.objects.filter(pk=run.pk, owner=run.owner, status=RUNNING).update(
         status=WRITTEN, ref=str(ref))
     if n != 1:
+        run.taken_over = True
         raise TakenOver(_("This request took too long and was taken over by a repeat of it "
                           "(same Idempotency-Key). Nothing of it was kept."))
     run.sealed = True
@@ -233,7 +235,7 @@ class IdempotencyMiddleware:
             if not run.sealed:
                 mine.filter(status=RUNNING).delete()
             return response
-        if response.status_code == 409 and _code(response) == TakenOver.code:
+        if run.taken_over:
             return response  # the twin that took over owns the row now
         content = response.content
         stored = (_withhold_receipt(content)
@@ -295,9 +297,3 @@ class IdempotencyMiddleware:
         # In rebuild mode the row stays "written": seal() refuses a second write.
         return Run(row.pk, owner, ref=(row.ref or "?") if status == WRITTEN else "")
 
-
-def _code(response) -> str:
-    try:
-        return json.loads(response.content)["error"]["code"]
-    except (ValueError, KeyError, TypeError):
-        return ""

@@ -346,12 +346,12 @@ ACTIONS: dict[Kind, Action] = {a.kind: a for a in [
 FOLLOWUP_BACK_TO_VERIFICATION = next(
     s for o, s, _to in ACTIONS[Kind.FOLLOWUP].otherwise if o == "not_satisfied")
 
-# The actions by the `do` value their form posts.
 # The kinds that bring opinions into a problem (their event data lists them): the figures,
 # the bulk loader and the events re-import book those opinions into it.
 ADDS_OPINIONS: frozenset[str] = frozenset(
     a.kind for a in ACTIONS.values() if a.fold in (state.fold_create, state.fold_add_opinions))
 
+# The actions by the `do` value their form posts.
 BY_FORM: dict[str, Action] = {a.form.do: a for a in ACTIONS.values()
                               if isinstance(a.form, Form)}
 
