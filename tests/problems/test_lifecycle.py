@@ -185,6 +185,22 @@ def test_not_satisfied_sends_a_resolved_problem_back_to_verification(story):
     assert (p.state, p.reopen_reason) == (lifecycle.REOPENED, lifecycle.DISSATISFIED)
 
 
+def test_an_answer_while_a_claim_waits_does_not_mark_it_dissatisfied(story):
+    """A follow-up on a problem that is still claimed moves nothing: a satisfied answer must
+    not make a later "not thorough" read as "proposer not satisfied"."""
+    s = story
+    p = bring_to(s, lifecycle.CLAIMED)
+    actions.record_followup(p.opinions.first(), actor=s.leader, channel="home_visit",
+                            outcome="satisfied", at=when(6))
+    p.refresh_from_db()
+    assert (p.state, p.reopen_reason) == (lifecycle.CLAIMED, "")
+    ev = Event.objects.filter(problem=p, kind="followup").get()
+    assert (ev.from_state, ev.to_state, ev.reason) == (lifecycle.CLAIMED, lifecycle.CLAIMED, "")
+    actions.verify(p, actor=s.rep, passed=False, findings="还漏", at=when(7))
+    p.refresh_from_db()
+    assert (p.state, p.reopen_reason) == (lifecycle.REOPENED, lifecycle.NOT_THOROUGH)
+
+
 def test_deteriorated_reopens_and_the_owner_rectifies_again(story):
     s = story
     p = bring_to(s, lifecycle.VERIFIED)

@@ -170,7 +170,9 @@ def fold_check_holds(s: ProblemState, e, d: dict) -> dict:
 
 def fold_followup(s: ProblemState, e, d: dict) -> dict:
     ch: dict = {"answers": fold_answers(s.answers, e.kind, d)}
-    if e.to_state == lifecycle.CLAIMED:  # not satisfied: back to verification
+    # Not satisfied with a resolved problem: back to verification. An answer given while a
+    # claim still waits moves nothing, whatever it says (to_state is then the same state).
+    if e.to_state == lifecycle.CLAIMED and e.from_state != lifecycle.CLAIMED:
         ch.update(reopen_reason=lifecycle.DISSATISFIED, recheck_due=None)
     return ch
 
