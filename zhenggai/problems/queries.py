@@ -262,12 +262,7 @@ def queue_counts(member: Member, campaign: Campaign, day: dt.date) -> dict[str, 
 
 
 def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
-    mine, claims, checks = _due(member, campaign, day)
-    # Round items not already counted as a claim or a due check.
-    extra = mine.exclude(state=lifecycle.CLAIMED).exclude(
-        state=lifecycle.VERIFIED, recheck_due__lte=day
-    )
-    return claims.count() + checks.count() + extra.count()
+    return queue_counts(member, campaign, day)["total"]
 
 
 @dataclass
