@@ -124,9 +124,13 @@ def test_the_representative_decides_beside_the_promise_before_the_opinions(as_me
     # Only a problem in the queue: an assigned one is not to verify.
     assigned = _problem(story, "未整改的问题")
     assert c.get(f"/verify/?problem={assigned.pk}", **EN).status_code == 404
-    # Searched.
+    # Searched, and filtered by the person responsible.
     r = c.get("/verify/?q=三号炉", **EN)
     assert [x.pk for x in r.context["page"]] == [p.pk] and r.context["problem"] == p
+    assert story.owner in r.context["owners"]
+    r = c.get(f"/verify/?owner={story.owner2.pk}", **EN)
+    assert list(r.context["page"]) == [] and r.context["problem"] is None
+    assert len(c.get(f"/verify/?owner={story.owner.pk}", **EN).context["page"]) == 2
 
 
 def test_the_proposer_sees_the_promise_what_was_done_and_their_own_answer(as_member, story):

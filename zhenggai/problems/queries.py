@@ -105,13 +105,14 @@ def case_facts(problem: Problem | None, opinion: Opinion) -> dict:
 @dataclass(frozen=True)
 class ProblemFilter:
     """What a searchable list of problems is narrowed to: text (in the summary or the
-    measures, or a problem's number), a unit (with the units under it), a category, a
-    state. Built from a query string by `from_query`; what does not parse is left out."""
+    measures, or a problem's number), a unit (with the units under it), a category, an
+    owner, a state. Built from a query string by `from_query`; what does not parse is left out."""
 
     text: str = ""
     unit: int | None = None
     category: int | None = None
     state: str = ""
+    owner: int | None = None
 
     @classmethod
     def from_query(cls, data, states=lifecycle.STATES) -> ProblemFilter:
@@ -119,10 +120,11 @@ class ProblemFilter:
         return cls(text=(data.get("q") or "").strip()[:200],
                    unit=parse_id(data.get("unit", "")),
                    category=parse_id(data.get("category", "")),
-                   state=state if state in states else "")
+                   state=state if state in states else "",
+                   owner=parse_id(data.get("owner", "")))
 
     def __bool__(self) -> bool:
-        return bool(self.text or self.unit or self.category or self.state)
+        return bool(self.text or self.unit or self.category or self.state or self.owner)
 
     def apply(self, qs: QuerySet) -> QuerySet:
         if self.text:
@@ -136,6 +138,8 @@ class ProblemFilter:
             qs = qs.filter(category_id=self.category)
         if self.state:
             qs = qs.filter(state=self.state)
+        if self.owner:
+            qs = qs.filter(owner_id=self.owner)
         return qs
 
     def query(self) -> str:
@@ -143,14 +147,19 @@ class ProblemFilter:
         from urllib.parse import urlencode
 
         pairs = [("q", self.text), ("unit", self.unit or ""), ("category", self.category or ""),
-                 ("state", self.state)]
+                 ("state", self.state), ("owner", self.owner or "")]
         return urlencode([(k, v) for k, v in pairs if v])
 
 
-def filter_choices(org_id: int) -> dict:
-    """The units and categories a list can be filtered by."""
-    return {"units": list(Unit.objects.filter(org_id=org_id).order_by("path")),
-            "categories": list(Category.objects.filter(org_id=org_id).order_by("code"))}
+def filter_choices(org_id: int, owners_of: QuerySet | None = None) -> dict:
+    """The units and categories a list can be filtered by; with `owners_of` (a list's
+    problems), the owners of those problems too."""
+    out = {"units": list(Unit.objects.filter(org_id=org_id).order_by("path")),
+           "categories": list(Category.objects.filter(org_id=org_id).order_by("code"))}
+    if owners_of is not None:
+        out["owners"] = list(Member.objects.filter(
+            pk__in=owners_of.order_by().values("owner_id")).order_by("name", "pk")[:200])
+    return out
 
 
 # -- clerk -----------------------------------------------------------------------------
