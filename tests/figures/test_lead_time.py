@@ -71,7 +71,8 @@ def test_lead_time_in_the_cli_the_api_and_on_the_leader_page(story, client, as_m
     assert r.json()["groups"][0]["mean_lead_days"] == lead
     page = as_member(s.leader).get(f"/leader/?as_of={when(3).date()}",
                                    HTTP_ACCEPT_LANGUAGE="en").content.decode()
-    assert "days from first opinion to verified" in page and f"<b>{lead}</b>" in page
+    # On the page in whole days, as people say it (human.number): no bare "62.0".
+    assert "days from first opinion to verified" in page and f"<b>{lead:,.0f}</b>" in page
     assert "days to verified (mean)" in page
 
 

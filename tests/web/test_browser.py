@@ -133,7 +133,8 @@ class Walk:
             page.fill("input[name=username]", user.username)
             page.fill("input[name=password]", "pw-zhenggai")
             page.click("main button")
-            page.wait_for_url(self.base + "/")
+            # Each member lands on their work page (campaigns/roles.py), not on "/".
+            page.wait_for_url(lambda url: "/login/" not in url)
         return page
 
     def shot(self, page, name: str) -> None:

@@ -64,3 +64,38 @@ def has_production_role(member, org_id: int, *roles: str, held: set[str] | None 
 def grant_production_roles(member, *roles: str) -> None:
     for role in roles:
         ProductionRole.objects.get_or_create(member=member, role=role)
+
+
+# -- A member's work page ---------------------------------------------------------------
+#
+# After signing in, a member lands on the page of their work, not on the plant's figures:
+# each role has one (a view of access.VIEWS), and a member with several roles is offered
+# the others beside it. The order says which comes first for a member who holds several:
+# the leader's decisions, then the clerk's desk, the representative's queue, the owner's
+# problems. Every member is a worker: their own opinions, or the form if they have none.
+
+WORK = (
+    (Role.LEADER, "leader_board"),
+    (Role.CLERK, "summarising_desk"),
+    (Role.REPRESENTATIVE, "verification_queue"),
+    (Role.OWNER, "my_problems"),
+)
+
+
+def work_pages(member, campaign: Campaign | None) -> list[str]:
+    """The views that are this member's work, their own first (`work_page`)."""
+    if member is None:
+        return []
+    pages = [] if campaign is None or member.org_id != campaign.org_id else [
+        view for role, view in WORK if has_role(member, campaign, role)]
+    from zhenggai.opinions.models import Opinion  # opinions' models import campaigns'
+
+    has_opinions = Opinion.objects.filter(author=member).exists()
+    pages.append("my_opinions" if has_opinions else "submit")
+    return pages
+
+
+def work_page(member, campaign: Campaign | None) -> str | None:
+    """The view a member lands on after signing in; None for who is not a member."""
+    pages = work_pages(member, campaign)
+    return pages[0] if pages else None

@@ -18,27 +18,39 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.figures.counters import COUNTERS, DIMS
 from zhenggai.figures.queries import sums
 from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
+from zhenggai.ids import parse as parse_id
 from zhenggai.opinions.models import Opinion
-from zhenggai.org.models import Member, Unit
+from zhenggai.org.models import Category, Member, Unit
 
 from . import lifecycle, rules
 from .lifecycle import Kind
 from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
 from .registry import ACTIONS
+from .state import ANSWERS, fold_answers
 
 PAGE = 50
+LIST_PAGE = 25  # a searchable list's page (the owner's problems, the verification queue)
 LONG_STANDING_DAYS = 365  # M12: raised a year or more before
+
+
+YOU_ANSWERED = {"satisfied": _("You answered: satisfied."),
+                "not_satisfied": _("You answered: not satisfied.")}
 
 
 # -- worker ----------------------------------------------------------------------------
 
-def story(problem: Problem | None) -> list[dict]:
+def story(problem: Problem | None, opinion: Opinion | None = None) -> list[dict]:
     """The case's history for its proposer: day, each event in its plain words (the
     registry's; no names: the proposer sees what happened, the board shows who is
     responsible), and what a leader said on a decline (domain.md: the reason is shown to
     proposers)."""
     if problem is None:
         return []
+    key = None
+    if opinion is not None:
+        from .actions import proposer_key  # the write side, read only here
+
+        key = proposer_key(opinion)
     out = []
     # Event.Meta.ordering is (problem, seq): all() is in order, and uses a prefetch if any.
     for e in problem.events.all():
@@ -47,7 +59,12 @@ def story(problem: Problem | None) -> list[dict]:
         if a is not None and a.shows_note:
             line["note"] = e.note
         if e.kind == Kind.FOLLOWUP:
-            line["outcome"] = FollowUp.Outcome(e.data.get("outcome", "no_answer")).label
+            outcome = (e.data or {}).get("outcome", "no_answer")
+            if key is not None and (e.data or {}).get("proposer") == key and outcome in ANSWERS:
+                # `opinion`'s proposer reads their own answer as theirs.
+                line["text"] = YOU_ANSWERED[outcome]
+            else:
+                line["outcome"] = FollowUp.Outcome(outcome).label
         out.append(line)
     return out
 
@@ -62,6 +79,87 @@ def my_opinions(member: Member) -> QuerySet:
     """A member's named opinions, newest first. Anonymous ones are reached by receipt only."""
     return (Opinion.objects.filter(author=member).select_related("problem", "campaign")
             .prefetch_related("problem__events").order_by("-received_on", "-pk"))
+
+
+def case_facts(problem: Problem | None, opinion: Opinion) -> dict:
+    """What a proposer is told of their case besides its steps: the measures and deadline
+    promised, what the responsible person says was done (the latest claim), and their own
+    answer to that claim ("satisfied" / "not satisfied"; "" when not answered), all read
+    from the problem's events (prefetched by my_opinions; one query otherwise)."""
+    if problem is None:
+        return {"measures": "", "deadline": None, "done": "", "answer": ""}
+    from .actions import proposer_key  # the write side, read only here
+
+    done, answers = "", {}
+    for e in problem.events.all():
+        if e.kind == Kind.CLAIM:
+            done = e.note
+        answers = fold_answers(answers, e.kind, e.data or {})
+    return {"measures": problem.measures, "deadline": problem.deadline,
+            "done": done if problem.state in lifecycle.CLAIMED_RESOLVED else "",
+            "answer": answers.get(proposer_key(opinion), "")}
+
+
+# -- searching and paging a role's list ----------------------------------------------------
+
+@dataclass(frozen=True)
+class ProblemFilter:
+    """What a searchable list of problems is narrowed to: text (in the summary or the
+    measures, or a problem's number), a unit (with the units under it), a category, an
+    owner, a state. Built from a query string by `from_query`; what does not parse is left out."""
+
+    text: str = ""
+    unit: int | None = None
+    category: int | None = None
+    state: str = ""
+    owner: int | None = None
+
+    @classmethod
+    def from_query(cls, data, states=lifecycle.STATES) -> ProblemFilter:
+        state = data.get("state", "")
+        return cls(text=(data.get("q") or "").strip()[:200],
+                   unit=parse_id(data.get("unit", "")),
+                   category=parse_id(data.get("category", "")),
+                   state=state if state in states else "",
+                   owner=parse_id(data.get("owner", "")))
+
+    def __bool__(self) -> bool:
+        return bool(self.text or self.unit or self.category or self.state or self.owner)
+
+    def apply(self, qs: QuerySet) -> QuerySet:
+        if self.text:
+            number = parse_id(self.text.lstrip("#"))
+            found = Q(summary__icontains=self.text) | Q(measures__icontains=self.text)
+            qs = qs.filter(found | Q(pk=number) if number else found)
+        if self.unit:
+            unit = Unit.objects.filter(pk=self.unit).values_list("path", flat=True).first()
+            qs = qs.filter(unit__path__startswith=unit) if unit else qs.none()
+        if self.category:
+            qs = qs.filter(category_id=self.category)
+        if self.state:
+            qs = qs.filter(state=self.state)
+        if self.owner:
+            qs = qs.filter(owner_id=self.owner)
+        return qs
+
+    def query(self) -> str:
+        """The filter as a query string (without `?`), for the pager's links."""
+        from urllib.parse import urlencode
+
+        pairs = [("q", self.text), ("unit", self.unit or ""), ("category", self.category or ""),
+                 ("state", self.state), ("owner", self.owner or "")]
+        return urlencode([(k, v) for k, v in pairs if v])
+
+
+def filter_choices(org_id: int, owners_of: QuerySet | None = None) -> dict:
+    """The units and categories a list can be filtered by; with `owners_of` (a list's
+    problems), the owners of those problems too."""
+    out = {"units": list(Unit.objects.filter(org_id=org_id).order_by("path")),
+           "categories": list(Category.objects.filter(org_id=org_id).order_by("code"))}
+    if owners_of is not None:
+        out["owners"] = list(Member.objects.filter(
+            pk__in=owners_of.order_by().values("owner_id")).order_by("name", "pk")[:200])
+    return out
 
 
 # -- clerk -----------------------------------------------------------------------------
@@ -96,6 +194,22 @@ def my_problems(member: Member, campaign: Campaign) -> QuerySet:
         campaign=campaign,
         state__in=[lifecycle.ASSIGNED, lifecycle.REOPENED, lifecycle.CLAIMED],
     ).order_by(F("deadline").asc(nulls_last=True), "pk")
+
+
+OWNER_NEEDS = (lifecycle.ASSIGNED, lifecycle.REOPENED)  # the owner acts next
+OWNER_STATES = (*OWNER_NEEDS, lifecycle.CLAIMED)
+
+
+def owner_lists(member: Member, campaign: Campaign, wanted: ProblemFilter | None = None
+                ) -> dict[str, QuerySet]:
+    """The owner's page (M-owner): "needs you" (assigned or reopened, so also every overdue
+    one: the most overdue first, as the deadline comes first) and "waiting for verification"
+    (claimed), each narrowed by `wanted`."""
+    qs = my_problems(member, campaign).select_related("unit", "category")
+    if wanted:
+        qs = wanted.apply(qs)
+    return {"needs": qs.filter(state__in=OWNER_NEEDS),
+            "waiting": qs.filter(state=lifecycle.CLAIMED)}
 
 
 # -- representative -------------------------------------------------------------------
@@ -133,13 +247,31 @@ def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
     return None
 
 
-def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
+def verify_queue(member: Member, campaign: Campaign, day: dt.date,
+                 wanted: ProblemFilter | None = None) -> QuerySet:
+    """Everything in the representative's queue (`_due`) as one list, oldest first, narrowed
+    by `wanted`: what the queue page lists, searches and pages."""
     mine, claims, checks = _due(member, campaign, day)
-    # Round items not already counted as a claim or a due check.
+    qs = (Problem.objects.filter(Q(pk__in=mine.values("pk")) | Q(pk__in=claims.values("pk"))
+                                 | Q(pk__in=checks.values("pk")))
+          .select_related("owner", "unit", "category").order_by("pk"))
+    return wanted.apply(qs) if wanted else qs
+
+
+def queue_counts(member: Member, campaign: Campaign, day: dt.date) -> dict[str, int]:
+    """What the queue's count is made of: claims to verify, re-checks that are due (a
+    consolidation check, or a review round's item on a resolved problem), and their sum."""
+    mine, claims, checks = _due(member, campaign, day)
     extra = mine.exclude(state=lifecycle.CLAIMED).exclude(
         state=lifecycle.VERIFIED, recheck_due__lte=day
     )
-    return claims.count() + checks.count() + extra.count()
+    n_claims = claims.count()
+    n_checks = checks.count() + extra.count()
+    return {"claims": n_claims, "rechecks": n_checks, "total": n_claims + n_checks}
+
+
+def queue_size(member: Member, campaign: Campaign, day: dt.date) -> int:
+    return queue_counts(member, campaign, day)["total"]
 
 
 @dataclass

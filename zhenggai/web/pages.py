@@ -14,10 +14,12 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils.functional import SimpleLazyObject
 
 from zhenggai.campaigns.access import may_view, member_of, views_for
 from zhenggai.campaigns.models import Campaign, current_campaign
+from zhenggai.campaigns.roles import work_pages
 from zhenggai.ids import parse as parse_id
 from zhenggai.org import clock
 from zhenggai.org.models import Organisation
@@ -84,6 +86,27 @@ def public_page(fn):
     return inner
 
 
+# Where each work page (campaigns/roles.py WORK) is served.
+WORK_URLS = {
+    "leader_board": "web:leader", "summarising_desk": "web:desk",
+    "verification_queue": "web:verify", "my_problems": "web:my_problems",
+    "my_opinions": "web:my_opinions", "submit": "web:submit",
+}
+
+
+def work_links(member, campaign: Campaign | None) -> list[dict]:
+    """A member's work pages, their own first: [{"view", "url"}] (campaigns/roles.py)."""
+    return [{"view": v, "url": reverse(WORK_URLS[v])} for v in work_pages(member, campaign)]
+
+
+def work_url(member) -> str | None:
+    """Where a member lands after signing in: their work page in the current campaign."""
+    if member is None:
+        return None
+    links = work_links(member, current_campaign(member.org_id, today(member.org_id)))
+    return links[0]["url"] if links else None
+
+
 def nav(request: HttpRequest) -> dict:
     """Context processor: the role pages this member may open, for the menu, and the member.
     It runs on every render, partials (htmx) too: both are worked out only when a template
@@ -111,8 +134,16 @@ def nav(request: HttpRequest) -> dict:
                 member=m, read_at__isnull=True).count())
         return cache[0]
 
+    def work() -> list[dict]:
+        """The member's work pages, for the links to their other work (_work_links.html)."""
+        m = member()
+        if m is None:
+            return []
+        campaign = getattr(request, "campaign", None) or current_campaign(m.org_id, today(m.org_id))
+        return work_links(m, campaign)
+
     return {"nav_views": SimpleLazyObject(views), "me": SimpleLazyObject(member),
-            "unread_count": unread}
+            "unread_count": unread, "work_links": SimpleLazyObject(work)}
 
 
 def status_of(e) -> int:

@@ -12,6 +12,8 @@ from zhenggai.org.models import Member
 from zhenggai.security import slots, throttle
 from zhenggai.security.address import client_address
 
+from ..pages import work_url
+
 
 @require_POST
 def set_language(request: HttpRequest) -> HttpResponse:
@@ -27,6 +29,11 @@ class LoginView(auth_views.LoginView):
     and the password hash takes an argon2 slot like a receipt's."""
 
     template_name = "web/login.html"
+
+    def get_default_redirect_url(self):
+        """Without a safe `next`, the member's work page (campaigns/roles.py), not the
+        plant's figures."""
+        return work_url(member_of(self.request.user)) or super().get_default_redirect_url()
 
     def post(self, request, *args, **kwargs):
         username = (request.POST.get("username") or "").strip().casefold()

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
+from zhenggai import human
 from zhenggai.campaigns import bulletins
 from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.errors import DomainError, InvalidInput
@@ -50,8 +51,8 @@ def split_rows(result: dict, show_all: bool) -> tuple[list, int]:
     groups = sorted(result["groups"], key=lambda g: (-g["false_figures"], -g["overdue"],
                                                      str(g["label"] or "")))
     shown = groups if show_all else groups[:SPLIT_ROWS]
-    rows = [(g["label"] or "—", ["—" if g[c] is None else str(g[c]) for c in SPLIT_COLUMNS])
-            for g in shown]
+    # Human numbers: thousands separated, the mean days in whole days (no bare "111.0").
+    rows = [(g["label"] or "—", [human.number(g[c]) for c in SPLIT_COLUMNS]) for g in shown]
     return rows, len(groups)
 
 

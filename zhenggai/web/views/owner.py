@@ -1,19 +1,41 @@
-"""The owner's problems, soonest deadline first; the claim form is on each problem's page."""
+"""The owner's problems: what needs them (assigned, reopened, overdue: the most overdue
+first) and what waits for a representative; searchable, filtered and paged. The claim
+form is on each problem's page."""
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from zhenggai.problems import queries
+from zhenggai.problems import lifecycle, queries
 
 from ..pages import role_page, today
 
 
+def rows(page, day) -> list[dict]:
+    """Each problem with its days overdue (the figures' rule: past the deadline and not yet
+    claimed), or else, while unclaimed, its days left: never a negative number of days."""
+    out = []
+    for p in page:
+        overdue = p.days_overdue(day)
+        left = None
+        if not overdue and p.deadline and p.state in lifecycle.UNCLAIMED:
+            left = (p.deadline - day).days
+        out.append({"problem": p, "overdue": overdue, "days_left": left})
+    return out
+
+
 @role_page("my_problems")
 def my_problems(request: HttpRequest) -> HttpResponse:
-    day = today(request.campaign.org_id)
-    rows = [{"problem": p, "days_left": (p.deadline - day).days if p.deadline else None}
-            for p in queries.my_problems(request.member, request.campaign)[:queries.PAGE * 2]]
-    return render(request, "web/my_problems.html",
-                  {"campaign": request.campaign, "rows": rows})
+    campaign = request.campaign
+    day = today(campaign.org_id)
+    wanted = queries.ProblemFilter.from_query(request.GET, queries.OWNER_STATES)
+    lists = queries.owner_lists(request.member, campaign, wanted)
+    needs = Paginator(lists["needs"], queries.LIST_PAGE).get_page(request.GET.get("page"))
+    waiting = Paginator(lists["waiting"], queries.LIST_PAGE).get_page(request.GET.get("wpage"))
+    return render(request, "web/my_problems.html", {
+        "campaign": campaign, "wanted": wanted, "needs": needs, "waiting": waiting,
+        "needs_rows": rows(needs, day), "waiting_rows": rows(waiting, day),
+        "states": [(s, lifecycle.STATE_LABELS[s]) for s in queries.OWNER_STATES],
+        **queries.filter_choices(campaign.org_id)})

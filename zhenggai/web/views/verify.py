@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -24,6 +25,10 @@ VERIFY = (Kind.VERIFY_PASSED, Kind.VERIFY_NOT_THOROUGH, Kind.CHECK_HOLDS,
           Kind.CHECK_DETERIORATED)
 
 
+REP_STATES = (lifecycle.CLAIMED, lifecycle.VERIFIED, lifecycle.CLOSED)  # in a rep's queue
+SHOWN_OPINIONS = 3  # beside the decision; the rest folded, so the buttons stay in reach
+
+
 @role_page("verification_queue")
 @require_http_methods(["GET", "POST"])
 def queue(request: HttpRequest) -> HttpResponse:
@@ -39,20 +44,33 @@ def queue(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("#%(id)s: recorded. Next one.") % {"id": p.pk})
             return redirect("web:verify")
-    problem = queries.next_to_verify(rep, campaign, day, after=query_id(request, "after"))
+    wanted = queries.ProblemFilter.from_query(request.GET, REP_STATES)
+    listing = queries.verify_queue(rep, campaign, day, wanted)
+    asked, after = query_id(request, "problem"), query_id(request, "after")
+    if asked is not None:  # opened from the queue's list: only a problem in the queue
+        problem = get_object_or_404(queries.verify_queue(rep, campaign, day), pk=asked)
+    elif wanted:
+        problem = (listing.filter(pk__gt=after) if after else listing).first()
+    else:
+        problem = queries.next_to_verify(rep, campaign, day, after=after)
+    page = Paginator(listing, queries.LIST_PAGE).get_page(request.GET.get("page"))
     ctx = {
-        "campaign": campaign,
-        "problem": problem,
-        "error": error,
-        "left": queries.queue_size(rep, campaign, day),
+        "campaign": campaign, "problem": problem, "error": error,
+        "counts": queries.queue_counts(rep, campaign, day),
         "rounds": queries.rounds(campaign, limit=1),
+        "wanted": wanted, "page": page, "today": day,
+        "states": [(s, lifecycle.STATE_LABELS[s]) for s in REP_STATES],
+        **queries.filter_choices(campaign.org_id,
+                                 owners_of=queries.verify_queue(rep, campaign, day)),
     }
     if problem is not None:
+        opinions = list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
+                        [:100])
         ctx.update(
-            opinions=list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
-                          [:100]),
+            opinions=opinions[:SHOWN_OPINIONS], more_opinions=opinions[SHOWN_OPINIONS:],
+            n_opinions=len(opinions),
             claim=problem.claims.select_related("by").prefetch_related("photos")
-            .order_by("-event__seq").first(),
+            .order_by("-event__seq").first(), overdue=problem.days_overdue(day),
             events=queries.events_of(problem), recheck=problem.state != lifecycle.CLAIMED)
     return render(request, "web/verify.html", ctx, status=status)
 

@@ -112,9 +112,12 @@ def _case_context(opinion: Opinion, *, inline: bool = False) -> dict:
     p = opinion.problem
     if not hasattr(opinion, "shown_photos"):
         opinion_photos.attach([opinion], inline=inline)
+    facts = queries.case_facts(p, opinion)
     return {
-        "opinion": opinion, "inline": inline, "problem": p, "story": queries.story(p),
-        "questionnaire": queries.asks_satisfaction(p),
+        "opinion": opinion, "inline": inline, "problem": p, "story": queries.story(p, opinion),
+        **facts,
+        # Asked until answered: the answer then shows in the case, not the question again.
+        "questionnaire": queries.asks_satisfaction(p) and not facts["answer"],
         # The lifecycle says when a proposer may contest (a declined problem).
         "declined": p is not None and "contest" in lifecycle.allowed_actions(p.state),
     }

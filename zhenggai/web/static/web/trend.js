@@ -16,6 +16,6 @@
                        line("false_figures", d.false, "#a00000"),
                        line("overdue", d.overdue, "#4a4a4a", [2, 2])] },
     options: { animation: false, responsive: true, maintainAspectRatio: false, interaction: { mode: "index", intersect: false },
-               scales: { y: { beginAtZero: true } } }
+               scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } }
   });
 })();
