@@ -172,3 +172,29 @@ def test_a_list_page_costs_the_same_queries_for_more_rows(story, as_member, flat
     def read():
         assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").status_code == 200
     flat_queries(read, grow)
+
+
+def test_the_kiosk_goes_round_every_overdue_and_reopened_problem_a_screen_at_a_time(story,
+                                                                                  client):
+    from zhenggai.web.views.board import KIOSK_ROWS
+
+    overdue = {bring_to(story, lifecycle.ASSIGNED).pk for _ in range(KIOSK_ROWS + 3)}
+    reopened = {bring_to(story, lifecycle.REOPENED).pk for _ in range(2)}
+    Organisation.objects.filter(pk=story.org.pk).update(clock_day=DAY)
+    problem_actions.post_poster(Problem.objects.get(pk=min(overdue)), actor=story.worker,
+                                text="限期整改！")
+    seen, url, screens = set(), "/board/?kiosk=1", []
+    for _ in range(10):
+        html = client.get(url, REMOTE_ADDR="127.0.0.1").content.decode()
+        screens.append(re.search(r'data-testid="screen">([^<]*)<', html)[1])
+        seen |= {int(n) for n in re.findall(r"<td class=\"text\">#(\d+) ", html)}
+        refresh = re.search(r'<meta http-equiv="refresh" content="(\d+); url=([^"]+)">', html)
+        url = "/board/" + refresh[2].replace("&amp;", "&")
+        if url.endswith("screen=0"):
+            break
+    # The figures, two screens of overdue ones (each in the reopened one too: they are
+    # past their deadline), one of reopened, one of posters; then round again.
+    assert screens[0].startswith("screen 1 of 5") and len(screens) == 5
+    assert overdue | reopened <= seen
+    assert "限期整改！" in client.get("/board/?kiosk=1&screen=4").content.decode()
+    assert client.get("/board/?kiosk=1&screen=x").status_code == 200

@@ -15,7 +15,55 @@ from zhenggai.problems.models import Problem
 
 from ..pages import home_org, public_page, today
 
-KIOSK_REFRESH_S = 60
+KIOSK_REFRESH_S = 60  # the board's own page, left on a screen
+# The kiosk shows one 1920×1080 screen at a time and moves on to the next by itself (a
+# meta refresh: no script): the figures and the bulletin, then every overdue problem, every
+# reopened one and the recent posters, a screenful each, round and round.
+KIOSK_SLIDE_S = 20
+KIOSK_ROWS = 12
+KIOSK_POSTERS = 3
+KIOSK_POSTERS_MAX = 24
+
+
+def _kiosk_plan(org_id: int, day) -> list[tuple[str, int]]:
+    """The kiosk's screens in order: (what, offset)."""
+    def screens(kind: str, n: int, per: int) -> list[tuple[str, int]]:
+        return [(kind, i) for i in range(0, n, per)]
+    n_posters = len(queries.recent_posters(org_id, KIOSK_POSTERS_MAX))
+    return [("figures", 0),
+            *screens("overdue", queries.overdue_count(org_id, day), KIOSK_ROWS),
+            *screens("reopened", queries.reopened_count(org_id), KIOSK_ROWS),
+            *screens("posters", n_posters, KIOSK_POSTERS)]
+
+
+def _kiosk(request: HttpRequest, org, day) -> HttpResponse:
+    plan = _kiosk_plan(org.pk, day)
+    try:
+        at = int(request.GET.get("screen", "0")) % len(plan)
+    except ValueError:
+        at = 0
+    kind, offset = plan[at]
+    ctx = {"org": org, "as_of": day, "kiosk": True, "refresh": KIOSK_SLIDE_S,
+           "screen": kind, "at": at + 1, "screens": len(plan), "next": (at + 1) % len(plan),
+           "offset": offset}
+    if kind == "figures":
+        ctx.update(figures=figures(org.pk, day)["total"], bulletin=bulletins.latest(org.pk, day),
+                   n_overdue=queries.overdue_count(org.pk, day),
+                   n_reopened=queries.reopened_count(org.pk))
+    elif kind == "overdue":
+        ctx["rows"] = queries.overdue(org.pk, day, KIOSK_ROWS, offset)
+        ctx["total"] = queries.overdue_count(org.pk, day)
+    elif kind == "reopened":
+        ctx["rows"] = queries.reopened(org.pk, day, KIOSK_ROWS, offset)
+        ctx["total"] = queries.reopened_count(org.pk)
+    else:
+        ctx["posters"] = queries.recent_posters(org.pk, KIOSK_POSTERS_MAX)[
+            offset:offset + KIOSK_POSTERS]
+    ctx["last"] = offset + len(ctx.get("rows") or ctx.get("posters") or [])
+    response = render(request, "web/board_kiosk.html", ctx)
+    # The kiosk may be framed by the organisation's own screens (security/headers).
+    response.frame_ancestors = settings.KIOSK_FRAME_ANCESTORS
+    return response
 
 
 @public_page
@@ -24,17 +72,15 @@ def public_board(request: HttpRequest) -> HttpResponse:
     if org is None:
         return render(request, "web/board.html", {"org": None})
     day = today(org)
-    kiosk = request.GET.get("kiosk") == "1"
-    response = render(request, "web/board.html", {
-        "org": org, "as_of": day, "kiosk": kiosk, "refresh": KIOSK_REFRESH_S,
+    if request.GET.get("kiosk") == "1":
+        return _kiosk(request, org, day)
+    return render(request, "web/board.html", {
+        "org": org, "as_of": day, "kiosk": False, "refresh": KIOSK_REFRESH_S,
         "figures": figures(org.pk, day)["total"],
         "overdue": queries.overdue(org.pk, day), "reopened": queries.reopened(org.pk, day),
         "posters": queries.recent_posters(org.pk),
         "bulletin": bulletins.latest(org.pk, day),
     })
-    if kiosk:  # the kiosk may be framed by the organisation's own screens (security/headers)
-        response.frame_ancestors = settings.KIOSK_FRAME_ANCESTORS
-    return response
 
 
 @public_page
