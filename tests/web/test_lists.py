@@ -6,6 +6,7 @@ many rows are behind it."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
@@ -198,3 +199,28 @@ def test_the_kiosk_goes_round_every_overdue_and_reopened_problem_a_screen_at_a_t
     assert overdue | reopened <= seen
     assert "限期整改！" in client.get("/board/?kiosk=1&screen=4").content.decode()
     assert client.get("/board/?kiosk=1&screen=x").status_code == 200
+
+
+def test_a_refused_form_keeps_what_was_typed(story, client):
+    p = bring_to(story, lifecycle.ASSIGNED)
+    client.force_login(f.user_for(story.owner))
+    bad = io.BytesIO(b"not a picture at all")
+    bad.name = "fan.jpg"
+    r = client.post(f"/problems/{p.pk}/", {"do": "claim", "version": p.version,
+                                           "text": "装了两台风扇，已试运行",
+                                           "evidence": "见车间记录", "photos": bad},
+                    HTTP_ACCEPT_LANGUAGE="en")
+    assert r.status_code in (400, 422)
+    html = r.content.decode()
+    assert ">装了两台风扇，已试运行</textarea>" in html and ">见车间记录</textarea>" in html
+    # The page says the limit, and the browser's check reads it from the input.
+    assert 'data-max-bytes="10485760"' in html and "web/upload.js" in html
+    # A representative's findings, refused (a stale form), are kept in the verify form only.
+    problem_actions.claim(p, actor=story.owner, done="装了风扇")
+    client.force_login(f.user_for(story.rep))
+    r = client.post(f"/problems/{p.pk}/", {"do": "verify_not_thorough", "version": 1,
+                                           "text": "风扇没有接电"})
+    assert r.status_code == 409
+    html = r.content.decode()
+    assert html.count("风扇没有接电</textarea>") == 1
+    assert Problem.objects.get(pk=p.pk).state == lifecycle.CLAIMED

@@ -4,14 +4,20 @@ that refreshes itself; a problem printed as a big-character poster on A3."""
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import get_language
 
 from zhenggai.campaigns import bulletins
 from zhenggai.figures.queries import figures
 from zhenggai.problems import queries
-from zhenggai.problems.models import Problem
+from zhenggai.problems.lifecycle import Kind
+from zhenggai.problems.models import Event, Problem
+from zhenggai.problems.registry import ACTIONS
 
 from ..pages import home_org, public_page, today
 
@@ -83,15 +89,54 @@ def public_board(request: HttpRequest) -> HttpResponse:
     })
 
 
+_CJK = "\u3400-\u9fff\uf900-\ufaff"
+_HALF = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？"}
+_GROUP = re.compile(r"([（(][^()（）]{1,20}[)）])")
+
+
+def full_width(text: str) -> str:
+    """Chinese text as a printed poster sets it: full-width punctuation after a Chinese
+    character, and full-width brackets in a text that has Chinese in it. "10:30", "3.5"
+    and English text stay as they are."""
+    if not re.search(f"[{_CJK}]", text):
+        return text
+    text = re.sub(f"(?<=[{_CJK}]) ?([,:;!?]) ?", lambda m: _HALF[m[1]], text)
+    text = re.sub(r"\(\s*", "（", text)
+    return re.sub(r"\s*\)", "）", text)
+
+
+def unbroken_groups(text: str) -> list[tuple[str, bool]]:
+    """The text in parts, each bracketed group (丙班) one part that is never broken across
+    lines (True), so that no title wraps as "(丙 / 班)"."""
+    return [(part, i % 2 == 1) for i, part in enumerate(_GROUP.split(text)) if part]
+
+
+FINDINGS = (Kind.VERIFY_PASSED, Kind.VERIFY_NOT_THOROUGH, Kind.CHECK_HOLDS,
+            Kind.CHECK_DETERIORATED)
+
+
 @public_page
 def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
-    """One problem as a big-character poster, laid out for A3 paper."""
+    """One problem as a big-character poster, laid out to fill an A3 page: the problem, the
+    measures promised, the deadline and days overdue, the representative's latest finding,
+    how many opinions, who answers for it and where to respond."""
     org = home_org(request)
     p = get_object_or_404(Problem.objects.select_related("owner", "unit"), pk=pk,
                           org_id=org.pk if org else 0)
     day = today(org)
+    finding = (Event.objects.filter(problem=p, kind__in=[str(k) for k in FINDINGS])
+               .select_related("actor").order_by("-seq").first())
+    if finding is not None:
+        finding.label = ACTIONS[finding.kind].label
+        finding.text = full_width(finding.note)
+    zh = (get_language() or "").startswith("zh")
     return render(request, "web/poster_print.html", {
         "problem": p, "who": queries.responsible(p), "as_of": day,
         "days_overdue": p.days_overdue(day),
-        "posters": p.posters.select_related("signed_by").order_by("-day", "-pk")[:3],
+        "title": unbroken_groups(full_width(p.summary) if zh else p.summary),
+        "measures": full_width(p.measures) if zh else p.measures,
+        "finding": finding,
+        "submit_url": request.build_absolute_uri(reverse("web:submit")),
+        "problem_url": request.build_absolute_uri(reverse("web:problem", args=[p.pk])),
+        "posters": p.posters.select_related("signed_by").order_by("-day", "-pk")[:2],
     })
