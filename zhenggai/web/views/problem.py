@@ -74,7 +74,8 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
                                         "root_cause": problem.root_cause,
                                         "preventive": problem.preventive}, campaign=campaign))
         if Kind.ASSIGN in offers else None,
-        "kept": typed, "max_photo_bytes": MAX_BYTES, "max_photos": MAX_PHOTOS,
+        "kept": typed, "max_photo_bytes": MAX_BYTES, "max_photo_mb": MAX_BYTES // 2**20,
+        "max_photos": MAX_PHOTOS,
         "decline_reason": queries.decline_reason(problem) if problem.decline_requested else "",
         # A visit or a talk is recorded by staff only (rules.check_followup_channel).
         "channels": [(c, FollowUp.Channel(c).label)
