@@ -170,6 +170,16 @@ def test_lists_kiosk_poster_and_forms(live_server, browser, plant_story, tmp_pat
     assert box and abs(float(box[1]) - 841.9) < 2 and abs(float(box[2]) - 1190.6) < 2
     assert len(re.findall(rb"/Type\s*/Page\b", pdf)) == 1, "the poster takes more than a page"
     (LISTS / lang / "poster-a3.pdf").write_bytes(pdf)
+    # The page as printed (A3 at 96 px an inch): nothing cut off at the foot of the poster.
+    poster.set_viewport_size({"width": 1123, "height": 1587})
+    inside = poster.evaluate("""() => {
+        const box = document.querySelector('.dazibao').getBoundingClientRect();
+        const foot = document.querySelector('.dazibao .respond').getBoundingClientRect();
+        return [foot.bottom <= box.bottom, box.height];
+    }""")
+    assert inside[0] and inside[1] > 1400, inside  # 388 mm: the page's height in its margins
+    poster.screenshot(path=str(LISTS / lang / "poster-print-a3.png"))
+    poster.emulate_media(media="screen")
     # What it says: who answers, the measures, the days overdue, the finding, the opinions.
     text = poster.inner_text(".dazibao")
     for part in (s.owner.name, "更换风扇", "80", "限期修好风扇"):

@@ -26,7 +26,7 @@ KIOSK_REFRESH_S = 60  # the board's own page, left on a screen
 # meta refresh: no script): the figures and the bulletin, then every overdue problem, every
 # reopened one and the recent posters, a screenful each, round and round.
 KIOSK_SLIDE_S = 20
-KIOSK_ROWS = 12
+KIOSK_ROWS = 14
 KIOSK_POSTERS = 3
 KIOSK_POSTERS_MAX = 24
 
