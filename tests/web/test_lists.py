@@ -186,7 +186,7 @@ def test_the_kiosk_goes_round_every_overdue_and_reopened_problem_a_screen_at_a_t
                                 text="限期整改！")
     seen, url, screens = set(), "/board/?kiosk=1", []
     for _ in range(10):
-        html = client.get(url, REMOTE_ADDR="127.0.0.1").content.decode()
+        html = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
         screens.append(re.search(r'data-testid="screen">([^<]*)<', html)[1])
         seen |= {int(n) for n in re.findall(r"<td class=\"text\">#(\d+) ", html)}
         refresh = re.search(r'<meta http-equiv="refresh" content="(\d+); url=([^"]+)">', html)
@@ -224,3 +224,13 @@ def test_a_refused_form_keeps_what_was_typed(story, client):
     html = r.content.decode()
     assert html.count("风扇没有接电</textarea>") == 1
     assert Problem.objects.get(pk=p.pk).state == lifecycle.CLAIMED
+
+
+def test_a_poster_sets_chinese_with_full_width_punctuation_and_keeps_its_groups_whole():
+    from zhenggai.web.views.board import full_width, unbroken_groups
+
+    assert full_width("炉前风扇坏了,没人修(丙班)!") == "炉前风扇坏了，没人修（丙班）！"
+    assert full_width("10:30 开会, 3.5 吨") == "10:30 开会，3.5 吨"
+    assert full_width("Fan broken (crew C), fix it!") == "Fan broken (crew C), fix it!"
+    assert unbroken_groups("没人修（丙 班）了") == [("没人修", False), ("（丙 班）", True),
+                                                ("了", False)]

@@ -75,7 +75,10 @@ class Opinion(models.Model):
     class Meta:
         verbose_name = _("opinion")
         indexes = [models.Index(fields=["campaign", "problem"]),
-                   models.Index(fields=["problem", "campaign"])]
+                   models.Index(fields=["problem", "campaign"]),
+                   # The opinion list (/opinions/): by day, then by the random id.
+                   models.Index(fields=["campaign", "received_on", "id"],
+                                name="opinion_list_day")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(anonymous=False) | models.Q(author__isnull=True,

@@ -10,7 +10,6 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.translation import get_language
 
 from zhenggai.campaigns import bulletins
 from zhenggai.figures.queries import figures
@@ -100,9 +99,10 @@ def full_width(text: str) -> str:
     and English text stay as they are."""
     if not re.search(f"[{_CJK}]", text):
         return text
-    text = re.sub(f"(?<=[{_CJK}]) ?([,:;!?]) ?", lambda m: _HALF[m[1]], text)
-    text = re.sub(r"\(\s*", "（", text)
-    return re.sub(r"\s*\)", "）", text)
+    text = re.sub(r"\s*\)", "）", re.sub(r"\(\s*", "（", text))
+    # After a Chinese character or a full-width mark (）, 。 …).
+    return re.sub(f"(?<=[{_CJK}\u3000-\u303f\uff00-\uffef]) ?([,:;!?]) ?",
+                  lambda m: _HALF[m[1]], text)
 
 
 def unbroken_groups(text: str) -> list[tuple[str, bool]]:
@@ -129,12 +129,11 @@ def poster_print(request: HttpRequest, pk: int) -> HttpResponse:
     if finding is not None:
         finding.label = ACTIONS[finding.kind].label
         finding.text = full_width(finding.note)
-    zh = (get_language() or "").startswith("zh")
     return render(request, "web/poster_print.html", {
         "problem": p, "who": queries.responsible(p), "as_of": day,
         "days_overdue": p.days_overdue(day),
-        "title": unbroken_groups(full_width(p.summary) if zh else p.summary),
-        "measures": full_width(p.measures) if zh else p.measures,
+        "title": unbroken_groups(full_width(p.summary)),
+        "measures": full_width(p.measures),
         "finding": finding,
         "submit_url": request.build_absolute_uri(reverse("web:submit")),
         "problem_url": request.build_absolute_uri(reverse("web:problem", args=[p.pk])),

@@ -31,6 +31,7 @@ def _choices(campaign) -> dict:
 def _page(request: HttpRequest, qs, f: lists.Filters) -> dict:
     pages = Paginator(qs, lists.PER_PAGE)
     page = pages.get_page(request.GET.get("page"))
+    page.object_list = lists.rows(page.object_list)
     # The page links keep the filters (and drop the page number).
     keep = request.GET.copy()
     keep.pop("page", None)
