@@ -78,7 +78,10 @@ class Opinion(models.Model):
                    models.Index(fields=["problem", "campaign"]),
                    # The opinion list (/opinions/): by day, then by the random id.
                    models.Index(fields=["campaign", "received_on", "id"],
-                                name="opinion_list_day")]
+                                name="opinion_list_day"),
+                   # …of a unit and the units under it.
+                   models.Index(fields=["campaign", "unit", "received_on"],
+                                name="opinion_list_unit")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(anonymous=False) | models.Q(author__isnull=True,
