@@ -71,6 +71,7 @@ class Problem(models.Model):
             models.Index(fields=["campaign", "updated_at", "id"], name="problem_list_updated"),
             models.Index(fields=["campaign", "deadline", "id"], name="problem_list_deadline"),
             models.Index(fields=["campaign", "n_opinions", "id"], name="problem_list_opinions"),
+            models.Index(fields=["campaign", "state", "deadline"], name="problem_list_overdue"),
             # Proposed declines waiting for a leader: few among many.
             models.Index(fields=["campaign", "updated_at"], condition=Q(decline_requested=True),
                          name="problem_decline_pending"),

@@ -24,4 +24,8 @@ class Migration(migrations.Migration):
             model_name='problem',
             index=models.Index(fields=['campaign', 'n_opinions', 'id'], name='problem_list_opinions'),
         ),
+        migrations.AddIndex(
+            model_name='problem',
+            index=models.Index(fields=['campaign', 'state', 'deadline'], name='problem_list_overdue'),
+        ),
     ]
