@@ -25,6 +25,10 @@ VIEWS: dict[str, frozenset[str]] = {
     "opinion_authors": frozenset({Role.CLERK, Role.LEADER}),
     # The rectification ledger's download: of the campaigns where one is clerk or leader.
     "ledger": frozenset({Role.CLERK, Role.LEADER}),
+    # The lists that grow (/problems/, /opinions/): every problem for every member; the
+    # opinions, searched one by one, for those who summarise, verify and lead.
+    "problem_list": frozenset({Role.WORKER}),
+    "opinion_list": frozenset({Role.CLERK, Role.REPRESENTATIVE, Role.LEADER}),
 }
 
 

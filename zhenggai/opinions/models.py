@@ -75,7 +75,13 @@ class Opinion(models.Model):
     class Meta:
         verbose_name = _("opinion")
         indexes = [models.Index(fields=["campaign", "problem"]),
-                   models.Index(fields=["problem", "campaign"])]
+                   models.Index(fields=["problem", "campaign"]),
+                   # The opinion list (/opinions/): by day, then by the random id.
+                   models.Index(fields=["campaign", "received_on", "id"],
+                                name="opinion_list_day"),
+                   # …of a unit and the units under it.
+                   models.Index(fields=["campaign", "unit", "received_on"],
+                                name="opinion_list_unit")]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(anonymous=False) | models.Q(author__isnull=True,

@@ -67,6 +67,11 @@ class Problem(models.Model):
             models.Index(fields=["org", "state", "first_raised"]),  # long-standing problems
             models.Index(fields=["state", "updated_at"]),  # the board's reopened problems
             models.Index(fields=["campaign", "state", "recheck_due"]),  # the verification queue
+            # The problem list's sorts (web /problems/, problems/lists.py).
+            models.Index(fields=["campaign", "updated_at", "id"], name="problem_list_updated"),
+            models.Index(fields=["campaign", "deadline", "id"], name="problem_list_deadline"),
+            models.Index(fields=["campaign", "n_opinions", "id"], name="problem_list_opinions"),
+            models.Index(fields=["campaign", "state", "deadline"], name="problem_list_overdue"),
             # Proposed declines waiting for a leader: few among many.
             models.Index(fields=["campaign", "updated_at"], condition=Q(decline_requested=True),
                          name="problem_decline_pending"),

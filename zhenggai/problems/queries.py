@@ -475,16 +475,26 @@ def responsible(p: Problem) -> str:
     return p.unit.label() if p.unit_id else "—"
 
 
-def overdue(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
-    """Past their deadline and not yet claimed, most overdue first."""
+def overdue(org_id: int, day: dt.date, limit: int = PAGE, offset: int = 0) -> list[dict]:
+    """Past their deadline and not yet claimed, most overdue first; `offset`: from the
+    kiosk's later pages."""
     late = Problem.objects.filter(org_id=org_id, deadline__lt=day)
-    qs = _first_per_state(late, lifecycle.UNCLAIMED, "deadline", limit)
+    qs = _first_per_state(late, lifecycle.UNCLAIMED, "deadline", offset + limit)[offset:]
     return [{"problem": p, "who": responsible(p), "days": p.days_overdue(day)} for p in qs]
 
 
-def reopened(org_id: int, day: dt.date, limit: int = PAGE) -> list[dict]:
+def overdue_count(org_id: int, day: dt.date) -> int:
+    return Problem.objects.filter(org_id=org_id, deadline__lt=day,
+                                  state__in=sorted(lifecycle.UNCLAIMED)).count()
+
+
+def reopened_count(org_id: int) -> int:
+    return Problem.objects.filter(org_id=org_id, state=lifecycle.REOPENED).count()
+
+
+def reopened(org_id: int, day: dt.date, limit: int = PAGE, offset: int = 0) -> list[dict]:
     qs = (Problem.objects.filter(org_id=org_id, state=lifecycle.REOPENED)
-          .select_related("owner", "unit").order_by("-updated_at", "-pk")[:limit])
+          .select_related("owner", "unit").order_by("-updated_at", "-pk")[offset:offset + limit])
     return [{"problem": p, "who": responsible(p),
              "reason": p.reopen_label,
              "days": p.days_overdue(day)}

@@ -91,6 +91,22 @@ def note(request, problem):
                          expected_version=_version(request))
 
 
+# What a refused form keeps, by its card: the fields typed into it (never the photos, which
+# a browser does not let a page put back).
+_KEPT_FIELDS = ("text", "evidence", "signed", "opinion", "channel", "outcome")
+
+
+def kept(request: HttpRequest) -> dict:
+    """What was typed into the form that was refused, to show it again: `form` names its
+    card ("claim", "verify", "assign" …) and the other keys are its fields."""
+    a = BY_FORM.get(request.POST.get("do", ""))
+    if a is None or not a.form.card:
+        return {}
+    out = {k: request.POST.get(k, "") for k in _KEPT_FIELDS}
+    out["form"] = a.form.card.rsplit("/", 1)[-1].removesuffix(".html")
+    return out
+
+
 def take(request: HttpRequest, problem: Problem, member, allowed=None) -> str:
     """Take the action a form posted (`do`) on `problem`, as `member`; the message to show.
     A page may accept only some actions (`allowed`: kinds). The domain checks who may."""

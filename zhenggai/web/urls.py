@@ -3,7 +3,7 @@ from django.urls import path
 
 from zhenggai.figures import views as figures
 
-from .views import account, board, desk, leader, owner, paper, problem, verify, worker
+from .views import account, board, desk, leader, lists, owner, paper, problem, verify, worker
 
 app_name = "web"
 urlpatterns = [
@@ -19,6 +19,8 @@ urlpatterns = [
     path("desk/", desk.desk, name="desk"),
     path("desk/targets/", desk.targets, name="desk_targets"),
     path("owner/", owner.my_problems, name="my_problems"),
+    path("problems/", lists.problem_list, name="problem_list"),
+    path("opinions/", lists.opinion_list, name="opinion_list"),
     path("problems/<id:pk>/", problem.problem_page, name="problem"),
     path("photos/<id:pk>/", problem.photo, name="photo"),
     path("opinions/photos/<id:pk>/", problem.opinion_photo, name="opinion_photo"),

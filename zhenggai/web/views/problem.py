@@ -19,9 +19,10 @@ from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries, registry, rules
 from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import ClaimPhoto, FollowUp, Problem
+from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 
 from ..pages import status_of
-from ..problem_forms import take
+from ..problem_forms import kept, take
 from .desk import PlanForm
 
 
@@ -33,12 +34,13 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
                                                                "category"), pk=pk)
     if member is None or member.org_id != problem.org_id:
         raise PermissionDenied
-    error, status = None, 200
+    error, status, typed = None, 200, {}
     if request.method == "POST":
         try:
             msg = take(request, problem, member)
         except DomainError as e:
-            error, status = str(e), status_of(e)
+            # The refused form shows again with what was typed into it.
+            error, status, typed = str(e), status_of(e), kept(request)
         else:
             messages.success(request, msg)
             return redirect(request.path)  # never a posted address: no open redirect
@@ -65,11 +67,15 @@ def problem_page(request: HttpRequest, pk: int) -> HttpResponse:
         "events": queries.events_of(problem),
         "posters": problem.posters.select_related("signed_by").order_by("-day", "-pk"),
         "show_authors": may_view(member, campaign, "opinion_authors"),
-        "plan": PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
-                                  "measures": problem.measures, "deadline": problem.deadline,
-                                  "scope": problem.scope, "root_cause": problem.root_cause,
-                                  "preventive": problem.preventive}, campaign=campaign)
+        "plan": (PlanForm(request.POST, campaign=campaign) if typed.get("form") == "assign"
+                 else PlanForm(initial={"owner": problem.owner_id, "unit": problem.unit_id,
+                                        "measures": problem.measures,
+                                        "deadline": problem.deadline, "scope": problem.scope,
+                                        "root_cause": problem.root_cause,
+                                        "preventive": problem.preventive}, campaign=campaign))
         if Kind.ASSIGN in offers else None,
+        "kept": typed, "max_photo_bytes": MAX_BYTES, "max_photo_mb": MAX_BYTES // 2**20,
+        "max_photos": MAX_PHOTOS,
         "decline_reason": queries.decline_reason(problem) if problem.decline_requested else "",
         # A visit or a talk is recorded by staff only (rules.check_followup_channel).
         "channels": [(c, FollowUp.Channel(c).label)

@@ -1,0 +1,161 @@
+"""The lists that grow: every problem of a campaign, and every opinion, searched, filtered
+and sorted for the /problems/ and /opinions/ pages.
+
+Reads only; who may open which list is campaigns/access.py. Each filter is a column the
+indexes cover (a unit's subtree is read as its unit ids first, by the `path` index), each
+sort ends on the key so that pages never overlap and is read along an index (campaign,
+sort field, id), and a page is found first by its keys alone, then read with what it
+shows (owner, unit, category) in one more query: the database never joins and sorts a
+whole campaign to show fifty rows.
+
+An anonymous opinion is dated to its day and its id is random: sorted by (day, id) it
+shows no order finer than the day, and nothing here reads a named opinion's time either,
+so the anonymous ones cannot be placed between named ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from zhenggai.campaigns.models import Campaign
+from zhenggai.ids import parse as parse_id
+from zhenggai.opinions.models import Opinion
+from zhenggai.org.models import Unit
+
+from . import lifecycle
+from .models import Problem
+
+PER_PAGE = 50
+MAX_SEARCH = 200  # characters of a search that are used
+
+# Problems: the sorts a page offers, each ending on the key.
+PROBLEM_SORTS = {
+    "updated": (_("recently changed"), (F("updated_at").desc(), F("pk").desc())),
+    "deadline": (_("deadline, soonest first"), (F("deadline").asc(nulls_last=True), F("pk").asc())),
+    "opinions": (_("most opinions"), (F("n_opinions").desc(), F("pk").desc())),
+    "number": (_("number"), (F("pk").asc(),)),
+}
+# Opinions: by their day only (see the module's note).
+OPINION_SORTS = {
+    "newest": (_("newest day first"), (F("received_on").desc(), F("pk").desc())),
+    "oldest": (_("oldest day first"), (F("received_on").asc(), F("pk").asc())),
+}
+UNSUMMARISED = "unsummarised"  # an opinion's "state" while it is in no problem
+UNSUMMARISED_LABEL = _("not yet in a problem")
+
+
+@dataclass
+class Filters:
+    """What a list is asked for: a search text, a unit (and the units under it), a
+    category, an owner, a state, only the overdue ones, a sort."""
+
+    q: str = ""
+    unit: int | None = None
+    category: int | None = None
+    owner: int | None = None
+    state: str = ""
+    overdue: bool = False
+    sort: str = ""
+    number: int | None = field(default=None, repr=False)  # "#123" or "123" in the search
+
+    @classmethod
+    def from_query(cls, get, sorts: dict) -> Filters:
+        """From a page's query string; anything unknown is ignored, never an error."""
+        q = " ".join((get.get("q") or "").split())[:MAX_SEARCH]
+        state = get.get("state") or ""
+        if state not in lifecycle.STATES and state != UNSUMMARISED:
+            state = ""
+        sort = get.get("sort") or ""
+        f = cls(q=q, unit=parse_id(get.get("unit") or ""),
+                category=parse_id(get.get("category") or ""),
+                owner=parse_id(get.get("owner") or ""), state=state,
+                overdue=get.get("overdue") == "1",
+                sort=sort if sort in sorts else next(iter(sorts)))
+        digits = q.lstrip("#")
+        if digits.isdigit() and len(digits) <= 18:
+            f.number = int(digits)
+        return f
+
+    def active(self) -> bool:
+        return bool(self.q or self.unit or self.category or self.owner or self.state
+                    or self.overdue)
+
+
+def subtree(org_id: int, unit_id: int) -> list[int]:
+    """The unit and every unit under it (by the `path` index)."""
+    u = Unit.objects.filter(org_id=org_id, pk=unit_id).values_list("path", flat=True).first()
+    if u is None:
+        return []
+    return list(Unit.objects.filter(Q(path=u) | Q(path__startswith=u + "/"), org_id=org_id)
+                .values_list("pk", flat=True))
+
+
+def overdue_q(day: dt.date, prefix: str = "") -> Q:
+    """Past the deadline and not yet claimed: the figures' overdue rule (Problem.days_overdue)."""
+    return Q(**{f"{prefix}deadline__lt": day, f"{prefix}state__in": sorted(lifecycle.UNCLAIMED)})
+
+
+def problems(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
+    """The campaign's problems that match `f`, in its sort, with owner, unit and category."""
+    qs = Problem.objects.filter(campaign=campaign)
+    if f.q:
+        text = Q(summary__icontains=f.q) | Q(measures__icontains=f.q)
+        qs = qs.filter(text | Q(pk=f.number) if f.number else text)
+    if f.unit:
+        qs = qs.filter(unit_id__in=subtree(campaign.org_id, f.unit))
+    if f.category:
+        qs = qs.filter(category_id=f.category)
+    if f.owner:
+        qs = qs.filter(owner_id=f.owner)
+    if f.state in lifecycle.STATES:
+        qs = qs.filter(state=f.state)
+    if f.overdue:
+        qs = qs.filter(overdue_q(day))
+    return qs.order_by(*PROBLEM_SORTS[f.sort or "updated"][1])
+
+
+def opinions(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
+    """The campaign's opinions that match `f`: the unit and category they were given, and
+    the owner, state and deadline of the problem they are in; by day, then by their random
+    id. Never a time: `received_at` is not even read."""
+    qs = Opinion.objects.filter(campaign=campaign)
+    if f.q:
+        qs = qs.filter(Q(text__icontains=f.q) | Q(problem_id=f.number) if f.number
+                       else Q(text__icontains=f.q))
+    if f.unit:
+        qs = qs.filter(unit_id__in=subtree(campaign.org_id, f.unit))
+    if f.category:
+        qs = qs.filter(category_id=f.category)
+    # What is asked of their problem: the problems first (by the problem indexes), then
+    # their opinions (by the (problem, campaign) index), not a join of every opinion.
+    problem = Q()
+    if f.owner:
+        problem &= Q(owner_id=f.owner)
+    if f.state in lifecycle.STATES:
+        problem &= Q(state=f.state)
+    if f.overdue:
+        problem &= overdue_q(day)
+    if problem:
+        qs = qs.filter(problem_id__in=Problem.objects.filter(problem, campaign=campaign)
+                       .values("pk"))
+    if f.state == UNSUMMARISED:
+        qs = qs.filter(problem__isnull=True)
+    return qs.order_by(*OPINION_SORTS[f.sort or "newest"][1])
+
+
+def rows(page_qs: QuerySet) -> list:
+    """The rows of one page (a slice of `problems` or `opinions`): their keys first, by the
+    list's index, then the rows with what they show, in the list's order."""
+    keys = list(page_qs.values_list("pk", flat=True))
+    model = page_qs.model
+    if model is Problem:
+        found = Problem.objects.select_related("owner", "unit", "category")
+    else:
+        found = (Opinion.objects.select_related("unit", "category", "author", "problem")
+                 .defer("received_at", "source_ref"))
+    by_key = {r.pk: r for r in found.filter(pk__in=keys)}
+    return [by_key[k] for k in keys if k in by_key]

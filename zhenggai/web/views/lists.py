@@ -1,0 +1,84 @@
+"""The lists that grow: /problems/ (every member) and /opinions/ (clerk, representative,
+leader), searched, filtered, sorted and paged. The queries are problems/lists.py."""
+
+from __future__ import annotations
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from zhenggai.campaigns.access import may_view
+from zhenggai.campaigns.models import CampaignRole, Role
+from zhenggai.org.models import Category, Member, Unit
+from zhenggai.problems import lifecycle, lists
+
+from ..pages import role_page, today
+
+
+def _choices(campaign) -> dict:
+    """The filters' options: the organisation's units (indented by depth) and categories,
+    and the campaign's owners."""
+    units = [(u.pk, "\u3000" * (u.path.count("/") - 1) + u.label())
+             for u in Unit.objects.filter(org_id=campaign.org_id).order_by("path")]
+    categories = [(c.pk, c.label())
+                  for c in Category.objects.filter(org_id=campaign.org_id).order_by("code")]
+    owners = list(Member.objects.filter(
+        pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
+        .values("member_id")).order_by("name").values_list("pk", "name"))
+    return {"units": units, "categories": categories, "owners": owners}
+
+
+def _page(request: HttpRequest, qs, f: lists.Filters) -> dict:
+    pages = Paginator(qs, lists.PER_PAGE)
+    page = pages.get_page(request.GET.get("page"))
+    page.object_list = lists.rows(page.object_list)
+    # The page links keep the filters (and drop the page number).
+    keep = request.GET.copy()
+    keep.pop("page", None)
+    return {"page": page, "total": pages.count, "links": _links(page),
+            "keep": keep.urlencode(), "f": f}
+
+
+def _links(page) -> list[int | None]:
+    """The page numbers to link: the first, the last, and two either side of this one;
+    None where numbers are left out."""
+    n, at = page.paginator.num_pages, page.number
+    wanted = sorted({1, n, *range(max(1, at - 2), min(n, at + 2) + 1)})
+    out: list[int | None] = []
+    for i in wanted:
+        if out and out[-1] is not None and i - out[-1] > 1:
+            out.append(None)
+        out.append(i)
+    return out
+
+
+@role_page("problem_list")
+def problem_list(request: HttpRequest) -> HttpResponse:
+    campaign = request.campaign
+    day = today(campaign.org_id)
+    f = lists.Filters.from_query(request.GET, lists.PROBLEM_SORTS)
+    ctx = _page(request, lists.problems(campaign, f, day), f)
+    for p in ctx["page"].object_list:
+        p.overdue_days = p.days_overdue(day)
+    return render(request, "web/problem_list.html", {
+        **ctx, **_choices(campaign), "campaign": campaign, "as_of": day,
+        "states": [(s, lifecycle.STATE_LABELS[s]) for s in lifecycle.STATES],
+        "sorts": [(k, label) for k, (label, _order) in lists.PROBLEM_SORTS.items()],
+    })
+
+
+@role_page("opinion_list")
+def opinion_list(request: HttpRequest) -> HttpResponse:
+    campaign = request.campaign
+    day = today(campaign.org_id)
+    f = lists.Filters.from_query(request.GET, lists.OPINION_SORTS)
+    ctx = _page(request, lists.opinions(campaign, f, day), f)
+    return render(request, "web/opinion_list.html", {
+        **ctx, **_choices(campaign), "campaign": campaign, "as_of": day,
+        # Named opinions' authors: for those who may see them (clerk, leader); never an
+        # anonymous one's, which has none.
+        "show_authors": may_view(request.member, campaign, "opinion_authors"),
+        "states": [(lists.UNSUMMARISED, lists.UNSUMMARISED_LABEL)]
+        + [(s, lifecycle.STATE_LABELS[s]) for s in lifecycle.STATES],
+        "sorts": [(k, label) for k, (label, _order) in lists.OPINION_SORTS.items()],
+    })
