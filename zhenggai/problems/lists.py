@@ -85,6 +85,12 @@ class Filters:
                     or self.overdue)
 
 
+def _like(q: str) -> str:
+    """Chinese has no case: a search without Latin letters is a plain LIKE (PostgreSQL
+    would otherwise upper-case every row's text to compare)."""
+    return "icontains" if any(c.isascii() and c.isalpha() for c in q) else "contains"
+
+
 def subtree(org_id: int, unit_id: int) -> list[int]:
     """The unit and every unit under it (by the `path` index)."""
     u = Unit.objects.filter(org_id=org_id, pk=unit_id).values_list("path", flat=True).first()
@@ -103,7 +109,8 @@ def problems(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
     """The campaign's problems that match `f`, in its sort, with owner, unit and category."""
     qs = Problem.objects.filter(campaign=campaign)
     if f.q:
-        text = Q(summary__icontains=f.q) | Q(measures__icontains=f.q)
+        like = _like(f.q)
+        text = Q(**{f"summary__{like}": f.q}) | Q(**{f"measures__{like}": f.q})
         qs = qs.filter(text | Q(pk=f.number) if f.number else text)
     if f.unit:
         qs = qs.filter(unit_id__in=subtree(campaign.org_id, f.unit))
@@ -124,8 +131,8 @@ def opinions(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
     id. Never a time: `received_at` is not even read."""
     qs = Opinion.objects.filter(campaign=campaign)
     if f.q:
-        qs = qs.filter(Q(text__icontains=f.q) | Q(problem_id=f.number) if f.number
-                       else Q(text__icontains=f.q))
+        text = Q(**{f"text__{_like(f.q)}": f.q})
+        qs = qs.filter(text | Q(problem_id=f.number) if f.number else text)
     if f.unit:
         qs = qs.filter(unit_id__in=subtree(campaign.org_id, f.unit))
     if f.category:
