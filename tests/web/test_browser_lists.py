@@ -213,6 +213,13 @@ def test_lists_kiosk_poster_and_forms(live_server, browser, plant_story, tmp_pat
     owner.wait_for_selector(".done")
     assert sent == ["document"]
     assert Problem.objects.get(pk=s.poster_problem.pk).state == lifecycle.CLAIMED
+    # The submit page refuses a photo over the limit the same way, before anything is sent.
+    worker.goto(base + "/submit/")
+    worker.set_input_files("#id_photos", files=[{"name": "huge.jpg", "mimeType": "image/jpeg",
+                                                 "buffer": b"\xff" * (MAX_BYTES + 1)}])
+    worker.wait_for_selector("#id_photos-error:not([hidden])")
+    assert "huge.jpg" in worker.inner_text("#id_photos-error")
+    assert worker.eval_on_selector("#id_photos", "e => e.files.length") == 0
 
     # The situation page and the board on a phone: stacked, nothing cut off.
     anon = walk.page()
