@@ -15,6 +15,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
+from zhenggai.grouping.proposals import refresh_due
 from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
@@ -50,6 +51,7 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         tell_and_send()
         # Sentence vectors of new opinions, after their commit (grouping/vectors.py).
         embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
+        propose()
         close_old_connections()
         stop.wait(every)
 
@@ -72,6 +74,16 @@ def tell_and_send() -> int:
         return 0
 
 
+def propose() -> int:
+    """The desk's proposals of the campaigns with new opinions, computed ahead
+    (grouping/proposals.py); a failure is logged, never fatal."""
+    try:
+        return refresh_due()
+    except Exception:
+        log.exception("computing the desk's proposals failed")
+        return 0
+
+
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
         mark_day()
@@ -79,6 +91,7 @@ def run(once: bool = False, every: float = 60.0) -> None:
         tell_and_send()
         enqueue_today()
         embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
+        propose()
         call_command("db_worker", "--batch", "--no-startup-delay")
         tell_and_send()
         return
