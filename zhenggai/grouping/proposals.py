@@ -92,24 +92,27 @@ def refresh(campaign) -> ProposalRun:
     open_ = queries.open_problems(campaign)
     kept = {tuple(sorted(p.opinions)): p
             for p in Proposal.objects.filter(campaign=campaign, state=Proposal.OPEN)}
-    new, keep_ids = [], set()
+    new, kept_now = [], []
     for i, g in enumerate(groups):
         ids = [o.pk for o in g.opinions]
-        old = kept.get(tuple(sorted(ids)))
-        if old is not None:
-            keep_ids.add(old.pk)
-            continue
         targets = []
-        if i < TARGETS_FOR:
+        if i < TARGETS_FOR:  # problems made since the last run count too
             targets = [s.problem.pk for s in S.problems_like(
                 campaign, [g.opinions[0].text], k=TARGETS, among=open_)]
+        old = kept.get(tuple(sorted(ids)))
+        if old is not None:
+            old.targets = targets
+            kept_now.append(old)
+            continue
         new.append(Proposal(campaign=campaign, size=len(ids), opinions=ids,
                             shared=g.shared, targets=targets))
+    keep_ids = {p.pk for p in kept_now}
     units = _count_units(campaign.pk, seq)
     with transaction.atomic():
         Proposal.objects.filter(campaign=campaign, state=Proposal.OPEN).exclude(
             pk__in=keep_ids).update(state=Proposal.REPLACED, held_by=None, held_until=None)
         Proposal.objects.bulk_create(new, batch_size=500)
+        Proposal.objects.bulk_update(kept_now, ["targets"], batch_size=500)
         # what no desk needs any longer
         Proposal.objects.filter(campaign=campaign, state__in=[
             Proposal.REPLACED, Proposal.STALE]).delete()
