@@ -118,11 +118,11 @@ def test_only_clerks_decide(desk, as_member, who):
 def test_the_opinion_list_is_searched_filtered_and_paged(desk, as_member):
     c = as_member(desk.clerk)
     html = c.get("/desk/", {"q": "食堂"}).content.decode()
-    assert 'value="{}"'.format(desk.canteen[0].pk) in html
-    assert 'value="{}" class="pick"'.format(desk.leak[0].pk) not in html
+    assert f'value="{desk.canteen[0].pk}"' in html
+    assert f'value="{desk.leak[0].pk}" class="pick"' not in html
     html = c.get("/desk/", {"unit": desk.furnace.pk}).content.decode()
-    assert 'value="{}" class="pick"'.format(desk.leak[0].pk) in html
-    assert 'value="{}" class="pick"'.format(desk.canteen[0].pk) not in html
+    assert f'value="{desk.leak[0].pk}" class="pick"' in html
+    assert f'value="{desk.canteen[0].pk}" class="pick"' not in html
     html = c.get("/desk/", {"category": desk.category.pk, "part": "list"}).content.decode()
     assert html.count('class="pick"') == 2
     for i in range(60):
