@@ -74,6 +74,9 @@
   // A conflict (409: another clerk was first) or a refused decision (422) still shows its
   // answer: the groups afresh with the message.
   document.addEventListener("htmx:beforeSwap", function (ev) {
+    // The browser puts an empty style on filled-in inputs; htmx would copy it onto the new
+    // ones, which the Content-Security-Policy refuses: settle classes only.
+    if (window.htmx) { window.htmx.config.attributesToSettle = ["class", "width", "height"]; }
     var s = ev.detail.xhr.status;
     if ((s === 409 || s === 422 || s === 400) && ev.detail.target && ev.detail.target.id === "proposals") {
       ev.detail.shouldSwap = true;
