@@ -58,8 +58,8 @@ def plant(story):
     service.forget()
 
 
-def sign_in(browser, base: str, member, lang: str, width: int):
-    ctx = browser.new_context(
+def sign_in(chromium, base: str, member, lang: str, width: int):
+    ctx = chromium.new_context(
         locale="zh-CN" if lang == "zh-hans" else "en-US",
         extra_http_headers={"Accept-Language": "zh-CN" if lang == "zh-hans" else "en"},
         viewport={"width": width, "height": 900})
