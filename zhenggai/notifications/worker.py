@@ -2,7 +2,8 @@
 that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
 and books newly taken opinions into the figures every minute; every minute too it tells
 the queued events (events.drain) and sends the mail and group-robot messages that are due
-(channels.deliver_due), retrying failed ones with back-off."""
+(channels.deliver_due), retrying failed ones with back-off; and it computes the summarising
+desk's proposals of the campaigns with new opinions (grouping/proposals.py)."""
 
 from __future__ import annotations
 
