@@ -48,12 +48,26 @@ PER_PAGE = 5
 #: Existing problems stored per proposal as places it may go instead.
 TARGETS = 3
 #: Proposals that get their targets computed (the biggest; the rest get them on refresh).
-TARGETS_FOR = 400
+TARGETS_FOR = 100
+#: Opinions shown per proposal (keys 1-9 mark them); taking it takes all of them.
+SHOWN = 9
+_CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limits
 
 
 def _loose(campaign_id: int):
     return Opinion.objects.filter(campaign_id=campaign_id, problem__isnull=True,
                                   pending_me_too__isnull=True)
+
+
+def _gone(ids) -> set[int]:
+    """Those of these opinions that no longer wait (summarised, or a "me too" waiting for
+    its problem): a few rows, whatever the size of the groups."""
+    ids, out = list(ids), set()
+    for i in range(0, len(ids), _CHUNK):
+        out |= set(Opinion.objects.filter(pk__in=ids[i:i + _CHUNK]).filter(
+            Q(problem__isnull=False) | Q(pending_me_too__isnull=False))
+            .values_list("pk", flat=True))
+    return out
 
 
 # -- the worker's side -------------------------------------------------------------------
@@ -179,8 +193,13 @@ def progress(campaign) -> Progress:
 @dataclass
 class Shown:
     proposal: Proposal
-    opinions: list[Opinion]
+    opinions: list[Opinion]  # the first SHOWN of them
     targets: list[Problem]
+    size: int  # all its opinions, which taking it takes
+
+    @property
+    def more(self) -> int:
+        return self.size - len(self.opinions)
 
 
 def _free(clerk, now):
@@ -207,11 +226,10 @@ def page(campaign, clerk, number: int = 0, per: int = PER_PAGE, now=None) -> lis
         cands = list(queue[start + len(chosen): start + len(chosen) + per - len(chosen)])
         if not cands:
             break
-        ids = {i for p in cands for i in p.opinions}
-        waiting = set(_loose(campaign.pk).filter(pk__in=ids).values_list("pk", flat=True))
+        gone = _gone({i for p in cands for i in p.opinions})
         stale = []
         for p in cands:
-            keep = [i for i in p.opinions if i in waiting]
+            keep = [i for i in p.opinions if i not in gone]
             if len(keep) < 2:
                 stale.append(p.pk)
             else:
@@ -233,12 +251,13 @@ def page(campaign, clerk, number: int = 0, per: int = PER_PAGE, now=None) -> lis
     Proposal.objects.filter(held_by=clerk, campaign=campaign).exclude(pk__in=mine).update(
         held_by=None, held_until=None)
     chosen = [(p, k) for p, k in chosen if p.pk in mine]
-    objs = Opinion.objects.select_related("unit").in_bulk([i for _p, k in chosen for i in k])
+    objs = Opinion.objects.select_related("unit").in_bulk(
+        [i for _p, k in chosen for i in k[:SHOWN]])
     tids = {t for p, _k in chosen for t in p.targets}
     open_ = dict(queries.open_problems(campaign).filter(pk__in=tids).values_list("pk", "pk"))
     probs = Problem.objects.in_bulk([t for t in tids if t in open_]) if tids else {}
-    return [Shown(p, [objs[i] for i in k if i in objs],
-                  [probs[t] for t in p.targets if t in probs]) for p, k in chosen]
+    return [Shown(p, [objs[i] for i in k[:SHOWN] if i in objs],
+                  [probs[t] for t in p.targets if t in probs], len(k)) for p, k in chosen]
 
 
 def _get(campaign, pk) -> Proposal:
@@ -273,10 +292,14 @@ def take(campaign, pk: int, clerk, *, summary: str = "", into: Problem | None = 
         _free(clerk, now)).update(state=Proposal.TAKEN, held_by=clerk, held_until=None)
     if n != 1:
         _refuse(p, clerk)
-    waiting = list(_loose(campaign.pk).filter(pk__in=p.opinions))
-    if len(waiting) != len(p.opinions):
+    if _gone(p.opinions):
         raise Conflict(_("Some opinions of this group were summarised meanwhile: the desk "
                          "shows it afresh."))
+    waiting = [o for i in range(0, len(p.opinions), _CHUNK)
+               for o in Opinion.objects.filter(campaign=campaign,
+                                               pk__in=p.opinions[i:i + _CHUNK])]
+    if len(waiting) != len(p.opinions):
+        raise Conflict(_("This group has changed meanwhile: the desk shows it afresh."))
     if into is not None:
         if into.campaign_id != campaign.pk:
             raise InvalidInput(_("Choose a problem of this campaign."))
@@ -292,8 +315,8 @@ def mark_stale_if_changed(campaign, pk: int) -> None:
     p = Proposal.objects.filter(pk=pk, campaign=campaign, state=Proposal.OPEN).first()
     if p is None:
         return
-    waiting = set(_loose(campaign.pk).filter(pk__in=p.opinions).values_list("pk", flat=True))
-    keep = [i for i in p.opinions if i in waiting]
+    gone = _gone(p.opinions)
+    keep = [i for i in p.opinions if i not in gone]
     if len(keep) < 2:
         Proposal.objects.filter(pk=p.pk).update(state=Proposal.STALE, held_by=None,
                                                 held_until=None)
