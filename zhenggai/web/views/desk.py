@@ -86,6 +86,10 @@ def _chosen(request, campaign) -> list[Opinion]:
     return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
 
 
+#: Opinions per page of the desk's own list (the proposals come first; the list is paged).
+LIST_PAGE = 25
+
+
 def _opinion_list(request, campaign) -> dict:
     """The desk's own list of unsummarised opinions: searched by words, filtered by unit
     and category, paged (keyset, after the last shown)."""
@@ -98,10 +102,10 @@ def _opinion_list(request, campaign) -> dict:
         qs = qs.filter(unit_id=unit)
     if category:
         qs = qs.filter(category_id=category)
-    rows = list(qs[:queries.PAGE + 1])
-    more = rows[queries.PAGE - 1].pk if len(rows) > queries.PAGE else None
+    rows = list(qs[:LIST_PAGE + 1])
+    more = rows[LIST_PAGE - 1].pk if len(rows) > LIST_PAGE else None
     keep = {k: v for k, v in (("q", q), ("unit", unit), ("category", category)) if v}
-    return {"opinions": opinion_photos.attach(rows[:queries.PAGE]), "more": more,
+    return {"opinions": opinion_photos.attach(rows[:LIST_PAGE]), "more": more,
             "filters": keep, "filter_query": urlencode(keep),
             "more_query": urlencode({**keep, "after": more or ""})}
 
