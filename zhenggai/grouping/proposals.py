@@ -201,6 +201,13 @@ class Shown:
     def more(self) -> int:
         return self.size - len(self.opinions)
 
+    @property
+    def summary(self) -> str:
+        """The summary offered until the clerk writes one: the shortest of its opinions
+        shown (the fewest extra words), cut at 100 characters."""
+        text = min((o.text for o in self.opinions), key=len, default="").strip()
+        return text if len(text) <= 100 else text[:99] + "…"
+
 
 def _free(clerk, now):
     return Q(held_by__isnull=True) | Q(held_by=clerk) | Q(held_until__lt=now)
