@@ -162,3 +162,18 @@ def test_progress_by_unit(desk):
     assert {u.unit_id: (u.total, u.done) for u in g.units}[s.furnace.pk] == (4, 3)
     P.refresh(s.campaign)
     assert (P.progress(s.campaign).total, P.progress(s.campaign).done) == (9, 3)
+
+
+def test_two_workers_refreshing_at_once_leave_one_set_of_proposals(desk):
+    s = desk
+    from zhenggai.grouping.models import ProposalRun
+
+    run = ProposalRun.objects.get(campaign=s.campaign)
+    P.refresh(s.campaign)
+    P.refresh(s.campaign)
+    assert len(groups(s)) == 3 and len({tuple(g) for g in groups(s)}) == 3
+    # a run newer than the one being written wins: the older one writes nothing
+    ProposalRun.objects.filter(pk=run.pk).update(log_seq=run.log_seq + 10**6)
+    before = list(Proposal.objects.values_list("pk", flat=True).order_by("pk"))
+    P.refresh(s.campaign)
+    assert list(Proposal.objects.values_list("pk", flat=True).order_by("pk")) == before

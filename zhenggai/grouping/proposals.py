@@ -122,7 +122,13 @@ def refresh(campaign) -> ProposalRun:
                             shared=g.shared, targets=targets))
     keep_ids = {p.pk for p in kept_now}
     units = _count_units(campaign.pk, seq)
+    ProposalRun.objects.get_or_create(campaign=campaign)
     with transaction.atomic():
+        # One writer at a time per campaign (two workers may both find it due): the run's
+        # row locked, and a run as new as this one already written wins.
+        run = ProposalRun.objects.select_for_update().get(campaign=campaign)
+        if run.made_at is not None and run.log_seq > seq:
+            return run
         Proposal.objects.filter(campaign=campaign, state=Proposal.OPEN).exclude(
             pk__in=keep_ids).update(state=Proposal.REPLACED, held_by=None, held_until=None)
         Proposal.objects.bulk_create(new, batch_size=500)
@@ -130,9 +136,8 @@ def refresh(campaign) -> ProposalRun:
         # what no desk needs any longer
         Proposal.objects.filter(campaign=campaign, state__in=[
             Proposal.REPLACED, Proposal.STALE]).delete()
-        run, _c = ProposalRun.objects.update_or_create(
-            campaign=campaign, defaults={"log_seq": seq, "units": units,
-                                         "made_at": timezone.now()})
+        run.log_seq, run.units, run.made_at = seq, units, timezone.now()
+        run.save()
     return run
 
 
@@ -165,7 +170,7 @@ def progress(campaign) -> Progress:
     """Opinions of the campaign and how many are summarised, in all and per unit: the
     totals from the worker's last run plus the opinions logged since, the unsummarised
     counted now (an indexed range: only the waiting ones)."""
-    run = ProposalRun.objects.filter(campaign=campaign).first()
+    run = ProposalRun.objects.filter(campaign=campaign, made_at__isnull=False).first()
     horizon = LogHorizon.objects.aggregate(m=Max("pruned_to"))["m"] or 0
     if run is None or horizon > run.log_seq:  # the log since the run is gone: count all
         totals = {int(r["unit_id"] or 0): r["n"] for r in Opinion.objects.filter(

@@ -135,7 +135,8 @@ def _proposals(request, campaign, clerk, number: int | None = None) -> dict:
     return {"shown": shown, "number": number, "left": left,
             "next": number + 1 if left > (number + 1) * proposals.PER_PAGE else None,
             "prev": number - 1 if number else None,
-            "computed": proposals.ProposalRun.objects.filter(campaign=campaign).exists(),
+            "computed": proposals.ProposalRun.objects.filter(
+                campaign=campaign, made_at__isnull=False).exists(),
             "progress": _progress(campaign), "campaign": campaign}
 
 
