@@ -12,6 +12,14 @@ opinions.
     .venv/bin/python bench/pages.py --only million --keep /tmp/zg-million   # build once,
                                                     # measure again without rebuilding
                                                     # (with --engine postgres too)
+    .venv/bin/python bench/pages.py --only anshan --backlog 10000   # and the clerk's desk
+                                                    # with 10,000 opinions unsummarised
+
+With ``--backlog N``, N opinions like the data set's own (its texts, varied) are posted into
+the campaign and left unsummarised; the worker's proposals are computed ahead
+(grouping/proposals.refresh, timed) and the desk is timed beside the other pages, signed
+in as a clerk: the desk with its proposals (one page, what a clerk waits for) and a page of
+proposals (htmx: what each decision and the pager load). Target: p95 < 150 ms.
 
 The Anshan replay is built with `zhenggai replay`; the million with the loader of
 bench/figures.py (1,000,000 opinions, 200,000 problems, 2,000,000 events), each in a
@@ -89,8 +97,12 @@ def build_anshan() -> dict:
     rep = Member.objects.get(org=org, user__username="representative").pk
     from zhenggai.opinions.models import Opinion
 
+    clerk = Member.objects.get(org=org, user__username="clerk").pk
+    from zhenggai.campaigns.models import Campaign
+
+    camp = Campaign.objects.filter(org=org).order_by("-pk").first().pk
     return {"name": "Anshan replay", "opinions": Opinion.objects.count(), "build_s": took,
-            "leader": leader, "rep": rep}
+            "leader": leader, "rep": rep, "clerk": clerk, "campaign": camp}
 
 
 def build_million(scale: float) -> dict:
@@ -122,7 +134,81 @@ def build_million(scale: float) -> dict:
     for p in waiting:
         actions.claim(p, actor=p.owner, done="已整改")
     return {"name": f"{info['opinions']:,} opinions", "opinions": info["opinions"],
-            "build_s": info["load_s"], "leader": leader.pk, "rep": rep.pk}
+            "build_s": info["load_s"], "leader": leader.pk, "rep": rep.pk,
+            "clerk": members[2100], "campaign": camp.pk}
+
+
+# The desk carries its proposals in the one page a clerk waits for; the htmx page of
+# proposals is what each decision and the pager load.
+DESK = [("desk + its proposals", "/desk/"), ("a page of proposals", "/desk/proposals/")]
+
+
+def add_backlog(info: dict, n: int, seed: int = 19) -> dict:
+    """Post ``n`` opinions into the data set's campaign, unsummarised: texts of the campaign
+    (a sample), each varied a little as people write the same thing, spread over its units;
+    then compute the proposals as the worker does, once. Returns what to print."""
+    import random
+
+    from django.db.models import Max
+
+    from zhenggai.campaigns.models import Campaign
+    from zhenggai.campaigns.roles import grant
+    from zhenggai.grouping import proposals
+    from zhenggai.opinions.intake import OpinionRow, new_id, store_many
+    from zhenggai.opinions.models import Opinion
+    from zhenggai.org.models import Member, Unit
+
+    camp = (Campaign.objects.get(pk=info["campaign"]) if info.get("campaign") else
+            Campaign.objects.filter(org=Member.objects.get(pk=info["leader"]).org_id)
+            .order_by("-pk").first())
+    rng = random.Random(seed)
+    pool = list(Opinion.objects.filter(campaign=camp).values_list("text", flat=True)[:5000])
+    bases = rng.sample(pool, min(len(pool), max(50, n // 4)))
+    units = list(Unit.objects.filter(org_id=camp.org_id).values_list("pk", flat=True)[:200])
+    day = Opinion.objects.filter(campaign=camp).aggregate(m=Max("received_on"))["m"]
+    tails = ["", "。", "！", "，请尽快解决", "，希望领导重视", "（甲班）", "（乙班）", "（丙班）",
+             "（丁班）", "，大家意见很大", "，已经很久了"]
+    rows = [OpinionRow(new_id(), camp.org_id, camp.pk, rng.choice(bases)[:400] +
+                       rng.choice(tails), "paper", day, None, True, None,
+                       rng.choice(units) if units else None, None)
+            for _i in range(n)]
+    t = time.perf_counter()
+    for i in range(0, n, 2000):
+        store_many(rows[i:i + 2000])
+    posted = time.perf_counter() - t
+    clerk = Member.objects.filter(pk=info.get("clerk") or 0).first() or Member.objects.filter(
+        org_id=camp.org_id).order_by("pk")[1]
+    grant(clerk, camp, "clerk")
+    t = time.perf_counter()
+    proposals.refresh(camp)
+    made = time.perf_counter() - t
+    from zhenggai.grouping.models import Proposal
+
+    return {"backlog": n, "posted_s": posted, "proposals_s": made, "clerk": clerk.pk,
+            "proposals": Proposal.objects.filter(campaign=camp, state="open").count()}
+
+
+def measure_desk(port: int, session: str, repeat: int) -> list[tuple[str, list[float], int]]:
+    """The desk (with its proposals, one request) and a page of proposals (htmx)."""
+    headers = {"Accept-Language": "zh-CN", "Host": "127.0.0.1", "Cookie": f"sessionid={session}"}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    out = []
+    for name, path in DESK:
+        times, size = [], 0
+        for i in range(repeat + 5):
+            t = time.perf_counter()
+            conn.request("GET", path, headers=headers)
+            r = conn.getresponse()
+            body = r.read()
+            took = (time.perf_counter() - t) * 1000
+            if r.status != 200:
+                raise SystemExit(f"{path} answered {r.status}")
+            size = len(body)
+            if i >= 5:
+                times.append(took)
+        out.append((name, times, size))
+    conn.close()
+    return out
 
 
 def measure(port: int, sessions: dict, repeat: int) -> list[tuple[str, list[float], int]]:
@@ -149,7 +235,7 @@ def measure(port: int, sessions: dict, repeat: int) -> list[tuple[str, list[floa
     return out
 
 
-def run(dataset: str, scale: float, repeat: int) -> None:
+def run(dataset: str, scale: float, repeat: int, backlog: int = 0) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
     import django
 
@@ -169,12 +255,24 @@ def run(dataset: str, scale: float, repeat: int) -> None:
         # visibility map that lets counts read the indexes alone.
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+    desk = None
+    if backlog:
+        if info.get("backlog", {}).get("backlog") != backlog:
+            info["backlog"] = add_backlog(info, backlog)
+            kept.write_text(json.dumps(info))
+            with connection.cursor() as cur:
+                cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        desk = info["backlog"]
     sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"])}
+    if desk:
+        sessions["clerk"] = _session_for(desk["clerk"])
     engine = connection.vendor
     connection.close()
     port = free_port()
     with gunicorn(port, os.environ, ROOT, workers=2):
         rows = measure(port, sessions, repeat)
+        if desk:
+            rows += measure_desk(port, sessions["clerk"], repeat)
     print(f"\n== {info['name']} on {engine}, built in {info['build_s']:.0f} s; gunicorn 2 "
           f"workers, {repeat} requests per page, one after another ==")
     print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KiB':>6}")
@@ -185,6 +283,12 @@ def run(dataset: str, scale: float, repeat: int) -> None:
         print(f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {max(times):>8.1f} "
               f"{size / 1024:>6.0f}")
     print(f"slowest p95: {worst:.1f} ms  (target < 150 ms at 1,000,000 opinions)", flush=True)
+    if desk:
+        print(f"desk backlog: {desk['backlog']:,} opinions unsummarised (posted in "
+              f"{desk['posted_s']:.0f} s); the worker computed {desk['proposals']:,} proposals "
+              f"ahead in {desk['proposals_s']:.1f} s; target: desk + its proposals p95 < 150 ms",
+              flush=True)
+    print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
 
 
 def main() -> None:
@@ -193,6 +297,8 @@ def main() -> None:
     ap.add_argument("--only", choices=["anshan", "million"])
     ap.add_argument("--scale", type=float, default=1.0, help="1.0 = 1,000,000 opinions")
     ap.add_argument("--repeat", type=int, default=60)
+    ap.add_argument("--backlog", type=int, default=0, metavar="N",
+                    help="also time the clerk's desk with N opinions left unsummarised")
     ap.add_argument("--keep", metavar="DIR", help="SQLite only: build the data set into DIR "
                     "once and keep it; later runs with the same DIR measure it again")
     ap.add_argument("--pg-db", default=PG_DB,
@@ -200,7 +306,7 @@ def main() -> None:
     ap.add_argument("--child", choices=["anshan", "million"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
-        run(a.child, a.scale, a.repeat)
+        run(a.child, a.scale, a.repeat, a.backlog)
         return
     if a.keep and not a.only:
         ap.error("--keep needs --only")
@@ -217,8 +323,8 @@ def main() -> None:
                 built = a.keep and (Path(a.keep) / "bench-pages.json").exists()
                 env["DATABASE_URL"] = pg_url(name) if built else pg_fresh_db(name)
             subprocess.run([sys.executable, __file__, "--child", dataset, "--scale",
-                            str(a.scale), "--repeat", str(a.repeat)], env=env, check=True,
-                           cwd=ROOT)
+                            str(a.scale), "--repeat", str(a.repeat), "--backlog",
+                            str(a.backlog)], env=env, check=True, cwd=ROOT)
 
 
 if __name__ == "__main__":

@@ -77,7 +77,8 @@ print(json.dumps(out, ensure_ascii=False))
 
 def _previous() -> str:
     """The commit to upgrade from: ZHENGGAI_UPGRADE_FROM, or the parent of the newest
-    commit that changed a migration."""
+    commit that added a migration (a later commit may amend a migration not yet released,
+    and its parent then has every migration already)."""
     git = shutil.which("git")
     if git is None or not (ROOT / ".git").exists():
         _missing("no git history to take the previous schema's code from")
@@ -87,7 +88,8 @@ def _previous() -> str:
 
     ref = os.environ.get("ZHENGGAI_UPGRADE_FROM")
     if not ref:
-        newest = run("log", "-1", "--format=%H", "--", "zhenggai/*/migrations/*").stdout.strip()
+        newest = run("log", "-1", "--diff-filter=A", "--format=%H", "--",
+                     "zhenggai/*/migrations/*").stdout.strip()
         ref = f"{newest}^" if newest else ""
     r = run("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}") if ref else None
     if r is None or r.returncode != 0:

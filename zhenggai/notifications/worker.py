@@ -2,7 +2,8 @@
 that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
 and books newly taken opinions into the figures every minute; every minute too it tells
 the queued events (events.drain) and sends the mail and group-robot messages that are due
-(channels.deliver_due), retrying failed ones with back-off."""
+(channels.deliver_due), retrying failed ones with back-off; and it computes the summarising
+desk's proposals of the campaigns with new opinions (grouping/proposals.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
+from zhenggai.grouping.proposals import refresh_due
 from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
@@ -50,6 +52,7 @@ def _scheduler(stop: threading.Event, every: float) -> None:
         tell_and_send()
         # Sentence vectors of new opinions, after their commit (grouping/vectors.py).
         embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
+        propose()
         close_old_connections()
         stop.wait(every)
 
@@ -72,6 +75,16 @@ def tell_and_send() -> int:
         return 0
 
 
+def propose() -> int:
+    """The desk's proposals of the campaigns with new opinions, computed ahead
+    (grouping/proposals.py); a failure is logged, never fatal."""
+    try:
+        return refresh_due()
+    except Exception:
+        log.exception("computing the desk's proposals failed")
+        return 0
+
+
 def run(once: bool = False, every: float = 60.0) -> None:
     if once:
         mark_day()
@@ -79,6 +92,7 @@ def run(once: bool = False, every: float = 60.0) -> None:
         tell_and_send()
         enqueue_today()
         embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
+        propose()
         call_command("db_worker", "--batch", "--no-startup-delay")
         tell_and_send()
         return

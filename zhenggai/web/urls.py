@@ -18,6 +18,8 @@ urlpatterns = [
     # clerk, owner, representative, leader
     path("desk/", desk.desk, name="desk"),
     path("desk/targets/", desk.targets, name="desk_targets"),
+    path("desk/proposals/", desk.desk_proposals, name="desk_proposals"),
+    path("desk/proposals/<id:pk>/", desk.decide, name="desk_decide"),
     path("owner/", owner.my_problems, name="my_problems"),
     path("problems/", lists.problem_list, name="problem_list"),
     path("opinions/", lists.opinion_list, name="opinion_list"),

@@ -4,18 +4,21 @@ app) load into their own place on the page."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from zhenggai.campaigns.access import may_view
 from zhenggai.campaigns.models import CampaignRole, Role
-from zhenggai.errors import DomainError, InvalidInput
-from zhenggai.grouping import service
+from zhenggai.errors import Conflict, DomainError, InvalidInput
+from zhenggai.grouping import proposals, service
 from zhenggai.grouping.views import closeness
 from zhenggai.ids import parse as parse_id
 from zhenggai.ids import parse_all
@@ -83,10 +86,69 @@ def _chosen(request, campaign) -> list[Opinion]:
     return list(Opinion.objects.filter(campaign=campaign, pk__in=ids))
 
 
+#: Opinions per page of the desk's own list (the proposals come first; the list is paged).
+LIST_PAGE = 25
+
+
+def _opinion_list(request, campaign) -> dict:
+    """The desk's own list of unsummarised opinions: searched by words, filtered by unit
+    and category, paged (keyset, after the last shown)."""
+    qs = queries.unsummarised(campaign, after=query_id(request, "after"))
+    q = (request.GET.get("q") or "").strip()[:200]
+    unit, category = query_id(request, "unit"), query_id(request, "category")
+    if q:
+        qs = qs.filter(text__icontains=q)
+    if unit:
+        qs = qs.filter(unit_id=unit)
+    if category:
+        qs = qs.filter(category_id=category)
+    rows = list(qs[:LIST_PAGE + 1])
+    more = rows[LIST_PAGE - 1].pk if len(rows) > LIST_PAGE else None
+    keep = {k: v for k, v in (("q", q), ("unit", unit), ("category", category)) if v}
+    return {"opinions": opinion_photos.attach(rows[:LIST_PAGE]), "more": more,
+            "filters": keep, "filter_query": urlencode(keep),
+            "more_query": urlencode({**keep, "after": more or ""})}
+
+
+def _progress(campaign) -> dict:
+    prog = proposals.progress(campaign)
+    top = [u for u in prog.units if u.total > u.done][:8] or prog.units[:8]
+    names = Unit.objects.in_bulk([u.unit_id for u in top if u.unit_id])
+    return {"total": f"{prog.total:,}", "done": f"{prog.done:,}", "n_total": prog.total,
+            "n_done": prog.done,
+            "percent": round(100 * prog.done / prog.total) if prog.total else 100,
+            "units": [{"name": names.get(u.unit_id, "—") if u.unit_id else "—",
+                       "total": f"{u.total:,}", "done": f"{u.done:,}",
+                       "left": f"{u.total - u.done:,}"}
+                      for u in top],
+            "more_units": max(0, len(prog.units) - len(top))}
+
+
+def _proposals(request, campaign, clerk, number: int | None = None) -> dict:
+    """A page of the stored proposals for this clerk (grouping/proposals.py holds them)."""
+    if number is None:
+        number = query_id(request, "p") or 0
+    shown = proposals.page(campaign, clerk, number)
+    if not shown and number:  # past the end (taken meanwhile): the first page
+        number, shown = 0, proposals.page(campaign, clerk, 0)
+    left = proposals.available(campaign, clerk).count()
+    return {"shown": shown, "number": number, "left": left,
+            "next": number + 1 if left > (number + 1) * proposals.PER_PAGE else None,
+            "prev": number - 1 if number else None,
+            "computed": proposals.ProposalRun.objects.filter(
+                campaign=campaign, made_at__isnull=False).exists(),
+            "progress": _progress(campaign), "campaign": campaign}
+
+
 @role_page("summarising_desk")
 @require_http_methods(["GET", "POST"])
 def desk(request: HttpRequest) -> HttpResponse:
     campaign, clerk = request.campaign, request.member
+    if request.method == "GET" and request.GET.get("part") == "list":
+        # the list alone, read again after a decision (htmx: desk-changed)
+        return render(request, "web/_desk_list.html", {
+            **_opinion_list(request, campaign),
+            "show_authors": may_view(clerk, campaign, "opinion_authors")})
     form = NewProblemForm(request.POST or None, campaign=campaign)
     error, status = None, 200
     if request.method == "POST":
@@ -111,16 +173,74 @@ def desk(request: HttpRequest) -> HttpResponse:
             return redirect(request.get_full_path())
         except DomainError as e:
             error, status = str(e), status_of(e)
-    rows = list(queries.unsummarised(campaign, after=query_id(request, "after"))[:queries.PAGE + 1])
-    more = (
-        rows[queries.PAGE - 1].pk if len(rows) > queries.PAGE else None
-    )  # continue after the last shown
     return render(request, "web/desk.html", {
-        "campaign": campaign, "opinions": opinion_photos.attach(rows[:queries.PAGE]),
-        "more": more, "form": form,
+        "campaign": campaign, **_opinion_list(request, campaign), "form": form,
         "error": error, "targets": _targets(campaign, [], ""),
         "show_authors": may_view(clerk, campaign, "opinion_authors"),
+        "units": Unit.objects.filter(org_id=campaign.org_id).order_by("name"),
+        "categories": Category.objects.filter(org_id=campaign.org_id).order_by("name"),
+        "prop": _proposals(request, campaign, clerk),
     }, status=status)
+
+
+@role_page("summarising_desk")
+@require_http_methods(["GET"])
+def desk_proposals(request: HttpRequest) -> HttpResponse:
+    """A page of proposals (htmx: the pager of the desk)."""
+    return render(request, "web/_desk_proposals.html",
+                  {"prop": _proposals(request, request.campaign, request.member)})
+
+
+@role_page("summarising_desk")
+@require_POST
+def decide(request: HttpRequest, pk: int) -> HttpResponse:
+    """One decision on a proposal: accept (a new problem), into (an existing problem),
+    skip, or split (one opinion off). Answers the proposals afresh (htmx) or the desk; a
+    proposal taken or held by another clerk is a 409 with its message."""
+    campaign, clerk = request.campaign, request.member
+    action = "split" if "split" in request.POST else request.POST.get("action")
+    error, status, done = None, 200, None
+    try:
+        if action == "accept":
+            p = proposals.take(campaign, pk, clerk, summary=request.POST.get("summary", ""))
+            done = (_("Problem #%(id)s is made from %(n)s opinions.")
+                    % {"id": p.pk, "n": p.n_opinions}, p)
+        elif action == "into":
+            into = queries.open_problems(campaign).filter(
+                pk=posted_id(request, "problem")).first()
+            if into is None:
+                raise InvalidInput(_("Choose the problem to add them to."))
+            p = proposals.take(campaign, pk, clerk, into=into)
+            done = (_("Added to problem #%(id)s.") % {"id": p.pk}, p)
+        elif action == "skip":
+            proposals.skip(campaign, pk, clerk)
+        elif action == "split":
+            oid = parse_id(request.POST.get("split", ""))
+            if oid is None:
+                raise InvalidInput(_("Mark the opinion to split off (keys 1–9)."))
+            proposals.split_off(campaign, pk, oid, clerk)
+            done = (_("The opinion is split off: it waits on its own."), None)
+        else:
+            raise InvalidInput(_("Unknown action."))
+    except Conflict as e:
+        proposals.mark_stale_if_changed(campaign, pk)
+        error, status = str(e), 409
+    except DomainError as e:
+        error, status = str(e), status_of(e)
+    number = query_id(request, "p") or 0
+    if not request.htmx:
+        if error:
+            messages.error(request, error)
+        elif done:
+            messages.success(request, done[0])
+        return redirect(reverse("web:desk") + (f"?p={number}" if number else ""))
+    resp = render(request, "web/_desk_proposals.html", {
+        "prop": _proposals(request, campaign, clerk, number), "error": error,
+        "done": done[0] if done else None, "made": done[1] if done else None},
+        status=status)
+    if done and done[1] is not None:
+        resp["HX-Trigger"] = "desk-changed"  # the desk's list of opinions, read again
+    return resp
 
 
 #: How many problems the merge target offers at once.
