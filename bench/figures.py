@@ -9,6 +9,9 @@ split by unit, category and owner. It runs on SQLite and then on PostgreSQL (if 
     .venv/bin/python bench/figures.py                    # both engines, full size
     .venv/bin/python bench/figures.py --scale 0.1        # a tenth of the size
     .venv/bin/python bench/figures.py --engine sqlite    # one engine
+    .venv/bin/python bench/figures.py --keep /tmp/zg-fig # load once into that folder (and,
+                                 # on PostgreSQL, into --pg-db); later runs with the same
+                                 # folder time the calls again without loading
 
 Targets on a 2-core machine: at 1,000,000 opinions the load in under 2 minutes and every
 figures call p95 under 50 ms; at --scale 10 (10,000,000 opinions, PostgreSQL) the load in
@@ -30,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import pg_fresh_db
+from _common import pg_fresh_db, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BENCH_DB = "zhenggai_bench"  # --pg-db names another (several people share a server)
@@ -282,15 +285,28 @@ def sizes() -> tuple[int, int | None]:
         return pages * size, buckets
 
 
+def _kept(engine: str) -> Path:
+    return Path(os.environ["ZHENGGAI_DATA"]) / f"bench-figures-{engine}.json"
+
+
 def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import json
+
     import django
 
     django.setup()
     from django.db import connection
 
     print(f"\n== {engine} ({connection.vendor}) ==", flush=True)
-    info = generate_and_load(scale)
+    kept = _kept(engine)
+    if kept.exists():
+        info = json.loads(kept.read_text())
+        print(f"kept data set from {kept} (loaded earlier; the load's figures are then's)")
+    else:
+        info = generate_and_load(scale)
+        info["load_avg"] = os.getloadavg()[0]
+        kept.write_text(json.dumps(info))
     load_target, call_target = (120, 50.0) if scale <= 1 else (1200, 200.0)
     print(f"loaded {info['opinions']:,} opinions, {info['problems']:,} problems, "
           f"{info['events']:,} events in {info['load_s']:.1f} s  (target < {load_target} s; "
@@ -298,7 +314,7 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
           f"{info['setup_s']:.1f} s)", flush=True)
     print(f"load CPU time {info['load_cpu_s']:.1f} s (this process, its workers"
           f"{' and its PostgreSQL server process' if engine == 'postgres' else ''}); load "
-          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+          f"average {info['load_avg']:.1f} on {os.cpu_count()} cores", flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]
     print(f"database {db / 2**20:,.0f} MB ({db * per_m / 2**20:,.0f} MB per million opinions); "
@@ -332,6 +348,9 @@ def main() -> None:
                     help="also recompute the figures from the events (slow at full size)")
     ap.add_argument("--pg-db", default=PG_BENCH_DB,
                     help=f"PostgreSQL database to drop and make afresh (default {PG_BENCH_DB})")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="load into DIR (SQLite) or --pg-db once and keep it; later runs "
+                    "with the same DIR time the calls on the kept data set")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -341,10 +360,16 @@ def main() -> None:
     for engine in engines:
         env = dict(os.environ)
         with tempfile.TemporaryDirectory() as tmp:
-            env["ZHENGGAI_DATA"] = tmp
+            if a.keep:
+                Path(a.keep).mkdir(parents=True, exist_ok=True)
+            env["ZHENGGAI_DATA"] = a.keep or tmp
+            built = a.keep and (Path(a.keep) / f"bench-figures-{engine}.json").exists()
+            if a.keep and not built and engine == "sqlite":  # a half-made load: afresh
+                for f in Path(a.keep).glob("zhenggai.sqlite3*"):
+                    f.unlink()
             if engine == "postgres":
                 try:
-                    env["DATABASE_URL"] = pg_fresh_db(a.pg_db)
+                    env["DATABASE_URL"] = pg_url(a.pg_db) if built else pg_fresh_db(a.pg_db)
                 except Exception:
                     print("\n== postgres: not reachable on 127.0.0.1:5432, skipped ==")
                     continue

@@ -40,12 +40,26 @@ _PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
 def _sum_sql(n_months: int, n_days: int, vendor: str) -> str:
     """Whole years before the day's year (a range of the (org, dim, grain, period) index),
     then the few month and day buckets of the Fenwick trees whose sum is the months before
-    the day's month and the days of its month up to the day (ledger.nodes_down)."""
+    the day's month and the days of its month up to the day (ledger.nodes_down).
+
+    PostgreSQL reads the three parts as one scan (a bitmap of the three index ranges): as a
+    UNION ALL of three scans it planned a Parallel Append, which starts two worker processes
+    whatever the table's parallel_workers says (that setting governs scans of the table, not
+    appends), and a split by owner spent more time starting and gathering workers than
+    summing (docs/scale.md). SQLite reads a UNION ALL as three index ranges; an OR of them it
+    would read as one range of (org, dim) with a filter: every bucket of the dimension."""
+    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
+    if vendor == "postgresql":
+        ors = ["grain = 'y' AND period < %s"]
+        for grain, n in (("m", n_months), ("d", n_days)):
+            if n:
+                ors.append(f"grain = '{grain}' AND period IN ({', '.join(['%s'] * n)})")
+        return (f"SELECT gkey, {sums} FROM {_T} WHERE org = %s AND dim = %s AND (("
+                + ") OR (".join(ors) + ")) GROUP BY gkey")
     parts = [_PART + "'y' AND period < %s"]
     for grain, n in (("m", n_months), ("d", n_days)):
         if n:
             parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})")
-    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
     return (f"SELECT gkey, {sums} FROM (" + " UNION ALL ".join(parts) + ") AS b "
             "GROUP BY gkey")
 
@@ -53,11 +67,15 @@ def _sum_sql(n_months: int, n_days: int, vendor: str) -> str:
 def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
     months = [day.replace(month=j, day=1) for j in nodes_down(day.month - 1)]
     days = [day.replace(day=i) for i in nodes_down(day.day)]
-    params = [org_id, dim, day.replace(month=1, day=1)]
-    for periods in (months, days):
-        if periods:
-            params += [org_id, dim, *periods]
-    return _sum_sql(len(months), len(days), connection.vendor), params
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        params = [org_id, dim, day.replace(month=1, day=1), *months, *days]
+    else:
+        params = [org_id, dim, day.replace(month=1, day=1)]
+        for periods in (months, days):
+            if periods:
+                params += [org_id, dim, *periods]
+    return _sum_sql(len(months), len(days), vendor), params
 
 
 def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
