@@ -156,6 +156,45 @@ def _children_cpu_ms() -> float:
     return (r.ru_utime + r.ru_stime) * 1000
 
 
+# The big tables whose plain (non-unique) indexes a PostgreSQL bench load builds after the
+# rows are in, once, instead of inserting a million keys into each one by one. Unique indexes
+# stay: the loader's reference checks and the figures' upsert read them.
+_LATE_INDEXED = ("problems_event", "opinions_opinion", "problems_problem", "grouping_indexlog")
+
+
+def _drop_plain_indexes() -> list[str]:
+    """PostgreSQL, bench load only: drop the plain indexes of the big tables, and make this
+    session's commits asynchronous (a crash loses the last commits of a load that is run
+    again anyway); return the statements that make the indexes again."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
+                    "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
+                    "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT x.indisunique",
+                    [list(_LATE_INDEXED)])
+        found = cur.fetchall()
+        for name, _sql in found:
+            cur.execute(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in found]
+
+
+def _make_indexes(statements: list[str]) -> None:
+    from django.db import connection
+
+    if not statements:
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        for sql in statements:
+            cur.execute(sql)
+        cur.execute("RESET maintenance_work_mem")
+        cur.execute("RESET synchronous_commit")
+
+
 def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     import multiprocessing
 
@@ -177,12 +216,16 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     writing = 0.0
     # The workers fold; this process writes the rows of each payload as it comes, and adds
     # up the figure rows of all payloads to write each of them once at the end.
+    late = _drop_plain_indexes()
     connection.close()
     children0 = _children_cpu_ms()
     merged, pending = merge_arrays(), []
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
         cpu0 = cpu()
+        if late:  # a new connection: the load's session setting again
+            with connection.cursor() as cur:
+                cur.execute("SET synchronous_commit = off")
         for payload in pool.imap_unordered(fold_chunk, chunks):
             t = time.perf_counter()
             write(payload, buckets=False)
@@ -194,12 +237,16 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     t = time.perf_counter()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
+    t = time.perf_counter()
+    _make_indexes(late)
+    indexing = time.perf_counter() - t
     finish()
     load_cpu = cpu() - cpu0 + _children_cpu_ms() - children0
     return {"org": w["org"], "load_s": time.perf_counter() - t0, "setup_s": setup_s,
             "load_cpu_s": load_cpu / 1000,
             "opinions": totals[0],
-            "problems": totals[1], "events": totals[2], "write_s": writing}
+            "problems": totals[1], "events": totals[2], "write_s": writing,
+            "index_s": indexing}
 
 
 def _on_cpu_ns(pid: int) -> int:
@@ -310,7 +357,8 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
     load_target, call_target = (120, 50.0) if scale <= 1 else (1200, 200.0)
     print(f"loaded {info['opinions']:,} opinions, {info['problems']:,} problems, "
           f"{info['events']:,} events in {info['load_s']:.1f} s  (target < {load_target} s; "
-          f"{info['write_s']:.1f} s spent writing; schema and organisation before it "
+          f"{info['write_s']:.1f} s spent writing, {info.get('index_s', 0):.1f} s indexing; "
+          "schema and organisation before it "
           f"{info['setup_s']:.1f} s)", flush=True)
     print(f"load CPU time {info['load_cpu_s']:.1f} s (this process, its workers"
           f"{' and its PostgreSQL server process' if engine == 'postgres' else ''}); load "
