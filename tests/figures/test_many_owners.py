@@ -10,7 +10,7 @@ from tests.problems.test_bulk import opinions
 from zhenggai.campaigns.models import CampaignRole
 from zhenggai.figures.counters import DIMS, TOTAL
 from zhenggai.figures.models import FigureBucket
-from zhenggai.figures.queries import figures, shape
+from zhenggai.figures.queries import figures, shape, sums
 from zhenggai.figures.reference import differences, recompute
 from zhenggai.org.models import Member
 from zhenggai.problems import actions as problem_actions
@@ -80,3 +80,9 @@ def test_a_split_by_many_owners_is_the_fold_of_the_events(story):
                                                             "anonymous_opinions")} \
                 == {k: v for k, v in expected.items() if k != "anonymous_opinions"}
             assert g["label"] == (names[gkey] if gkey else None)
+        # The sums of a few owners (the leaders' own problems) are theirs in the split.
+        every = sums(s.org.pk, day, DIMS["owner"])
+        few = [owners[3], owners[77], p.owner_id, 10**9]
+        assert sums(s.org.pk, day, DIMS["owner"], keys=few) == {
+            k: every[k] for k in few if k in every}
+        assert sums(s.org.pk, day, DIMS["owner"], keys=[]) == {}
