@@ -220,6 +220,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     connection.close()
     children0 = _children_cpu_ms()
     merged, pending = merge_arrays(), []
+    shown = t0
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
         cpu0 = cpu()
@@ -234,6 +235,10 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
                 merged, pending = merge_arrays(merged, *pending), []
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
+            if time.perf_counter() - shown > 60:  # a long load says how far it got
+                shown = time.perf_counter()
+                print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
+                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
     t = time.perf_counter()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
