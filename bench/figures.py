@@ -9,6 +9,9 @@ split by unit, category and owner. It runs on SQLite and then on PostgreSQL (if 
     .venv/bin/python bench/figures.py                    # both engines, full size
     .venv/bin/python bench/figures.py --scale 0.1        # a tenth of the size
     .venv/bin/python bench/figures.py --engine sqlite    # one engine
+    .venv/bin/python bench/figures.py --keep /tmp/zg-fig # load once into that folder (and,
+                                 # on PostgreSQL, into --pg-db); later runs with the same
+                                 # folder time the calls again without loading
 
 Targets on a 2-core machine: at 1,000,000 opinions the load in under 2 minutes and every
 figures call p95 under 50 ms; at --scale 10 (10,000,000 opinions, PostgreSQL) the load in
@@ -30,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import pg_fresh_db
+from _common import pg_fresh_db, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_BENCH_DB = "zhenggai_bench"  # --pg-db names another (several people share a server)
@@ -153,6 +156,45 @@ def _children_cpu_ms() -> float:
     return (r.ru_utime + r.ru_stime) * 1000
 
 
+# The big tables whose plain (non-unique) indexes a PostgreSQL bench load builds after the
+# rows are in, once, instead of inserting a million keys into each one by one. Unique indexes
+# stay: the loader's reference checks and the figures' upsert read them.
+_LATE_INDEXED = ("problems_event", "opinions_opinion", "problems_problem", "grouping_indexlog")
+
+
+def _drop_plain_indexes() -> list[str]:
+    """PostgreSQL, bench load only: drop the plain indexes of the big tables, and make this
+    session's commits asynchronous (a crash loses the last commits of a load that is run
+    again anyway); return the statements that make the indexes again."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        cur.execute("SET synchronous_commit = off")
+        cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
+                    "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
+                    "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT x.indisunique",
+                    [list(_LATE_INDEXED)])
+        found = cur.fetchall()
+        for name, _sql in found:
+            cur.execute(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in found]
+
+
+def _make_indexes(statements: list[str]) -> None:
+    from django.db import connection
+
+    if not statements:
+        return
+    with connection.cursor() as cur:
+        cur.execute("SET maintenance_work_mem = '512MB'")
+        for sql in statements:
+            cur.execute(sql)
+        cur.execute("RESET maintenance_work_mem")
+        cur.execute("RESET synchronous_commit")
+
+
 def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     import multiprocessing
 
@@ -174,12 +216,17 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     writing = 0.0
     # The workers fold; this process writes the rows of each payload as it comes, and adds
     # up the figure rows of all payloads to write each of them once at the end.
+    late = _drop_plain_indexes()
     connection.close()
     children0 = _children_cpu_ms()
     merged, pending = merge_arrays(), []
+    shown = t0
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
         cpu0 = cpu()
+        if late:  # a new connection: the load's session setting again
+            with connection.cursor() as cur:
+                cur.execute("SET synchronous_commit = off")
         for payload in pool.imap_unordered(fold_chunk, chunks):
             t = time.perf_counter()
             write(payload, buckets=False)
@@ -188,15 +235,23 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
                 merged, pending = merge_arrays(merged, *pending), []
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
+            if time.perf_counter() - shown > 60:  # a long load says how far it got
+                shown = time.perf_counter()
+                print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
+                      f"load average {os.getloadavg()[0]:.1f}", flush=True)
     t = time.perf_counter()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
+    t = time.perf_counter()
+    _make_indexes(late)
+    indexing = time.perf_counter() - t
     finish()
     load_cpu = cpu() - cpu0 + _children_cpu_ms() - children0
     return {"org": w["org"], "load_s": time.perf_counter() - t0, "setup_s": setup_s,
             "load_cpu_s": load_cpu / 1000,
             "opinions": totals[0],
-            "problems": totals[1], "events": totals[2], "write_s": writing}
+            "problems": totals[1], "events": totals[2], "write_s": writing,
+            "index_s": indexing}
 
 
 def _on_cpu_ns(pid: int) -> int:
@@ -282,23 +337,37 @@ def sizes() -> tuple[int, int | None]:
         return pages * size, buckets
 
 
+def _kept(engine: str) -> Path:
+    return Path(os.environ["ZHENGGAI_DATA"]) / f"bench-figures-{engine}.json"
+
+
 def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "zhenggai.settings")
+    import json
+
     import django
 
     django.setup()
     from django.db import connection
 
     print(f"\n== {engine} ({connection.vendor}) ==", flush=True)
-    info = generate_and_load(scale)
+    kept = _kept(engine)
+    if kept.exists():
+        info = json.loads(kept.read_text())
+        print(f"kept data set from {kept} (loaded earlier; the load's figures are then's)")
+    else:
+        info = generate_and_load(scale)
+        info["load_avg"] = os.getloadavg()[0]
+        kept.write_text(json.dumps(info))
     load_target, call_target = (120, 50.0) if scale <= 1 else (1200, 200.0)
     print(f"loaded {info['opinions']:,} opinions, {info['problems']:,} problems, "
           f"{info['events']:,} events in {info['load_s']:.1f} s  (target < {load_target} s; "
-          f"{info['write_s']:.1f} s spent writing; schema and organisation before it "
+          f"{info['write_s']:.1f} s spent writing, {info.get('index_s', 0):.1f} s indexing; "
+          "schema and organisation before it "
           f"{info['setup_s']:.1f} s)", flush=True)
     print(f"load CPU time {info['load_cpu_s']:.1f} s (this process, its workers"
           f"{' and its PostgreSQL server process' if engine == 'postgres' else ''}); load "
-          f"average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+          f"average {info['load_avg']:.1f} on {os.cpu_count()} cores", flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]
     print(f"database {db / 2**20:,.0f} MB ({db * per_m / 2**20:,.0f} MB per million opinions); "
@@ -332,6 +401,9 @@ def main() -> None:
                     help="also recompute the figures from the events (slow at full size)")
     ap.add_argument("--pg-db", default=PG_BENCH_DB,
                     help=f"PostgreSQL database to drop and make afresh (default {PG_BENCH_DB})")
+    ap.add_argument("--keep", metavar="DIR",
+                    help="load into DIR (SQLite) or --pg-db once and keep it; later runs "
+                    "with the same DIR time the calls on the kept data set")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -341,10 +413,16 @@ def main() -> None:
     for engine in engines:
         env = dict(os.environ)
         with tempfile.TemporaryDirectory() as tmp:
-            env["ZHENGGAI_DATA"] = tmp
+            if a.keep:
+                Path(a.keep).mkdir(parents=True, exist_ok=True)
+            env["ZHENGGAI_DATA"] = a.keep or tmp
+            built = a.keep and (Path(a.keep) / f"bench-figures-{engine}.json").exists()
+            if a.keep and not built and engine == "sqlite":  # a half-made load: afresh
+                for f in Path(a.keep).glob("zhenggai.sqlite3*"):
+                    f.unlink()
             if engine == "postgres":
                 try:
-                    env["DATABASE_URL"] = pg_fresh_db(a.pg_db)
+                    env["DATABASE_URL"] = pg_url(a.pg_db) if built else pg_fresh_db(a.pg_db)
                 except Exception:
                     print("\n== postgres: not reachable on 127.0.0.1:5432, skipped ==")
                     continue

@@ -326,11 +326,64 @@ def write_buckets(rows: dict[tuple, list[int]]) -> None:
 def write_bucket_arrays(keys: np.ndarray, vals: np.ndarray) -> None:
     """`write_buckets` for bucket arrays as `merge_arrays` leaves them (summed, in key
     order): a bulk load's million rows go straight to the statement, with no dict of them to
-    build and sort."""
+    build and sort. On PostgreSQL they go as binary COPY made by numpy, with no Python object
+    per value (writing them row by row was a third of a bulk load's writing)."""
     if not len(keys):
+        return
+    if connection.vendor == "postgresql" and len(keys) > _BATCH:
+        _copy_arrays(keys, vals)
         return
     _write_rows([(o, d, GRAINS[g], _date(p), k, *vec) for (o, d, g, p, k), vec
                  in zip(keys.tolist(), vals.tolist(), strict=True)])
+
+
+_PG_EPOCH = (dt.date(2000, 1, 1) - dt.date(1970, 1, 1)).days  # PostgreSQL's day 0
+_COPY_ROWS = 100_000  # rows per COPY buffer (35 MB)
+
+
+def _binary_copy_rows(keys: np.ndarray, vals: np.ndarray) -> bytes:
+    """Rows (the key's five columns, then the counters) in COPY's binary format: every field
+    is fixed in size, so one numpy record per row, big-endian, each field after its length."""
+    types = [(">i8", 8), (">i2", 2), ("S1", 1), (">i4", 4), (">i8", 8)] + [(">i8", 8)] * N
+    dtype = [("n", ">i2")]
+    for i, (t, _size) in enumerate(types):
+        dtype += [(f"l{i}", ">i4"), (f"v{i}", t)]
+    rec = np.empty(len(keys), dtype=np.dtype(dtype))
+    rec["n"] = len(types)
+    for i, (_t, size) in enumerate(types):
+        rec[f"l{i}"] = size
+    rec["v0"], rec["v1"], rec["v4"] = keys[:, 0], keys[:, 1], keys[:, 4]
+    rec["v2"] = np.array([g.encode() for g in GRAINS], dtype="S1")[keys[:, 2]]
+    rec["v3"] = keys[:, 3] - _PG_EPOCH
+    for j in range(N):
+        rec[f"v{5 + j}"] = vals[:, j]
+    return rec.tobytes()
+
+
+def _copy_arrays(keys: np.ndarray, vals: np.ndarray) -> None:
+    """Bucket arrays into the buckets on PostgreSQL. Into an empty table (a fresh bulk load;
+    locked against writers first, so it stays empty until the commit) they go straight in;
+    else into a scratch table and then one upsert."""
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_TABLE})")
+        empty = cur.fetchone()[0]
+        if empty:
+            cur.execute(f"LOCK TABLE {_TABLE} IN SHARE ROW EXCLUSIVE MODE")
+            cur.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_TABLE})")
+            empty = cur.fetchone()[0]
+        if not empty:
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS figure_delta AS SELECT {_NAMES} "
+                        f"FROM {_TABLE} WITH NO DATA")
+        target = _TABLE if empty else "figure_delta"
+        with cur.cursor.copy(f"COPY {target} ({_NAMES}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.write(b"PGCOPY\n\xff\r\n\x00" + bytes(8))
+            for i in range(0, len(keys), _COPY_ROWS):
+                copy.write(_binary_copy_rows(keys[i:i + _COPY_ROWS], vals[i:i + _COPY_ROWS]))
+            copy.write(b"\xff\xff")
+        if not empty:
+            cur.execute(f"INSERT INTO {_TABLE} ({_NAMES}) SELECT {_NAMES} FROM figure_delta"
+                        + _ORDER + _TAIL)
+            cur.execute("TRUNCATE figure_delta")
 
 
 def _write_rows(rows: list[tuple]) -> None:

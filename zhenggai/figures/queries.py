@@ -37,39 +37,74 @@ _PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
 
 
 @functools.cache
-def _sum_sql(n_months: int, n_days: int, vendor: str) -> str:
+def _sum_sql(n_months: int, n_days: int, vendor: str, n_keys: int = 0) -> str:
     """Whole years before the day's year (a range of the (org, dim, grain, period) index),
     then the few month and day buckets of the Fenwick trees whose sum is the months before
-    the day's month and the days of its month up to the day (ledger.nodes_down)."""
-    parts = [_PART + "'y' AND period < %s"]
+    the day's month and the days of its month up to the day (ledger.nodes_down); with
+    `n_keys`, of that many keys only.
+
+    PostgreSQL reads the three parts as one scan (a bitmap of the three index ranges): as a
+    UNION ALL of three scans it planned a Parallel Append, which starts two worker processes
+    whatever the table's parallel_workers says (that setting governs scans of the table, not
+    appends), and a split by owner spent more time starting and gathering workers than
+    summing (docs/scale.md). SQLite reads a UNION ALL as three index ranges; an OR of them it
+    would read as one range of (org, dim) with a filter: every bucket of the dimension."""
+    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
+    keys = f" AND gkey IN ({', '.join(['%s'] * n_keys)})" if n_keys else ""
+    if vendor == "postgresql":
+        ors = ["grain = 'y' AND period < %s"]
+        for grain, n in (("m", n_months), ("d", n_days)):
+            if n:
+                ors.append(f"grain = '{grain}' AND period IN ({', '.join(['%s'] * n)})")
+        return (f"SELECT gkey, {sums} FROM {_T} WHERE org = %s AND dim = %s{keys} AND (("
+                + ") OR (".join(ors) + ")) GROUP BY gkey")
+    parts = [_PART + "'y' AND period < %s" + keys]
     for grain, n in (("m", n_months), ("d", n_days)):
         if n:
-            parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})")
-    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
+            parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})" + keys)
     return (f"SELECT gkey, {sums} FROM (" + " UNION ALL ".join(parts) + ") AS b "
             "GROUP BY gkey")
 
 
-def _query(org_id: int, day: dt.date, dim: int) -> tuple[str, list]:
+def _query(org_id: int, day: dt.date, dim: int,
+           keys: list[int] | None = None) -> tuple[str, list]:
     months = [day.replace(month=j, day=1) for j in nodes_down(day.month - 1)]
     days = [day.replace(day=i) for i in nodes_down(day.day)]
-    params = [org_id, dim, day.replace(month=1, day=1)]
-    for periods in (months, days):
-        if periods:
-            params += [org_id, dim, *periods]
-    return _sum_sql(len(months), len(days), connection.vendor), params
+    keys = list(keys or [])
+    vendor = connection.vendor
+    if vendor == "postgresql":
+        params = [org_id, dim, *keys, day.replace(month=1, day=1), *months, *days]
+    else:
+        params = [org_id, dim, day.replace(month=1, day=1), *keys]
+        for periods in (months, days):
+            if periods:
+                params += [org_id, dim, *periods, *keys]
+    return _sum_sql(len(months), len(days), vendor, len(keys)), params
 
 
-def sums(org_id: int, day: dt.date, dim: int = TOTAL) -> dict[int, list[int]]:
-    """The raw counters as of the end of `day`, per key of dimension `dim`."""
-    return read_with_queue(org_id, lambda queued: _sums(org_id, day, dim, queued))
+_FEW_KEYS = 500  # keys named in the statement; more are read all and picked in Python
 
 
-def _sums(org_id: int, day: dt.date, dim: int, queued: Queued) -> dict[int, list[int]]:
+def sums(org_id: int, day: dt.date, dim: int = TOTAL,
+         keys: list[int] | None = None) -> dict[int, list[int]]:
+    """The raw counters as of the end of `day`, per key of dimension `dim` (with `keys`, of
+    those keys only: the leaders' own problems need a dozen owners' sums, not all of them)."""
+    if keys is not None and not keys:
+        return {}
+    return read_with_queue(org_id, lambda queued: _sums(org_id, day, dim, queued, keys))
+
+
+def _sums(org_id: int, day: dt.date, dim: int, queued: Queued,
+          keys: list[int] | None = None) -> dict[int, list[int]]:
+    few = keys if keys is not None and len(keys) <= _FEW_KEYS else None
     with connection.cursor() as cur:
-        cur.execute(*_query(org_id, day, dim))
+        cur.execute(*_query(org_id, day, dim, few))
         out = {row[0]: [int(v or 0) for v in row[1:]] for row in cur.fetchall()}
-    return queued.add_sums(out, day, dim)
+    out = queued.add_sums(out, day, dim)
+    if keys is not None:
+        wanted = set(keys)
+        out = {k: v for k, v in out.items() if k in wanted}
+    return out
 
 
 _I_ANON = COUNTERS.index("anonymous_opinions")
