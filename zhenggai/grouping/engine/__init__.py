@@ -21,6 +21,7 @@ around every public method, so concurrent calls are serialised, not interleaved.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -205,7 +206,7 @@ class GroupingEngine:
         tids, qw, self_q = self._index.row_query_vector(row)
         qcodes = (self._chars.codes(np.array([row])) if self._chars is not None
                   else np.zeros(0, np.uint16))
-        qv = self._emb.vector(row) if self.embedder is not None else None
+        qv = self._emb.vector(row)
         return Query(tids, qw, self_q, qcodes, qv)
 
     def _candidates(self, q: Query, depth: int, exclude: set[int]) -> dict:
@@ -338,6 +339,25 @@ class GroupingEngine:
         """Store an item's embedding computed elsewhere (e.g. kept in the database)."""
         with self._lock:
             self._set_embedding(int(item_id), np.asarray(vector, np.float32))
+
+    def set_embeddings(self, items: Iterable[tuple[int, Sequence[float] | np.ndarray]], *,
+                       chunk: int = 16_384) -> int:
+        """Store many ``(id, vector)`` pairs at once (ids not indexed are skipped); much
+        faster than :meth:`set_embedding` for a whole campaign. Returns how many were stored.
+        """
+        done = 0
+        it = iter(items)
+        while True:
+            batch = [(int(i), v) for i, v in itertools.islice(it, chunk)]
+            if not batch:
+                return done
+            with self._lock:
+                last = {i: v for i, v in batch if i in self._index.id_row}
+                if last:
+                    rows = np.array([self._index.id_row[i] for i in last], np.int64)
+                    self._emb.store_many(list(last), rows,
+                                         np.asarray(list(last.values()), np.float32))
+                    done += len(last)
 
     def _set_embedding(self, item_id: int, vector: np.ndarray) -> None:
         self._emb.store(item_id, self._index.id_row[item_id], vector)
