@@ -721,7 +721,7 @@ def main() -> None:
     p = json.loads(proc.stdout.strip().splitlines()[-1])
     print(f"  bulk index          {p['build_s']:8.1f} s   ({p['entries']:,} postings; "
           f"peak RSS so far {p['rss_lexical_mb']:.0f} MB)")
-    print(f"  load vectors        {p['vectors_s']:8.1f} s   ({n_index:,} x {DIM} float16, "
+    print(f"  load vectors        {p['vectors_s']:8.1f} s   ({n_index:,} x {DIM} int8, "
           f"inverted file of {p['cells']} k-means cells)")
     print(f"  intake query        p50 {p['query_p50_ms']:6.1f} ms   p95 {p['query_p95_ms']:6.1f} ms"
           f"   (both views; target p95 < 50 ms); lexical only p95 {p['query_lex_p95_ms']:.1f} ms;"

@@ -186,16 +186,18 @@ def lexical_evidence(d: dict, with_char: bool) -> np.ndarray:
 
 
 def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
-    """Candidates (from :func:`candidate_signals`) in the fused order, ties by id.
+    """Candidates (from :func:`candidate_signals`) in the fused order, ties by BM25F
+    similarity, then id.
 
-    Each view's evidence is standardised over the candidates (a z-score: no scale or weight
-    to fit): the lexical view's (:func:`lexical_evidence`) and the embedding cosine's. Without
-    a query vector the lexical evidence is the order; with one, the sum of the two, one equal
-    vote each (for an item whose vector is pending the lexical view stands in for the missing
-    one, so a new opinion is neither favoured nor buried while it waits). ``fusion_weight``
-    is unused (kept for compatibility).
-
-    ``Hit.similarity`` (for thresholds) is :func:`pair_similarity` of the two views.
+    Without a query vector: the lexical evidence (:func:`lexical_evidence`). With one, a
+    candidate whose vector is known is ranked by the better view's evidence,
+    :func:`pair_similarity`: the BM25F similarity and the calibrated cosine are both
+    similarities on [0, 1] measured against their own scale (the cosine above the index's
+    background), so neither needs a weight, and a duplicate in other words or in the same
+    words comes first either way. A candidate whose vector is pending is ranked by its BM25F
+    similarity, the evidence it has (never buried below it while it waits). So the order is
+    that of ``Hit.similarity``, the number used for thresholds. ``fusion_weight`` is unused
+    (kept for compatibility).
     """
     found, cos, cal = d["hits"], d["cosine"], d["cal"]
     known = ~np.isnan(cos)
@@ -203,15 +205,10 @@ def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
     sim[known] = pair_similarity(sim[known], cal[known])
     fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
     ids = d["id"]
-    if len(found) > 1:
+    key = sim
+    if len(found) > 1 and not known.any():
         key = lexical_evidence(d, with_char)
-        if known.any():
-            zc = key.copy()
-            zc[known] = zscore(cos[known])
-            key = key + zc
-    else:
-        key = sim
-    order = np.lexsort((ids, -np.asarray(key)))
+    order = np.lexsort((ids, -d["lexical"], -np.asarray(key)))  # ties: more words in common
     return [fused[i] for i in order.tolist()]
 
 
