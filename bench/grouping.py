@@ -680,7 +680,7 @@ def main() -> None:
                   flush=True)
             if name in models:
                 models[name].save()
-        samples = {"Hadoop (English, summary + 300 chars)":
+        samples = {"Hadoop (English summaries)":
                    [hadoop_embed_text(r[2] + "\n" + r[3]) for r in reports[:32]],
                    "OPPO (short Chinese questions)": [a for a, _, _ in files[1][1][:32]]}
         for name, m in models.items():
