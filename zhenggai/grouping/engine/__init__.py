@@ -8,8 +8,9 @@ question to the part that answers it, one module per job:
   BM25F similarity, shared terms. Rows are the index's; the other parts key on them.
 - :mod:`.chars`: the character n-gram view (kept texts, hashed df, its cosine).
 - :mod:`.embeddings`: optional embeddings, stored per row, and the texts waiting for one.
-- :mod:`.ranking`: the pruned BM25F top-k, then the z-score fusion of BM25F similarity,
-  character cosine and embedding cosine over the BM25F top ``fusion_depth``.
+- :mod:`.ranking`: the pruned BM25F top-k and the vector top-k (both views nominate), ranked
+  by the better view's evidence, max(BM25F similarity, calibrated cosine); without vectors,
+  the z-score fusion of BM25F similarity and character cosine.
 - :mod:`.clustering`: near-duplicate groups from nearest neighbours (union-find).
 
 Each module's docstring gives its model. No parameter is fitted to data: z-scores, equal
@@ -21,6 +22,7 @@ around every public method, so concurrent calls are serialised, not interleaved.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -205,7 +207,7 @@ class GroupingEngine:
         tids, qw, self_q = self._index.row_query_vector(row)
         qcodes = (self._chars.codes(np.array([row])) if self._chars is not None
                   else np.zeros(0, np.uint16))
-        qv = self._emb.vector(row) if self.embedder is not None else None
+        qv = self._emb.vector(row)
         return Query(tids, qw, self_q, qcodes, qv)
 
     def _candidates(self, q: Query, depth: int, exclude: set[int]) -> dict:
@@ -247,10 +249,10 @@ class GroupingEngine:
         """The ``k`` items most similar to ``text``, best first (ties by id).
 
         Both views nominate candidates: the BM25F top ``fusion_depth`` and, with a query
-        vector, the vector top ``fusion_depth``; :mod:`.ranking` fuses them (reciprocal
-        ranks). ``vector`` is the query's embedding if already known; otherwise, with an
-        embedder, the query is embedded now unless ``embed`` is False (then it is ranked on
-        lexical evidence alone). ``Hit.score`` is the BM25F score; ``Hit.similarity`` in
+        vector, the vector top ``fusion_depth``; :mod:`.ranking` orders them by
+        ``Hit.similarity``. ``vector`` is the query's embedding if already known; otherwise,
+        with an embedder, the query is embedded now unless ``embed`` is False (then it is
+        ranked on lexical evidence alone). ``Hit.score`` is the BM25F score; ``Hit.similarity`` in
         [0, 1] is for thresholds: the better of the BM25F similarity and the calibrated
         cosine (when both embeddings are known). With neither a query embedding nor the
         character view, the order is BM25F's.
@@ -338,6 +340,25 @@ class GroupingEngine:
         """Store an item's embedding computed elsewhere (e.g. kept in the database)."""
         with self._lock:
             self._set_embedding(int(item_id), np.asarray(vector, np.float32))
+
+    def set_embeddings(self, items: Iterable[tuple[int, Sequence[float] | np.ndarray]], *,
+                       chunk: int = 16_384) -> int:
+        """Store many ``(id, vector)`` pairs at once (ids not indexed are skipped); much
+        faster than :meth:`set_embedding` for a whole campaign. Returns how many were stored.
+        """
+        done = 0
+        it = iter(items)
+        while True:
+            batch = [(int(i), v) for i, v in itertools.islice(it, chunk)]
+            if not batch:
+                return done
+            with self._lock:
+                last = {i: v for i, v in batch if i in self._index.id_row}
+                if last:
+                    rows = np.array([self._index.id_row[i] for i in last], np.int64)
+                    self._emb.store_many(list(last), rows,
+                                         np.asarray(list(last.values()), np.float32))
+                    done += len(last)
 
     def _set_embedding(self, item_id: int, vector: np.ndarray) -> None:
         self._emb.store(item_id, self._index.id_row[item_id], vector)

@@ -20,11 +20,13 @@ from typing import NamedTuple
 import numpy as np
 
 from .arrays import ranges
-from .embeddings import EmbeddingStore
+from .embeddings import EmbeddingStore, kmeans
 from .index import LexicalIndex
 
 _BLOCK = 2_000_000  # expanded postings per step: bounds the temporary memory
 _VBLOCK = 1 << 25  # cosines per step of the vector neighbours (128 MB of float32)
+_EXACT_MAX = 8_192  # vector neighbours exactly up to this many items, else by k-means cells
+_CELL_PROBE = 3  # cells (its own and the nearest others) an item is compared with
 
 
 class Neighbours(NamedTuple):
@@ -78,11 +80,15 @@ def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int
     new neighbours and the calibrated cosine of a pair of local indices (0 if unknown)."""
     n = len(rows)
     known = np.flatnonzero(store.has[rows])
-    vk = store.vecs[rows[known]].astype(np.float32)
+    vk = store.rows(rows[known])
     mu = store.background(None)
     kk = min(k, len(known) - 1)
     pa_l, pb_l = [d.a], [d.b]
-    if kk > 0:
+    if kk > 0 and len(known) > _EXACT_MAX:
+        a_, b_ = _cell_neighbours(vk, kk)
+        pa_l.append(known[a_])
+        pb_l.append(known[b_])
+    elif kk > 0:
         step = max(1, _VBLOCK // max(1, len(known)))
         for lo in range(0, len(known), step):
             s = vk[lo:lo + step] @ vk.T
@@ -92,17 +98,22 @@ def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int
             pb_l.append(known[top.ravel()])
     pa, pb = np.concatenate(pa_l), np.concatenate(pb_l)
     lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
-    old = dict(zip((d.a * n + d.b).tolist(), d.sim.tolist(), strict=True))
+    okey = d.a * n + d.b
+    oo = np.argsort(okey, kind="stable")
+    okey, osim = okey[oo], d.sim[oo]
     key = np.unique(lo_ * n + hi_)
     a, b = key // n, key % n
-    lex = np.array([old.get(x, 0.0) for x in key.tolist()], np.float64)
+    at = np.minimum(np.searchsorted(okey, key), max(0, len(okey) - 1))
+    lex = np.where(okey[at] == key, osim[at], 0.0) if len(okey) else np.zeros(len(key))
     pos = np.full(n, -1, np.int64)
     pos[known] = np.arange(len(known))
     both = (pos[a] >= 0) & (pos[b] >= 0)
     cal = np.zeros(len(a))
-    if both.any():
-        cos = np.sum(vk[pos[a[both]]] * vk[pos[b[both]]], axis=1)
-        cal[both] = store.calibrate(cos, mu)
+    wb = np.flatnonzero(both)
+    for lo in range(0, len(wb), 65_536):
+        w = wb[lo:lo + 65_536]
+        cos = np.einsum("ij,ij->i", vk[pos[a[w]]], vk[pos[b[w]]])
+        cal[w] = store.calibrate(cos, mu)
 
     def vsim(x: int, y: int) -> float:
         if pos[x] < 0 or pos[y] < 0:
@@ -110,6 +121,43 @@ def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int
         return float(store.calibrate(np.array([float(vk[pos[x]] @ vk[pos[y]])]), mu)[0])
 
     return d._replace(a=a, b=b, sim=np.maximum(lex, cal)), vsim
+
+
+def _cell_neighbours(vk: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate ``k`` nearest by cosine of every row of ``vk`` (unit float32 rows): k-means
+    cells over the set (about sqrt(n)), each row compared exactly with the rows of its own
+    and the ``_CELL_PROBE - 1`` nearest other cells. Returns pairs (a, b) of row indices."""
+    n = len(vk)
+    c = max(2, round(n ** 0.5))
+    rng = np.random.default_rng(n)
+    sample = np.sort(rng.choice(n, size=min(n, 40 * c, 65_536), replace=False))
+    cent = kmeans(vk[sample], c, seed=n)
+    cell = np.empty(n, np.int64)
+    for lo in range(0, n, 16_384):
+        cell[lo:lo + 16_384] = np.argmax(vk[lo:lo + 16_384] @ cent.T, axis=1)
+    order = np.argsort(cell, kind="stable")
+    ptr = np.zeros(c + 1, np.int64)
+    np.cumsum(np.bincount(cell, minlength=c), out=ptr[1:])
+    near = np.argsort(-(cent @ cent.T), axis=1, kind="stable")[:, :_CELL_PROBE]
+    pa_l, pb_l = [], []
+    for ci in range(c):
+        mine = order[ptr[ci]:ptr[ci + 1]]
+        if not len(mine):
+            continue
+        other = np.concatenate([order[ptr[x]:ptr[x + 1]] for x in near[ci].tolist()])
+        kk = min(k, len(other) - 1)
+        if kk <= 0:
+            continue
+        s = vk[mine] @ vk[other].T
+        s[mine[:, None] == other[None, :]] = -np.inf
+        top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+        pa_l.append(np.repeat(mine, kk))
+        pb_l.append(other[top.ravel()])
+    if not pa_l:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a, b = np.concatenate(pa_l), np.concatenate(pb_l)
+    keep = a != b
+    return a[keep], b[keep]
 
 
 def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: np.ndarray,

@@ -175,49 +175,45 @@ def candidate_signals(index: LexicalIndex, chars: CharView | None, embeddings: E
             "nominated_lexically": np.arange(len(rows)) < nl}
 
 
-#: Reciprocal-rank fusion constant (Cormack et al. 2009), the usual default.
-RRF_K = 60
-
-
-def _ranks(key: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``key`` (best = highest), ties by id."""
-    order = np.lexsort((ids, -key))
-    r = np.empty(len(key), np.int64)
-    r[order] = np.arange(1, len(key) + 1)
-    return r
+def lexical_evidence(d: dict, with_char: bool) -> np.ndarray:
+    """The lexical view's z-score per candidate: that of the BM25F similarity, averaged with
+    that of the character cosine when that view is on and tells the candidates apart (on
+    Chinese text it reads nothing and would only halve the BM25F evidence)."""
+    parts = [d["lexical"]]
+    if with_char and len(d["char"]) and float(np.nanstd(d["char"])) > 0:
+        parts.append(d["char"])
+    return sum(zscore(np.asarray(p, np.float64)) for p in parts) / len(parts)
 
 
 def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
-    """Candidates (from :func:`candidate_signals`) in the fused order, ties by id.
+    """Candidates (from :func:`candidate_signals`) in the fused order, ties by BM25F
+    similarity, then id.
 
-    The lexical evidence of a candidate is the z-score of its BM25F similarity (averaged with
-    that of the character cosine when that view is on). Without a query vector that is the
-    order. With one, the lexical order and the cosine order are joined by reciprocal-rank
-    fusion, ``sum 1 / (60 + rank)`` over the two views, one equal vote each (for an item
-    whose vector is pending, the lexical view stands in for the missing one, so that a new
-    opinion is neither favoured nor buried while it waits); ``fusion_weight`` is unused
+    Without a query vector: the lexical evidence (:func:`lexical_evidence`). With one, a
+    candidate whose vector is known is ranked by the better view's evidence,
+    :func:`pair_similarity`: the BM25F similarity and the calibrated cosine are both
+    similarities on [0, 1] measured against their own scale (the cosine above the index's
+    background), so neither needs a weight, and a duplicate in other words or in the same
+    words comes first either way. A candidate whose vector is pending is ranked by its BM25F
+    similarity, the evidence it has (never buried below it while it waits). So the order is
+    that of ``Hit.similarity``, the number used for thresholds. ``fusion_weight`` is unused
     (kept for compatibility).
-
-    ``Hit.similarity`` (for thresholds) is the better view's evidence: the BM25F similarity,
-    or the calibrated cosine when it is higher, so a good cosine is never dragged down by a
-    weak lexical score.
     """
     found, cos, cal = d["hits"], d["cosine"], d["cal"]
     known = ~np.isnan(cos)
     sim = d["lexical"].copy()
-    sim[known] = np.maximum(sim[known], cal[known])
+    sim[known] = pair_similarity(sim[known], cal[known])
     fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
     ids = d["id"]
-    if len(found) > 1:
-        lexical = zscore(d["lexical"])
-        if with_char:
-            lexical = (lexical + zscore(d["char"])) / 2
-        key = lexical
-        if known.any():
-            lex_vote = 1.0 / (RRF_K + _ranks(lexical, ids))
-            sem_vote = 1.0 / (RRF_K + _ranks(np.where(known, cos, -np.inf), ids))
-            key = lex_vote + np.where(known, sem_vote, lex_vote)
-    else:
-        key = sim
-    order = np.lexsort((ids, -np.asarray(key)))
+    key = sim
+    if len(found) > 1 and not known.any():
+        key = lexical_evidence(d, with_char)
+    order = np.lexsort((ids, -d["lexical"], -np.asarray(key)))  # ties: more words in common
     return [fused[i] for i in order.tolist()]
+
+
+def pair_similarity(lexical, cal):
+    """The similarity of two texts in [0, 1] from the BM25F similarity and the calibrated
+    cosine (:mod:`.embeddings`): the better view's evidence, never dragged down by the
+    other: ``max(lexical, cal)``."""
+    return np.maximum(lexical, cal)
