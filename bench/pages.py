@@ -188,25 +188,29 @@ def add_backlog(info: dict, n: int, seed: int = 19) -> dict:
             "proposals": Proposal.objects.filter(campaign=camp, state="open").count()}
 
 
+def _timed_gets(conn, path: str, headers: dict, repeat: int) -> tuple[list[float], int]:
+    """GET `path` repeat + 5 times on `conn`; the times of all but the first five (which
+    warm each worker's connection and templates), and the answer's size."""
+    times, size = [], 0
+    for i in range(repeat + 5):
+        t = time.perf_counter()
+        conn.request("GET", path, headers=headers)
+        r = conn.getresponse()
+        body = r.read()
+        took = (time.perf_counter() - t) * 1000
+        if r.status != 200:
+            raise SystemExit(f"{path} answered {r.status}")
+        if i >= 5:
+            times.append(took)
+        size = len(body)
+    return times, size
+
+
 def measure_desk(port: int, session: str, repeat: int) -> list[tuple[str, list[float], int]]:
     """The desk (with its proposals, one request) and a page of proposals (htmx)."""
     headers = {"Accept-Language": "zh-CN", "Host": "127.0.0.1", "Cookie": f"sessionid={session}"}
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    out = []
-    for name, path in DESK:
-        times, size = [], 0
-        for i in range(repeat + 5):
-            t = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            body = r.read()
-            took = (time.perf_counter() - t) * 1000
-            if r.status != 200:
-                raise SystemExit(f"{path} answered {r.status}")
-            size = len(body)
-            if i >= 5:
-                times.append(took)
-        out.append((name, times, size))
+    out = [(name, *_timed_gets(conn, path, headers, repeat)) for name, path in DESK]
     conn.close()
     return out
 
@@ -218,20 +222,8 @@ def measure(port: int, sessions: dict, repeat: int) -> list[tuple[str, list[floa
         if who:
             headers["Cookie"] = f"sessionid={sessions[who]}"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        times, size = [], 0
-        for i in range(repeat + 5):
-            t = time.perf_counter()
-            conn.request("GET", path, headers=headers)
-            r = conn.getresponse()
-            body = r.read()
-            took = (time.perf_counter() - t) * 1000
-            if r.status != 200:
-                raise SystemExit(f"{path} answered {r.status}")
-            if i >= 5:  # the first few warm each worker's connection and templates
-                times.append(took)
-            size = len(body)
+        out.append((name, *_timed_gets(conn, path, headers, repeat)))
         conn.close()
-        out.append((name, times, size))
     return out
 
 
@@ -263,6 +255,11 @@ def run(dataset: str, scale: float, repeat: int, backlog: int = 0) -> None:
             with connection.cursor() as cur:
                 cur.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
         desk = info["backlog"]
+    # The worker books new opinions into the figures every minute; a read before that adds
+    # them in memory (figures.ledger.Queued), which a live site does for a minute at most.
+    from zhenggai.figures.ledger import book_pending
+
+    book_pending()
     sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"])}
     if desk:
         sessions["clerk"] = _session_for(desk["clerk"])
