@@ -177,3 +177,11 @@ def test_two_workers_refreshing_at_once_leave_one_set_of_proposals(desk):
     before = list(Proposal.objects.values_list("pk", flat=True).order_by("pk"))
     P.refresh(s.campaign)
     assert list(Proposal.objects.values_list("pk", flat=True).order_by("pk")) == before
+
+
+def test_a_run_keeps_no_time_finer_than_the_day(desk):
+    """Which opinions a run held, beside the run's time, would bound when an anonymous
+    opinion came; the run keeps only its day."""
+    made = ProposalRun.objects.get(campaign=desk.campaign).made_at
+    assert made is not None
+    assert (made.hour, made.minute, made.second, made.microsecond) == (0, 0, 0, 0)

@@ -47,7 +47,7 @@ class ProposalRun(models.Model):
     log_seq = models.BigIntegerField(default=0)
     # {unit id or "0": [opinions, of them not yet summarised]} when counted
     units = models.JSONField(default=dict)
-    made_at = models.DateTimeField(null=True)  # when the run was made (not an opinion's)
+    made_at = models.DateTimeField(null=True)  # the day (midnight UTC) a run was last made
 
 
 class Proposal(models.Model):

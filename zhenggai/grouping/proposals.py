@@ -150,7 +150,10 @@ def refresh(campaign) -> ProposalRun:
         # what no desk needs any longer
         Proposal.objects.filter(campaign=campaign, state__in=[
             Proposal.REPLACED, Proposal.STALE]).delete()
-        run.log_seq, run.units, run.made_at = seq, units, timezone.now()
+        # Only the day: which opinions a run held, beside its time, would bound when an
+        # anonymous opinion came finer than the day. made_at only says a run was made.
+        run.log_seq, run.units = seq, units
+        run.made_at = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
         run.save()
     return run
 
