@@ -107,14 +107,16 @@ def test_lists_kiosk_poster_and_forms(live_server, browser, plant_story, tmp_pat
     worker.goto(base + "/problems/")
     assert w["problems"] in worker.inner_text("[data-testid=count]")
     fits(worker, "problems", lang)
-    worker.click(".pager a[rel=next]")
+    with worker.expect_navigation():  # a locator's count does not wait for the next page
+        worker.click(".pager a[rel=next]")
     assert w["showing"] in worker.inner_text("[data-testid=count]")
     fits(worker, "problems-page2", lang)
     worker.goto(base + "/problems/")
     worker.fill("#f-q", "风扇")
     worker.select_option("#f-unit", str(s.furnace.pk))  # the crew is under the furnace
     worker.check("input[name=overdue]")
-    worker.click("form.filters button")
+    with worker.expect_navigation():
+        worker.click("form.filters button")
     rows = worker.locator("table.stack tbody tr")
     assert rows.count() == 1 and f"#{s.poster_problem.pk}" in rows.inner_text()
     assert w["overdue"] in rows.inner_text()
