@@ -163,6 +163,13 @@ def add_backlog(info: dict, n: int, seed: int = 19) -> dict:
             .order_by("-pk").first())
     rng = random.Random(seed)
     pool = list(Opinion.objects.filter(campaign=camp).values_list("text", flat=True)[:5000])
+    if len(set(pool)) < 50:
+        # The million data set's opinions all read "意见": a backlog of one text would be
+        # one group of ten thousand. Take the replay's ways of saying its matters instead.
+        from zhenggai.demo import texts
+
+        pool = sorted({way.format(f=k % 6 + 1, s=texts.SHIFTS[k % 4], s_en=texts.SHIFTS_EN[k % 4])
+                       for k in range(6) for theme in texts.THEMES for way in theme[4]})
     bases = rng.sample(pool, min(len(pool), max(50, n // 4)))
     units = list(Unit.objects.filter(org_id=camp.org_id).values_list("pk", flat=True)[:200])
     day = Opinion.objects.filter(campaign=camp).aggregate(m=Max("received_on"))["m"]
