@@ -1,9 +1,11 @@
 """Benchmark: the pages people wait for, served by gunicorn.
 
 Serves two data sets under gunicorn (2 workers) and times, one request after another, the
-public board, the leader board and the verification queue: p50 and p95 over real HTTP,
-signed in as the demo leader and representative. Target: p95 under 150 ms at 1,000,000
-opinions.
+public board, the situation page, the leader board, the verification queue and the API's
+figures by unit and by owner: p50 and p95 over real HTTP, signed in as the demo leader and
+representative (the API with the leader's token). Targets at 1,000,000 opinions: p95 under
+100 ms for what reads figures (the boards, the situation, the API), 150 ms for the rest;
+each row says whether it was met.
 
     .venv/bin/python bench/pages.py                        # both data sets, SQLite
     .venv/bin/python bench/pages.py --engine postgres      # the same on PostgreSQL
@@ -44,8 +46,15 @@ from _common import free_port, gunicorn, pg_fresh_db, pg_url
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_DB = "zhenggai_bench_pages"
-PAGES = [("public board", "/board/", None), ("leader board", "/leader/", "leader"),
-         ("verification queue", "/verify/", "rep")]
+# Who reads each: nobody (public), a signed-in member, or the leader's API token ("api").
+PAGES = [("public board", "/board/", None), ("situation", "/", None),
+         ("leader board", "/leader/", "leader"), ("verification queue", "/verify/", "rep"),
+         ("API figures by unit", "/api/v1/figures?by=unit", "api"),
+         ("API figures by owner", "/api/v1/figures?by=owner", "api")]
+# The p95 each must stay under at 1,000,000 opinions: the pages that read figures 100 ms
+# (issue 20), the others 150 ms.
+TARGET_MS = {"public board": 100, "situation": 100, "leader board": 100,
+             "API figures by unit": 100, "API figures by owner": 100}
 
 
 def _figures_bench():
@@ -163,6 +172,13 @@ def add_backlog(info: dict, n: int, seed: int = 19) -> dict:
             .order_by("-pk").first())
     rng = random.Random(seed)
     pool = list(Opinion.objects.filter(campaign=camp).values_list("text", flat=True)[:5000])
+    if len(set(pool)) < 50:
+        # The million data set's opinions all read "意见": a backlog of one text would be
+        # one group of ten thousand. Take the replay's ways of saying its matters instead.
+        from zhenggai.demo import texts
+
+        pool = sorted({way.format(f=k % 6 + 1, s=texts.SHIFTS[k % 4], s_en=texts.SHIFTS_EN[k % 4])
+                       for k in range(6) for theme in texts.THEMES for way in theme[4]})
     bases = rng.sample(pool, min(len(pool), max(50, n // 4)))
     units = list(Unit.objects.filter(org_id=camp.org_id).values_list("pk", flat=True)[:200])
     day = Opinion.objects.filter(campaign=camp).aggregate(m=Max("received_on"))["m"]
@@ -219,7 +235,9 @@ def measure(port: int, sessions: dict, repeat: int) -> list[tuple[str, list[floa
     out = []
     for name, path, who in PAGES:
         headers = {"Accept-Language": "zh-CN", "Host": "127.0.0.1"}
-        if who:
+        if who == "api":
+            headers["Authorization"] = f"Bearer {sessions['api']}"
+        elif who:
             headers["Cookie"] = f"sessionid={sessions[who]}"
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         out.append((name, *_timed_gets(conn, path, headers, repeat)))
@@ -260,7 +278,11 @@ def run(dataset: str, scale: float, repeat: int, backlog: int = 0) -> None:
     from zhenggai.figures.ledger import book_pending
 
     book_pending()
-    sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"])}
+    from zhenggai.api.models import ApiToken
+    from zhenggai.org.models import Member
+
+    sessions = {"leader": _session_for(info["leader"]), "rep": _session_for(info["rep"]),
+                "api": ApiToken.issue(Member.objects.get(pk=info["leader"]), "bench")[1]}
     if desk:
         sessions["clerk"] = _session_for(desk["clerk"])
     engine = connection.vendor
@@ -272,14 +294,17 @@ def run(dataset: str, scale: float, repeat: int, backlog: int = 0) -> None:
             rows += measure_desk(port, sessions["clerk"], repeat)
     print(f"\n== {info['name']} on {engine}, built in {info['build_s']:.0f} s; gunicorn 2 "
           f"workers, {repeat} requests per page, one after another ==")
-    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KiB':>6}")
-    worst = 0.0
+    print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'KiB':>6}  p95 target")
+    missed = []
     for name, times, size in rows:
         p95 = statistics.quantiles(times, n=20)[-1]
-        worst = max(worst, p95)
+        target = TARGET_MS.get(name, 150)
+        if p95 >= target:
+            missed.append(name)
         print(f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {max(times):>8.1f} "
-              f"{size / 1024:>6.0f}")
-    print(f"slowest p95: {worst:.1f} ms  (target < 150 ms at 1,000,000 opinions)", flush=True)
+              f"{size / 1024:>6.0f}  < {target} ms {'met' if p95 < target else 'MISSED'}")
+    print(f"targets: {'all met' if not missed else 'missed by ' + ', '.join(missed)}",
+          flush=True)
     if desk:
         print(f"desk backlog: {desk['backlog']:,} opinions unsummarised (posted in "
               f"{desk['posted_s']:.0f} s); the worker computed {desk['proposals']:,} proposals "

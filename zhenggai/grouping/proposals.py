@@ -55,8 +55,7 @@ _CHUNK = 5000  # ids per IN list: under SQLite's and PostgreSQL's parameter limi
 
 
 def _loose(campaign_id: int):
-    return Opinion.objects.filter(campaign_id=campaign_id, problem__isnull=True,
-                                  pending_me_too__isnull=True)
+    return Opinion.objects.waiting(campaign_id)
 
 
 def _gone(ids) -> set[int]:
@@ -242,6 +241,7 @@ def available(campaign, clerk, now=None):
         _free(clerk, now))
 
 
+@transaction.atomic  # its few writes (stale, holds, releases): one commit, not four
 def page(campaign, clerk, number: int = 0, per: int = PER_PAGE, now=None) -> list[Shown]:
     """A page of proposals for this clerk, biggest first (skipped ones last), each held by
     the clerk for :data:`HOLD`; the clerk's other holds are released. A proposal with an

@@ -227,9 +227,7 @@ class Service:
         """Groups of the campaign's unsummarised opinions that share words, largest first.
         Every unsummarised opinion is in at most one group; nothing is written."""
         eng = self.index(campaign.pk)
-        loose = dict(Opinion.objects.filter(campaign=campaign, problem__isnull=True,
-                                            pending_me_too__isnull=True)
-                     .values_list("id", "text"))
+        loose = dict(Opinion.objects.waiting(campaign).values_list("id", "text"))
         # Every intake logs its opinions (opinions/intake.py), so the index has them all
         # but one committed since its catch-up above: that one waits for the next question.
         ids = [i for i in loose if i in eng]

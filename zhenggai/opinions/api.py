@@ -209,9 +209,7 @@ def list_opinions(request, campaign: Id, unsummarised: bool = False, limit: int 
     c = get_object_or_404(Campaign, pk=campaign, org_id=request.auth.org_id)
     if not may_view(request.auth, c, "summarising_desk"):
         raise Forbidden(_("Only a clerk of this campaign may list its opinions."))
-    qs = Opinion.objects.filter(campaign=c)
-    if unsummarised:
-        qs = qs.filter(problem__isnull=True, pending_me_too__isnull=True)
+    qs = Opinion.objects.waiting(c) if unsummarised else Opinion.objects.filter(campaign=c)
     if after is not None:
         qs = qs.filter(pk__gt=after)
     return list(qs.order_by("pk")[:min(max(limit, 1), 500)])

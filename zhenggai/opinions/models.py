@@ -43,6 +43,15 @@ class OpinionQuerySet(models.QuerySet):
     def delete(self):
         raise TypeError("Opinions are never deleted.")
 
+    def waiting(self, campaign) -> "OpinionQuerySet":
+        """The campaign's opinions waiting for a clerk: in no problem, and no anonymous
+        "me too" waiting for its day's end to join its problem. NOT EXISTS, not a left
+        join: PostgreSQL estimated the join's "IS NULL" at 50 rows of 10,000 and joined
+        every waiting opinion's unit before it sorted a page of them."""
+        gone = PendingMeToo.objects.filter(opinion_id=models.OuterRef("pk"))
+        return self.filter(campaign=campaign, problem__isnull=True).filter(
+            ~models.Exists(gone))
+
 
 class Opinion(models.Model):
     id = KeyField(primary_key=True, default=random_id, editable=False)
@@ -81,7 +90,13 @@ class Opinion(models.Model):
                                 name="opinion_list_day"),
                    # …of a unit and the units under it.
                    models.Index(fields=["campaign", "unit", "received_on"],
-                                name="opinion_list_unit")]
+                                name="opinion_list_unit"),
+                   # The opinions waiting for a clerk (the desk's list, by id, and its
+                   # progress, by unit): only they are in these, however many are grouped.
+                   models.Index(fields=["campaign", "id"], name="opinion_waiting",
+                                condition=models.Q(problem__isnull=True)),
+                   models.Index(fields=["campaign", "unit"], name="opinion_waiting_unit",
+                                condition=models.Q(problem__isnull=True))]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(anonymous=False) | models.Q(author__isnull=True,

@@ -72,9 +72,11 @@ class Problem(models.Model):
             models.Index(fields=["campaign", "deadline", "id"], name="problem_list_deadline"),
             models.Index(fields=["campaign", "n_opinions", "id"], name="problem_list_opinions"),
             models.Index(fields=["campaign", "state", "deadline"], name="problem_list_overdue"),
-            # Proposed declines waiting for a leader: few among many.
-            models.Index(fields=["campaign", "updated_at"], condition=Q(decline_requested=True),
-                         name="problem_decline_pending"),
+            # Proposed declines waiting for a leader: few among many. In the order the
+            # leader's page lists them (updated_at, id): without the id SQLite read the
+            # list's index instead, every problem of the campaign (366 ms at 200,000).
+            models.Index(fields=["campaign", "updated_at", "id"],
+                         condition=Q(decline_requested=True), name="problem_decline_waiting"),
         ]
 
     def __str__(self) -> str:

@@ -166,8 +166,7 @@ def filter_choices(org_id: int, owners_of: QuerySet | None = None) -> dict:
 
 def unsummarised(campaign: Campaign, *, after: int | None = None) -> QuerySet:
     # An anonymous "me too" waits for its day's end to join its problem, not for a clerk.
-    qs = Opinion.objects.filter(campaign=campaign, problem__isnull=True,
-                                pending_me_too__isnull=True)
+    qs = Opinion.objects.waiting(campaign)
     if after:
         qs = qs.filter(pk__gt=after)
     return qs.select_related("unit", "author").order_by("pk")  # what the desk shows

@@ -29,6 +29,7 @@ from zhenggai.problems import actions, queries
 from zhenggai.problems.models import Problem, Scope
 
 from ..pages import posted_id, query_id, role_page, status_of
+from ..widgets import QuickSelect
 
 
 class PlanForm(forms.Form):
@@ -37,8 +38,10 @@ class PlanForm(forms.Form):
     scope = forms.ChoiceField(choices=Scope.choices, initial=Scope.COMMON,
                               label=gettext_lazy("scope"))
     owner = forms.ModelChoiceField(queryset=Member.objects.none(), required=False,
+                                   widget=QuickSelect,
                                    label=gettext_lazy("owner (person)"))
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False,
+                                  widget=QuickSelect,
                                   label=gettext_lazy("owning unit"))
     measures = forms.CharField(required=False, label=gettext_lazy("measures (整改措施)"),
                                widget=forms.Textarea(attrs={"rows": 2}))
@@ -71,6 +74,7 @@ class PlanForm(forms.Form):
 class NewProblemForm(PlanForm):
     summary = forms.CharField(max_length=500, label=gettext_lazy("summary of the problem"))
     category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
+                                      widget=QuickSelect,
                                       label=gettext_lazy("category"))
     field_order = ["summary", "category", "scope", "owner", "unit", "measures", "deadline"]
 

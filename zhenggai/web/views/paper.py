@@ -20,6 +20,7 @@ from zhenggai.org import clock
 from zhenggai.org.models import Category, Unit
 
 from ..pages import role_page, status_of
+from ..widgets import QuickSelect
 
 
 @never_cache
@@ -52,8 +53,10 @@ class PaperForm(forms.Form):
     text = forms.CharField(label=gettext_lazy("The opinion, as written on the form"),
                            max_length=intake.MAX_TEXT, widget=forms.Textarea(attrs={"rows": 6}))
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False,
+                                  widget=QuickSelect,
                                   label=gettext_lazy("Unit concerned (optional)"))
     category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
+                                      widget=QuickSelect,
                                       label=gettext_lazy("Category (optional)"))
     received_on = forms.DateField(label=gettext_lazy("Taken from the box on"),
                                   widget=forms.DateInput(attrs={"type": "date"},

@@ -28,14 +28,17 @@ from zhenggai.problems.photos import MAX_BYTES, MAX_PHOTOS
 from zhenggai.security.address import client_address
 
 from ..pages import campaign_for, home_org, posted_id, status_of
+from ..widgets import QuickSelect
 
 
 class OpinionForm(forms.Form):
     text = forms.CharField(label=gettext_lazy("Your opinion"), max_length=intake.MAX_TEXT,
                            widget=forms.Textarea(attrs={"rows": 5}))
     unit = forms.ModelChoiceField(queryset=Unit.objects.none(), required=False,
+                                  widget=QuickSelect,
                                   label=gettext_lazy("Which unit is it about? (optional)"))
     category = forms.ModelChoiceField(queryset=Category.objects.none(), required=False,
+                                      widget=QuickSelect,
                                       label=gettext_lazy("What kind of matter? (optional)"))
     anonymous = forms.BooleanField(required=False,
                                    label=gettext_lazy("Submit anonymously (无名提案)"))
