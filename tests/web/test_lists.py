@@ -142,6 +142,9 @@ def test_pages_keep_the_filters_and_stop_at_the_last(story, client):
     assert 'href="?q=%E6%9D%A1&amp;page=2"' in html
     last = client.get("/opinions/?q=条&page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "showing 51–55" in last and 'rel="next"' not in last
+    # In Chinese the links say pages, not the production records' "previous" (原纪录).
+    zh = client.get("/opinions/?q=条&page=2", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "‹ 上一页" in zh and "原纪录" not in zh
     # A page past the end, or not a number, shows the last or the first.
     assert client.get("/opinions/?page=99").status_code == 200
     assert client.get("/opinions/?page=x").status_code == 200

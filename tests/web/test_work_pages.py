@@ -78,6 +78,10 @@ def test_the_owners_list_is_searched_filtered_and_paged(as_member, story):
     assert len(r.context["needs_rows"]) == queries.LIST_PAGE
     assert "page=2" in r.content.decode()
     assert len(c.get("/owner/?page=2", **EN).context["needs_rows"]) == 3
+    # The numbered page links of every list, keeping the search.
+    body = c.get("/owner/?q=炉前", **EN).content.decode()
+    assert 'href="?q=%E7%82%89%E5%89%8D&amp;page=2" rel="next"' in body
+    assert '<strong aria-current="page">1</strong>' in body
     for query in ("q=澡堂", "q=锅炉", f"q=%23{wash.pk}", f"unit={story.office.pk}",
                   f"category={safety.pk}"):
         rows = c.get(f"/owner/?{query}", **EN).context["needs_rows"]
@@ -85,6 +89,16 @@ def test_the_owners_list_is_searched_filtered_and_paged(as_member, story):
     assert c.get("/owner/?state=claimed", **EN).context["needs"].paginator.count == 0
     # What does not parse is left out, never an error.
     assert c.get("/owner/?unit=x&state=nonsense&page=99", **EN).status_code == 200
+
+
+def test_the_owners_two_lists_page_apart(as_member, story):
+    for _ in range(queries.LIST_PAGE + 1):
+        bring_to(story, lifecycle.CLAIMED)
+    c = as_member(story.owner)
+    body = c.get("/owner/?state=claimed", **EN).content.decode()
+    assert 'href="?state=claimed&amp;wpage=2" rel="next"' in body
+    assert "&amp;page=2" not in body and "?page=2" not in body  # needs you has one page
+    assert len(c.get("/owner/?wpage=2", **EN).context["waiting_rows"]) == 1
 
 
 def test_the_filter_is_the_lists_one(story):

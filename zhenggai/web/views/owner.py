@@ -4,13 +4,13 @@ form is on each problem's page."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from zhenggai.problems import lifecycle, lists, queries
 
 from ..pages import role_page, today
+from .lists import page_of
 
 
 def rows(page, day) -> list[dict]:
@@ -32,8 +32,8 @@ def my_problems(request: HttpRequest) -> HttpResponse:
     day = today(campaign.org_id)
     f = lists.Filters.from_query(request.GET, states=queries.OWNER_STATES)
     mine = queries.owner_lists(request.member, campaign, day, f)
-    needs = Paginator(mine["needs"], queries.LIST_PAGE).get_page(request.GET.get("page"))
-    waiting = Paginator(mine["waiting"], queries.LIST_PAGE).get_page(request.GET.get("wpage"))
+    needs = page_of(mine["needs"], request.GET.get("page"), queries.LIST_PAGE)
+    waiting = page_of(mine["waiting"], request.GET.get("wpage"), queries.LIST_PAGE)
     return render(request, "web/my_problems.html", {
         "campaign": campaign, "f": f, "needs": needs, "waiting": waiting,
         "needs_rows": rows(needs, day), "waiting_rows": rows(waiting, day),

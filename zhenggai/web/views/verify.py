@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -20,6 +19,7 @@ from zhenggai.problems.models import Problem
 
 from ..pages import posted_id, query_id, role_page, status_of, today
 from ..problem_forms import take
+from .lists import page_of
 
 VERIFY = (Kind.VERIFY_PASSED, Kind.VERIFY_NOT_THOROUGH, Kind.CHECK_HOLDS,
           Kind.CHECK_DETERIORATED)
@@ -53,7 +53,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         problem = (listing.filter(pk__gt=after) if after else listing).first()
     else:
         problem = queries.next_to_verify(rep, campaign, day, after=after)
-    page = Paginator(listing, queries.LIST_PAGE).get_page(request.GET.get("page"))
+    page = page_of(listing, request.GET.get("page"), queries.LIST_PAGE)
     ctx = {
         "campaign": campaign, "problem": problem, "error": error,
         "counts": queries.queue_counts(rep, campaign, day),
