@@ -229,6 +229,16 @@ def test_a_refused_form_keeps_what_was_typed(story, client):
     assert Problem.objects.get(pk=p.pk).state == lifecycle.CLAIMED
 
 
+def test_a_posters_own_text_reads_full_width_wherever_it_is_shown(story, client):
+    p = bring_to(story, lifecycle.ASSIGNED)
+    problem_actions.post_poster(p, actor=story.worker, text="风扇坏了,快修!", signed=False)
+    inside = {"REMOTE_ADDR": "10.1.2.3", "HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    client.force_login(f.user_for(story.worker))
+    for url in ("/board/", f"/board/problems/{p.pk}/", f"/problems/{p.pk}/"):
+        html = client.get(url, **inside).content.decode()
+        assert "风扇坏了，快修！" in html and "快修!" not in html, url
+
+
 def test_a_poster_sets_chinese_with_full_width_punctuation_and_keeps_its_groups_whole():
     from zhenggai.web.views.board import full_width, unbroken_groups
 
