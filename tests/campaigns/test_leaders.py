@@ -11,9 +11,9 @@ from zhenggai.api.models import ApiToken
 from zhenggai.campaigns import bulletins
 from zhenggai.campaigns.models import Bulletin
 from zhenggai.errors import Forbidden, InvalidInput
+from zhenggai.figures.queries import leaders_own
 from zhenggai.org import clock
 from zhenggai.problems import actions, lifecycle
-from zhenggai.web.views.leader import leaders_own
 
 EN = {"HTTP_ACCEPT_LANGUAGE": "en"}
 ZH = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}

@@ -20,8 +20,8 @@ from tests import factories as f
 from tests.factories import at
 from tests.helpers import bring_to
 from tests.production.conftest import plant, run  # noqa: F401  (the plant fixture)
+from tests.web import pagecheck
 from tests.web.test_browser import SHOTS, Walk, browser  # noqa: F401  (the browser fixture)
-from tests.web.test_browser_production import BARE
 from zhenggai.org.models import Organisation
 from zhenggai.problems import actions as problem_actions
 from zhenggai.problems import lifecycle, queries
@@ -32,34 +32,10 @@ from zhenggai.web.views.board import KIOSK_ROWS
 pytestmark = pytest.mark.slow
 
 LISTS = SHOTS / "lists"
-WIDTHS = ((360, 740), (1920, 1080))
-# A key where words belong: snake_case (not_thorough, verify_passed, t_per_h …).
-RAW_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")
-# English left in a Chinese page: a word of five letters or more (the story's English unit
-# names are not shown in Chinese; URLs are taken out first).
-ENGLISH = re.compile(r"\b[A-Za-z]{5,}\b")
-URL = re.compile(r"https?://\S+")
 
 
-def fits(page, name: str, lang: str, widths=WIDTHS) -> None:
-    """At each width: no sideways scroll, no raw key, no bare decimal, no English left in
-    Chinese, no CSP violation; a full-page screenshot."""
-    (LISTS / lang).mkdir(parents=True, exist_ok=True)
-    assert page.csp_violations == [], f"{name}: {page.csp_violations[:3]}"
-    for width, height in widths:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(100)
-        scroll, inner = page.evaluate(
-            "[document.scrollingElement.scrollWidth, window.innerWidth]")
-        assert scroll <= inner, f"{name} at {width} px scrolls sideways: {scroll} > {inner}"
-        text = URL.sub("", page.inner_text("body"))
-        assert not RAW_KEY.search(text), f"{name}: raw key {RAW_KEY.search(text)[0]}"
-        assert not BARE.findall(text), f"{name}: bare decimals {BARE.findall(text)[:5]}"
-        if lang == "zh-hans":
-            english = [w for w in ENGLISH.findall(text) if w not in ("English", "Excel")]
-            assert not english, f"{name}: English in the Chinese page: {english[:5]}"
-        page.screenshot(path=str(LISTS / lang / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 360, "height": 740})
+def fits(page, name: str, lang: str, widths=pagecheck.WIDTHS) -> None:
+    pagecheck.check(page, name, lang, shots=LISTS / lang, widths=widths)
 
 
 WORDS = {"en": {"problems": "problems", "overdue": "days overdue", "showing": "showing 51–"},

@@ -26,23 +26,19 @@ import re
 import pytest
 
 from tests import factories as f
+from tests.web import pagecheck
 from tests.web.test_browser import (  # noqa: F401  (the browser fixture)
-    CONTRAST_JS,
     SHOTS,
     Walk,
     browser,
     pytestmark,
 )
-from tests.web.test_browser_production import BARE
 from zhenggai.org.models import Organisation
 from zhenggai.problems import actions, lifecycle
 from zhenggai.problems.models import Problem
 
 ROLE_SHOTS = SHOTS / "roles"
 TODAY = dt.date(1957, 10, 20)  # the plant's clock: problems are days, not decades, overdue
-# A programme's key shown as a word: lower-case words joined by underscores.
-RAW_KEY = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
-WIDTHS = ((360, 740), (1920, 1080))
 CLICKS: dict[str, dict[str, int]] = {}  # lang → role's main job → clicks, for the report
 
 WORDS = {
@@ -54,23 +50,7 @@ WORDS = {
 
 
 def check(page, name: str, lang: str) -> None:
-    """The page at a phone's and a wall's width: no sideways scroll, no raw key, no bare
-    decimal, no CSP violation, readable contrast; a screenshot of each."""
-    ROLE_SHOTS.mkdir(parents=True, exist_ok=True)
-    assert page.csp_violations == [], f"{name}: {page.csp_violations[:3]}"
-    bad = page.evaluate(CONTRAST_JS)
-    assert bad == [], f"{name}: text below WCAG AA contrast: {bad[:5]}"
-    for width, height in WIDTHS:
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(100)
-        scroll, inner = page.evaluate(
-            "[document.scrollingElement.scrollWidth, window.innerWidth]")
-        assert scroll <= inner, f"{name} at {width} px scrolls sideways: {scroll} > {inner}"
-        text = page.inner_text("body")
-        assert not RAW_KEY.search(text), f"{name}: raw key {RAW_KEY.search(text)[0]!r}"
-        assert not BARE.findall(text), f"{name}: bare decimals {BARE.findall(text)[:5]}"
-        page.screenshot(path=str(ROLE_SHOTS / f"{lang}-{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 360, "height": 740})
+    pagecheck.check(page, name, lang, shots=ROLE_SHOTS, prefix=f"{lang}-")
 
 
 def _problem(s, summary, opinions, *, deadline, measures="", owner=True):

@@ -142,6 +142,9 @@ def test_pages_keep_the_filters_and_stop_at_the_last(story, client):
     assert 'href="?q=%E6%9D%A1&amp;page=2"' in html
     last = client.get("/opinions/?q=条&page=2", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "showing 51–55" in last and 'rel="next"' not in last
+    # In Chinese the links say pages, not the production records' "previous" (原纪录).
+    zh = client.get("/opinions/?q=条&page=2", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "‹ 上一页" in zh and "原纪录" not in zh
     # A page past the end, or not a number, shows the last or the first.
     assert client.get("/opinions/?page=99").status_code == 200
     assert client.get("/opinions/?page=x").status_code == 200
@@ -224,6 +227,16 @@ def test_a_refused_form_keeps_what_was_typed(story, client):
     html = r.content.decode()
     assert html.count("风扇没有接电</textarea>") == 1
     assert Problem.objects.get(pk=p.pk).state == lifecycle.CLAIMED
+
+
+def test_a_posters_own_text_reads_full_width_wherever_it_is_shown(story, client):
+    p = bring_to(story, lifecycle.ASSIGNED)
+    problem_actions.post_poster(p, actor=story.worker, text="风扇坏了,快修!", signed=False)
+    inside = {"REMOTE_ADDR": "10.1.2.3", "HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    client.force_login(f.user_for(story.worker))
+    for url in ("/board/", f"/board/problems/{p.pk}/", f"/problems/{p.pk}/"):
+        html = client.get(url, **inside).content.decode()
+        assert "风扇坏了，快修！" in html and "快修!" not in html, url
 
 
 def test_a_poster_sets_chinese_with_full_width_punctuation_and_keeps_its_groups_whole():

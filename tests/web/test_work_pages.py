@@ -11,7 +11,7 @@ import pytest
 from tests import factories as f
 from tests.factories import user_for
 from tests.helpers import bring_to, when
-from zhenggai.problems import actions, lifecycle, queries
+from zhenggai.problems import actions, lifecycle, lists, queries
 from zhenggai.problems.models import Problem
 from zhenggai.web.views.worker import _case_context
 
@@ -78,6 +78,10 @@ def test_the_owners_list_is_searched_filtered_and_paged(as_member, story):
     assert len(r.context["needs_rows"]) == queries.LIST_PAGE
     assert "page=2" in r.content.decode()
     assert len(c.get("/owner/?page=2", **EN).context["needs_rows"]) == 3
+    # The numbered page links of every list, keeping the search.
+    body = c.get("/owner/?q=炉前", **EN).content.decode()
+    assert 'href="?q=%E7%82%89%E5%89%8D&amp;page=2" rel="next"' in body
+    assert '<strong aria-current="page">1</strong>' in body
     for query in ("q=澡堂", "q=锅炉", f"q=%23{wash.pk}", f"unit={story.office.pk}",
                   f"category={safety.pk}"):
         rows = c.get(f"/owner/?{query}", **EN).context["needs_rows"]
@@ -87,18 +91,52 @@ def test_the_owners_list_is_searched_filtered_and_paged(as_member, story):
     assert c.get("/owner/?unit=x&state=nonsense&page=99", **EN).status_code == 200
 
 
-def test_the_filter_is_the_query_layers(story):
+def test_the_owners_two_lists_page_apart(as_member, story):
+    for _ in range(queries.LIST_PAGE + 1):
+        bring_to(story, lifecycle.CLAIMED)
+    c = as_member(story.owner)
+    body = c.get("/owner/?state=claimed", **EN).content.decode()
+    assert 'href="?state=claimed&amp;wpage=2" rel="next"' in body
+    assert "&amp;page=2" not in body and "?page=2" not in body  # needs you has one page
+    assert len(c.get("/owner/?wpage=2", **EN).context["waiting_rows"]) == 1
+
+
+def test_the_filter_is_the_lists_one(story):
     a = _problem(story, "炉前通风", unit=story.furnace)
     b = _problem(story, "澡堂热水", unit=story.office, category=story.category)
     qs = Problem.objects.filter(campaign=story.campaign)
-    wanted = queries.ProblemFilter.from_query({"q": " 澡堂 ", "unit": str(story.office.pk)})
-    assert list(wanted.apply(qs)) == [b] and wanted.query().startswith("q=")
-    assert set(queries.ProblemFilter().apply(qs)) >= {a, b}
-    assert not queries.ProblemFilter.from_query({"unit": "-1", "state": "nope"})
+    day = dt.date(1957, 12, 1)
+
+    def narrow(wanted):
+        return lists.narrow(qs, wanted, story.org.pk, day)
+
+    wanted = lists.Filters.from_query({"q": " 澡堂 ", "unit": str(story.office.pk)})
+    assert list(narrow(wanted)) == [b] and wanted.query().startswith("q=")
+    assert set(narrow(lists.Filters())) >= {a, b}
+    assert not lists.Filters.from_query({"unit": "-1", "state": "nope"}).active()
+    # A page offers only its own states; another is left out, not an error.
+    assert lists.Filters.from_query({"state": "closed"}, states=queries.OWNER_STATES).state == ""
     sub = f.unit(story.org, "furnace8-a", parent=story.furnace)
     c = _problem(story, "八号炉甲班", unit=sub)
-    under = queries.ProblemFilter(unit=story.furnace.pk).apply(qs)
+    under = narrow(lists.Filters(unit=story.furnace.pk))
     assert {a, c} <= set(under) and b not in under
+
+
+def test_a_skip_in_a_searched_queue_keeps_the_search(as_member, story):
+    one, two = (_problem(story, f"三号炉前通风{i}") for i in range(2))
+    other = _problem(story, "澡堂热水")
+    for p in (one, two, other):
+        actions.claim(Problem.objects.get(pk=p.pk), actor=story.owner, done="修好了",
+                      at=when(2))
+    c = as_member(story.rep)
+    r = c.get("/verify/?q=三号炉", **EN)
+    assert r.context["problem"] == one
+    skip = f'?q=%E4%B8%89%E5%8F%B7%E7%82%89&amp;after={one.pk}"'
+    assert skip in r.content.decode()
+    r = c.get(f"/verify/?q=三号炉&after={one.pk}", **EN)
+    assert r.context["problem"] == two and [x.pk for x in r.context["page"]] == [one.pk, two.pk]
+    # A state the queue does not hold is left out: the whole queue.
+    assert len(c.get("/verify/?state=assigned", **EN).context["page"]) == 3
 
 
 def test_the_representative_decides_beside_the_promise_before_the_opinions(as_member, story):

@@ -1,5 +1,7 @@
 """The lists that grow: every problem of a campaign, and every opinion, searched, filtered
-and sorted for the /problems/ and /opinions/ pages.
+and sorted for the /problems/ and /opinions/ pages. `Filters` is the one filter of every
+searchable list: the owner's problems and the verification queue (queries.py) are narrowed
+by it too (`narrow`).
 
 Reads only; who may open which list is campaigns/access.py. Each filter is a column the
 indexes cover (a unit's subtree is read as its unit ids first, by the `path` index), each
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -46,6 +49,7 @@ OPINION_SORTS = {
 }
 UNSUMMARISED = "unsummarised"  # an opinion's "state" while it is in no problem
 UNSUMMARISED_LABEL = _("not yet in a problem")
+ALL_STATES = (*lifecycle.STATES, UNSUMMARISED)
 
 
 @dataclass
@@ -63,18 +67,22 @@ class Filters:
     number: int | None = field(default=None, repr=False)  # "#123" or "123" in the search
 
     @classmethod
-    def from_query(cls, get, sorts: dict) -> Filters:
-        """From a page's query string; anything unknown is ignored, never an error."""
+    def from_query(cls, get, sorts: dict | None = None, states=None) -> Filters:
+        """From a page's query string; anything unknown is ignored, never an error. `sorts`:
+        the list's sorts (none: the list has one order); `states`: the states it may be
+        narrowed to (by default every state, and "not yet in a problem")."""
         q = " ".join((get.get("q") or "").split())[:MAX_SEARCH]
         state = get.get("state") or ""
-        if state not in lifecycle.STATES and state != UNSUMMARISED:
+        if state not in (ALL_STATES if states is None else states):
             state = ""
         sort = get.get("sort") or ""
+        if sorts:
+            sort = sort if sort in sorts else next(iter(sorts))
         f = cls(q=q, unit=parse_id(get.get("unit") or ""),
                 category=parse_id(get.get("category") or ""),
                 owner=parse_id(get.get("owner") or ""), state=state,
                 overdue=get.get("overdue") == "1",
-                sort=sort if sort in sorts else next(iter(sorts)))
+                sort=sort if sorts else "")
         digits = q.lstrip("#")
         if digits.isdigit() and len(digits) <= 18:
             f.number = int(digits)
@@ -83,6 +91,14 @@ class Filters:
     def active(self) -> bool:
         return bool(self.q or self.unit or self.category or self.owner or self.state
                     or self.overdue)
+
+    def query(self) -> str:
+        """What is asked, as a query string (without `?`): for links that keep the filters
+        and set something else (a page, a problem to open)."""
+        pairs = [("q", self.q), ("unit", self.unit or ""), ("category", self.category or ""),
+                 ("owner", self.owner or ""), ("state", self.state),
+                 ("overdue", "1" if self.overdue else ""), ("sort", self.sort)]
+        return urlencode([(k, v) for k, v in pairs if v])
 
 
 def _like(q: str) -> str:
@@ -105,15 +121,17 @@ def overdue_q(day: dt.date, prefix: str = "") -> Q:
     return Q(**{f"{prefix}deadline__lt": day, f"{prefix}state__in": sorted(lifecycle.UNCLAIMED)})
 
 
-def problems(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
-    """The campaign's problems that match `f`, in its sort, with owner, unit and category."""
-    qs = Problem.objects.filter(campaign=campaign)
+def narrow(qs: QuerySet, f: Filters, org_id: int, day: dt.date) -> QuerySet:
+    """Problems of `qs` that match `f`: words in the summary or the measures (or the
+    problem's number), a unit with the units under it, a category, an owner, a state, past
+    the deadline and not yet claimed as of `day`. Every list of problems is narrowed here:
+    /problems/, the owner's problems, the verification queue."""
     if f.q:
         like = _like(f.q)
         text = Q(**{f"summary__{like}": f.q}) | Q(**{f"measures__{like}": f.q})
         qs = qs.filter(text | Q(pk=f.number) if f.number else text)
     if f.unit:
-        qs = qs.filter(unit_id__in=subtree(campaign.org_id, f.unit))
+        qs = qs.filter(unit_id__in=subtree(org_id, f.unit))
     if f.category:
         qs = qs.filter(category_id=f.category)
     if f.owner:
@@ -122,6 +140,12 @@ def problems(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
         qs = qs.filter(state=f.state)
     if f.overdue:
         qs = qs.filter(overdue_q(day))
+    return qs
+
+
+def problems(campaign: Campaign, f: Filters, day: dt.date) -> QuerySet:
+    """The campaign's problems that match `f`, in its sort, with owner, unit and category."""
+    qs = narrow(Problem.objects.filter(campaign=campaign), f, campaign.org_id, day)
     return qs.order_by(*PROBLEM_SORTS[f.sort or "updated"][1])
 
 

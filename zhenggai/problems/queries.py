@@ -18,12 +18,12 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.figures.counters import COUNTERS, DIMS
 from zhenggai.figures.queries import sums
 from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
-from zhenggai.ids import parse as parse_id
 from zhenggai.opinions.models import Opinion
 from zhenggai.org.models import Category, Member, Unit
 
 from . import lifecycle, rules
 from .lifecycle import Kind
+from .lists import Filters, narrow
 from .models import Event, FollowUp, Poster, Problem, ReviewItem, ReviewRound
 from .registry import ACTIONS
 from .state import ANSWERS, fold_answers
@@ -101,55 +101,7 @@ def case_facts(problem: Problem | None, opinion: Opinion) -> dict:
 
 
 # -- searching and paging a role's list ----------------------------------------------------
-
-@dataclass(frozen=True)
-class ProblemFilter:
-    """What a searchable list of problems is narrowed to: text (in the summary or the
-    measures, or a problem's number), a unit (with the units under it), a category, an
-    owner, a state. Built from a query string by `from_query`; what does not parse is left out."""
-
-    text: str = ""
-    unit: int | None = None
-    category: int | None = None
-    state: str = ""
-    owner: int | None = None
-
-    @classmethod
-    def from_query(cls, data, states=lifecycle.STATES) -> ProblemFilter:
-        state = data.get("state", "")
-        return cls(text=(data.get("q") or "").strip()[:200],
-                   unit=parse_id(data.get("unit", "")),
-                   category=parse_id(data.get("category", "")),
-                   state=state if state in states else "",
-                   owner=parse_id(data.get("owner", "")))
-
-    def __bool__(self) -> bool:
-        return bool(self.text or self.unit or self.category or self.state or self.owner)
-
-    def apply(self, qs: QuerySet) -> QuerySet:
-        if self.text:
-            number = parse_id(self.text.lstrip("#"))
-            found = Q(summary__icontains=self.text) | Q(measures__icontains=self.text)
-            qs = qs.filter(found | Q(pk=number) if number else found)
-        if self.unit:
-            unit = Unit.objects.filter(pk=self.unit).values_list("path", flat=True).first()
-            qs = qs.filter(unit__path__startswith=unit) if unit else qs.none()
-        if self.category:
-            qs = qs.filter(category_id=self.category)
-        if self.state:
-            qs = qs.filter(state=self.state)
-        if self.owner:
-            qs = qs.filter(owner_id=self.owner)
-        return qs
-
-    def query(self) -> str:
-        """The filter as a query string (without `?`), for the pager's links."""
-        from urllib.parse import urlencode
-
-        pairs = [("q", self.text), ("unit", self.unit or ""), ("category", self.category or ""),
-                 ("state", self.state), ("owner", self.owner or "")]
-        return urlencode([(k, v) for k, v in pairs if v])
-
+# The filter is lists.Filters (the same as /problems/'s), applied by lists.narrow.
 
 def filter_choices(org_id: int, owners_of: QuerySet | None = None) -> dict:
     """The units and categories a list can be filtered by; with `owners_of` (a list's
@@ -199,14 +151,14 @@ OWNER_NEEDS = (lifecycle.ASSIGNED, lifecycle.REOPENED)  # the owner acts next
 OWNER_STATES = (*OWNER_NEEDS, lifecycle.CLAIMED)
 
 
-def owner_lists(member: Member, campaign: Campaign, wanted: ProblemFilter | None = None
-                ) -> dict[str, QuerySet]:
+def owner_lists(member: Member, campaign: Campaign, day: dt.date,
+                wanted: Filters | None = None) -> dict[str, QuerySet]:
     """The owner's page (M-owner): "needs you" (assigned or reopened, so also every overdue
     one: the most overdue first, as the deadline comes first) and "waiting for verification"
-    (claimed), each narrowed by `wanted`."""
+    (claimed), each narrowed by `wanted` (as of `day`)."""
     qs = my_problems(member, campaign).select_related("unit", "category")
-    if wanted:
-        qs = wanted.apply(qs)
+    if wanted is not None:
+        qs = narrow(qs, wanted, campaign.org_id, day)
     return {"needs": qs.filter(state__in=OWNER_NEEDS),
             "waiting": qs.filter(state=lifecycle.CLAIMED)}
 
@@ -247,14 +199,14 @@ def next_to_verify(member: Member, campaign: Campaign, day: dt.date,
 
 
 def verify_queue(member: Member, campaign: Campaign, day: dt.date,
-                 wanted: ProblemFilter | None = None) -> QuerySet:
+                 wanted: Filters | None = None) -> QuerySet:
     """Everything in the representative's queue (`_due`) as one list, oldest first, narrowed
     by `wanted`: what the queue page lists, searches and pages."""
     mine, claims, checks = _due(member, campaign, day)
     qs = (Problem.objects.filter(Q(pk__in=mine.values("pk")) | Q(pk__in=claims.values("pk"))
                                  | Q(pk__in=checks.values("pk")))
           .select_related("owner", "unit", "category").order_by("pk"))
-    return wanted.apply(qs) if wanted else qs
+    return narrow(qs, wanted, campaign.org_id, day) if wanted is not None else qs
 
 
 def queue_counts(member: Member, campaign: Campaign, day: dt.date) -> dict[str, int]:

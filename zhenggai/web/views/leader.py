@@ -18,17 +18,14 @@ from django.views.decorators.http import require_http_methods
 
 from zhenggai import human
 from zhenggai.campaigns import bulletins
-from zhenggai.campaigns.models import CampaignRole, Role
 from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.figures import stall
-from zhenggai.figures.counters import COUNTERS, DIMS
 from zhenggai.figures.queries import (
     figures,
     figures_and_sums,
     last_active_day,
+    leaders_own,
     series,
-    shape,
-    sums,
 )
 from zhenggai.ids import parse_all
 from zhenggai.org.models import Member, Unit
@@ -112,28 +109,6 @@ def board(request: HttpRequest) -> HttpResponse:
         "bulletin": bulletins.latest(org_id, day), "bulletins": bulletins.history(campaign),
         "languages": settings.LANGUAGES,
     }, status=400 if bad else status)
-
-
-# -- what the leaders did themselves (厂长、书记亲自动手) ----------------------------------
-
-def leaders_own(campaign, day: dt.date) -> dict:
-    """The problems owned by the campaign's leaders, as of `day`, from the figures by owner:
-    how many they own, how many they claimed resolved, how many were verified."""
-    leaders = list(Member.objects.filter(
-        pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.LEADER)
-        .values("member_id")).order_by("name"))
-    # Only the leaders' own sums: the split by every owner is thousands of rows at scale.
-    by_owner = sums(campaign.org_id, day, DIMS["owner"], keys=[m.pk for m in leaders])
-    rows, total = [], [0] * len(COUNTERS)
-    for m in leaders:
-        vec = by_owner.get(m.pk, [0] * len(COUNTERS))
-        total = [a + b for a, b in zip(total, vec, strict=True)]
-        f = shape(vec, day)
-        rows.append({"member": m, "problems": f["problems"], "claimed": f["claimed_resolved"],
-                     "verified": f["verified_resolved"]})
-    t = shape(total, day)
-    return {"rows": rows, "problems": t["problems"], "claimed": t["claimed_resolved"],
-            "verified": t["verified_resolved"]}
 
 
 # -- hand-over (下放), carry-over, the situation bulletin ---------------------------------

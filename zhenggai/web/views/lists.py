@@ -28,15 +28,22 @@ def _choices(campaign) -> dict:
     return {"units": units, "categories": categories, "owners": owners}
 
 
+def page_of(qs, number, per_page: int):
+    """One page of `qs` (past the end: the last; not a number: the first), with the page
+    numbers its links show (`page.links`): what web/_page_links.html, every list's pager,
+    needs besides the query string its links keep."""
+    page = Paginator(qs, per_page).get_page(number)
+    page.links = _links(page)
+    return page
+
+
 def _page(request: HttpRequest, qs, f: lists.Filters) -> dict:
-    pages = Paginator(qs, lists.PER_PAGE)
-    page = pages.get_page(request.GET.get("page"))
+    page = page_of(qs, request.GET.get("page"), lists.PER_PAGE)
     page.object_list = lists.rows(page.object_list)
     # The page links keep the filters (and drop the page number).
     keep = request.GET.copy()
     keep.pop("page", None)
-    return {"page": page, "total": pages.count, "links": _links(page),
-            "keep": keep.urlencode(), "f": f}
+    return {"page": page, "total": page.paginator.count, "keep": keep.urlencode(), "f": f}
 
 
 def _links(page) -> list[int | None]:

@@ -4,13 +4,13 @@ form is on each problem's page."""
 
 from __future__ import annotations
 
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from zhenggai.problems import lifecycle, queries
+from zhenggai.problems import lifecycle, lists, queries
 
 from ..pages import role_page, today
+from .lists import page_of
 
 
 def rows(page, day) -> list[dict]:
@@ -30,12 +30,12 @@ def rows(page, day) -> list[dict]:
 def my_problems(request: HttpRequest) -> HttpResponse:
     campaign = request.campaign
     day = today(campaign.org_id)
-    wanted = queries.ProblemFilter.from_query(request.GET, queries.OWNER_STATES)
-    lists = queries.owner_lists(request.member, campaign, wanted)
-    needs = Paginator(lists["needs"], queries.LIST_PAGE).get_page(request.GET.get("page"))
-    waiting = Paginator(lists["waiting"], queries.LIST_PAGE).get_page(request.GET.get("wpage"))
+    f = lists.Filters.from_query(request.GET, states=queries.OWNER_STATES)
+    mine = queries.owner_lists(request.member, campaign, day, f)
+    needs = page_of(mine["needs"], request.GET.get("page"), queries.LIST_PAGE)
+    waiting = page_of(mine["waiting"], request.GET.get("wpage"), queries.LIST_PAGE)
     return render(request, "web/my_problems.html", {
-        "campaign": campaign, "wanted": wanted, "needs": needs, "waiting": waiting,
+        "campaign": campaign, "f": f, "needs": needs, "waiting": waiting,
         "needs_rows": rows(needs, day), "waiting_rows": rows(waiting, day),
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in queries.OWNER_STATES],
         **queries.filter_choices(campaign.org_id)})

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -14,12 +13,13 @@ from django.views.decorators.http import require_http_methods
 
 from zhenggai.errors import DomainError
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions, lifecycle, queries, rules
+from zhenggai.problems import actions, lifecycle, lists, queries, rules
 from zhenggai.problems.lifecycle import Kind
 from zhenggai.problems.models import Problem
 
 from ..pages import posted_id, query_id, role_page, status_of, today
 from ..problem_forms import take
+from .lists import page_of
 
 VERIFY = (Kind.VERIFY_PASSED, Kind.VERIFY_NOT_THOROUGH, Kind.CHECK_HOLDS,
           Kind.CHECK_DETERIORATED)
@@ -44,21 +44,21 @@ def queue(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("#%(id)s: recorded. Next one.") % {"id": p.pk})
             return redirect("web:verify")
-    wanted = queries.ProblemFilter.from_query(request.GET, REP_STATES)
-    listing = queries.verify_queue(rep, campaign, day, wanted)
+    f = lists.Filters.from_query(request.GET, states=REP_STATES)
+    listing = queries.verify_queue(rep, campaign, day, f)
     asked, after = query_id(request, "problem"), query_id(request, "after")
     if asked is not None:  # opened from the queue's list: only a problem in the queue
         problem = get_object_or_404(queries.verify_queue(rep, campaign, day), pk=asked)
-    elif wanted:
+    elif f.active():
         problem = (listing.filter(pk__gt=after) if after else listing).first()
     else:
         problem = queries.next_to_verify(rep, campaign, day, after=after)
-    page = Paginator(listing, queries.LIST_PAGE).get_page(request.GET.get("page"))
+    page = page_of(listing, request.GET.get("page"), queries.LIST_PAGE)
     ctx = {
         "campaign": campaign, "problem": problem, "error": error,
         "counts": queries.queue_counts(rep, campaign, day),
         "rounds": queries.rounds(campaign, limit=1),
-        "wanted": wanted, "page": page, "today": day,
+        "f": f, "page": page, "today": day,
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in REP_STATES],
         **queries.filter_choices(campaign.org_id,
                                  owners_of=queries.verify_queue(rep, campaign, day)),
