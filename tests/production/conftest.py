@@ -44,7 +44,7 @@ def plant(db) -> Plant:
 
 def heat_input(number: int, charge_at: dt.datetime, minutes: int, *, tons: float = 150,
                good: float | None = None, grade: str = "A3", fettling: int = 60,
-               shift: str = "A", crew: str = "甲班") -> HeatInput:
+               shift: str = "A", crew: str = "甲班", delays: list | None = None) -> HeatInput:
     """A heat whose phases add up: charging 60, hot metal 30, the rest melt-down and
     refining, tapping 15."""
     melt = (minutes - 60 - 30 - 15) * 2 // 3
@@ -54,7 +54,7 @@ def heat_input(number: int, charge_at: dt.datetime, minutes: int, *, tons: float
                      charging_min=60, hot_metal_min=30, meltdown_min=melt,
                      refining_min=refine, tapping_min=15, tons=tons,
                      good_tons=tons - 2 if good is None else good, grade=grade,
-                     fuel_kg_t=180.0)
+                     fuel_kg_t=180.0, delays=delays or [])
 
 
 def run(plant: Plant, furnace, start: dt.datetime, minutes_list, *, verify=True,

@@ -18,8 +18,8 @@ from zhenggai.production.models import DelayCode, ShiftPlan, Target
 
 pytestmark = pytest.mark.slow
 
-# The production pages' own keys. Not every snake_case word yet: the heat page still shows
-# a delay's code as it is stored ("hot_metal 15 min").
+# The production pages' own keys. Not the delays' codes: the correction form is typed in
+# them ("crane 15, scrap 20") and lists them with their meanings.
 RAW_KEYS = re.compile(r"\b(t_per_h|t_per_m2_day|vs_norm|tap_at|charge_at|heat_min|"
                       r"good_tons|fettling_min|refining_min|best_week)\b")
 
@@ -38,7 +38,9 @@ def test_production_error_and_docs_pages_on_a_phone_and_a_wall(live_server, brow
     run(plant, plant.f8, t0, [560, 570, 565, 575, 530, 480, 430, 380, 400, 390])
     run(plant, plant.f3, t0, [480, 470, 500, 460, 455], tons=185)
     unverified = run(plant, plant.f3, t0 + dt.timedelta(days=5), [470], tons=185,
-                     first_number=50, verify=False)[0]
+                     first_number=50, verify=False,
+                     delays=[{"code": "hot_metal", "minutes": 15},
+                             {"code": "crane", "minutes": 5}])[0]
     Organisation.objects.filter(pk=plant.org.pk).update(clock_day=dt.date(1958, 1, 12))
     walk = Walk(browser, live_server.url, lang, tmp_path)
     base = live_server.url
@@ -57,7 +59,10 @@ def test_production_error_and_docs_pages_on_a_phone_and_a_wall(live_server, brow
         page.goto(base + url)
         if name == "heat":
             page.click("details.correct-form summary")
-            # Its delays still read as their stored codes (crane, scrap, repair …).
+            # Its delays read as their reasons, in the page's language; only the correction
+            # form, typed in codes, lists the codes (crane, scrap …) with their meanings.
+            reason = {"en": "waiting for hot metal 15 min", "zh-hans": "等铁水 15 分钟"}[lang]
+            assert reason in page.inner_text("main")
             check(page, name, lang, english_ok=(*pagecheck.ENGLISH_OK, *DelayCode.values))
         else:
             check(page, name, lang)

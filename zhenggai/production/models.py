@@ -159,6 +159,13 @@ class Heat(models.Model):
         return f"{self.furnace} {self.year}-{self.number}"
 
     @property
+    def delays_shown(self) -> list[dict]:
+        """The delays with their reasons in words ("waiting for hot metal"), not their codes."""
+        words = dict(DelayCode.choices)
+        return [{"reason": words.get(d.get("code"), d.get("code")), "minutes": d.get("minutes")}
+                for d in self.delays or []]
+
+    @property
     def outlier(self) -> bool:
         return self.outlier_score is not None and abs(self.outlier_score) > 3.5
 
