@@ -74,7 +74,9 @@ def _gone(ids) -> set[int]:
         return set()
     op, me = Opinion._meta.db_table, PendingMeToo._meta.db_table
     if connection.vendor == "postgresql":
-        among, param = "o.id = ANY(%s)", ids
+        # As array text: psycopg writing a list of thousands of ints took longer than the
+        # server's index probes for them.
+        among, param = "o.id = ANY(%s::bigint[])", "{" + ",".join(map(str, ids)) + "}"
     else:
         among, param = "o.id IN (SELECT value FROM json_each(%s))", json.dumps(ids)
     with connection.cursor() as cur:

@@ -53,9 +53,14 @@ class PlanForm(forms.Form):
 
     def __init__(self, *args, campaign, **kw):
         super().__init__(*args, **kw)
-        self.fields["owner"].queryset = Member.objects.filter(
+        owner = self.fields["owner"]
+        owner.queryset = Member.objects.filter(
             pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
             .values("member_id")).order_by("name")
+        # Shown from (id, name) rows: a city campaign's owners are a thousand model objects
+        # otherwise. What is posted is still checked against the queryset.
+        owner.widget.choices = [("", owner.empty_label),
+                                *owner.queryset.values_list("pk", "name")]
         self.fields["unit"].queryset = Unit.objects.filter(org_id=campaign.org_id)
         if campaign.uses_capa:  # corrective and preventive action (ISO 9001 §10.2)
             self.fields["root_cause"] = forms.CharField(
