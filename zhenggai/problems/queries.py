@@ -203,8 +203,10 @@ def verify_queue(member: Member, campaign: Campaign, day: dt.date,
     """Everything in the representative's queue (`_due`) as one list, oldest first, narrowed
     by `wanted`: what the queue page lists, searches and pages."""
     mine, claims, checks = _due(member, campaign, day)
-    qs = (Problem.objects.filter(Q(pk__in=mine.values("pk")) | Q(pk__in=claims.values("pk"))
-                                 | Q(pk__in=checks.values("pk")))
+    # One UNION of the three: an OR of three IN-subqueries was a scan of every problem of
+    # the campaign on PostgreSQL (hashed subplans as a filter), 35 ms at 200,000.
+    due = mine.values("pk").union(claims.values("pk"), checks.values("pk"))
+    qs = (Problem.objects.filter(pk__in=due)
           .select_related("owner", "unit", "category").order_by("pk"))
     return narrow(qs, wanted, campaign.org_id, day) if wanted is not None else qs
 
