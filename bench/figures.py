@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import itertools
 import os
 import random
@@ -156,43 +157,59 @@ def _children_cpu_ms() -> float:
     return (r.ru_utime + r.ru_stime) * 1000
 
 
-# The big tables whose plain (non-unique) indexes a PostgreSQL bench load builds after the
-# rows are in, once, instead of inserting a million keys into each one by one. Unique indexes
-# stay: the loader's reference checks and the figures' upsert read them.
+# The big tables whose plain (non-unique) indexes a bench load builds after the rows are in,
+# once, instead of inserting a million keys into each one by one (the problems alone have
+# twenty on SQLite). Unique indexes stay: the loader's reference checks and the figures'
+# upsert read them.
 _LATE_INDEXED = ("problems_event", "opinions_opinion", "problems_problem", "grouping_indexlog")
 
 
 def _drop_plain_indexes() -> list[str]:
-    """PostgreSQL, bench load only: drop the plain indexes of the big tables, and make this
-    session's commits asynchronous (a crash loses the last commits of a load that is run
-    again anyway); return the statements that make the indexes again."""
+    """Bench load only: drop the plain indexes of the big tables, and make this connection's
+    commits asynchronous (PostgreSQL) or unsynced (SQLite): a crash loses or spoils a load
+    that is run again anyway. Returns the statements that make the indexes again."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return []
     with connection.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
-        cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
-                    "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
-                    "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT x.indisunique",
-                    [list(_LATE_INDEXED)])
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
+                        "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
+                        "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT "
+                        "x.indisunique", [list(_LATE_INDEXED)])
+        else:
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                        f"tbl_name IN ({', '.join(['%s'] * len(_LATE_INDEXED))}) AND sql LIKE "
+                        "'CREATE INDEX%%'", list(_LATE_INDEXED))
         found = cur.fetchall()
         for name, _sql in found:
             cur.execute(f'DROP INDEX "{name}"')
     return [sql for _name, sql in found]
 
 
+def _load_settings() -> None:
+    """This connection's settings for the load (again after each new connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET synchronous_commit = off")
+        else:
+            cur.execute("PRAGMA synchronous = OFF")
+
+
 def _make_indexes(statements: list[str]) -> None:
     from django.db import connection
 
-    if not statements:
-        return
     with connection.cursor() as cur:
-        cur.execute("SET maintenance_work_mem = '512MB'")
+        if connection.vendor == "postgresql":
+            cur.execute("SET maintenance_work_mem = '512MB'")
         for sql in statements:
             cur.execute(sql)
-        cur.execute("RESET maintenance_work_mem")
-        cur.execute("RESET synchronous_commit")
+        if connection.vendor == "postgresql":
+            cur.execute("RESET maintenance_work_mem")
+            cur.execute("RESET synchronous_commit")
+        else:
+            cur.execute("PRAGMA synchronous = NORMAL")  # as settings.py has it
 
 
 def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
@@ -221,17 +238,21 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     children0 = _children_cpu_ms()
     merged, pending = merge_arrays(), []
     shown = t0
+    # No cyclic garbage collection while loading (the forked workers inherit it): the load
+    # makes no cycles, and each collection walked the millions of rows a payload holds
+    # (a tenth of the folding and of the writing).
+    gc.disable()
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
         cpu0 = cpu()
-        if late:  # a new connection: the load's session setting again
-            with connection.cursor() as cur:
-                cur.execute("SET synchronous_commit = off")
+        _load_settings()  # a new connection: the load's settings again
         for payload in pool.imap_unordered(fold_chunk, chunks):
             t = time.perf_counter()
             write(payload, buckets=False)
             pending.append(payload["buckets"])
-            if len(pending) == 8:  # merging every payload into the sum re-sorted it each time
+            # The payloads' figure sums are added into the total when they are as many rows
+            # as it: each row is sorted a few times over the load, not once per payload.
+            if sum(len(k) for k, _v in pending) >= max(len(merged[0]), 200_000):
                 merged, pending = merge_arrays(merged, *pending), []
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
@@ -239,6 +260,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
                 shown = time.perf_counter()
                 print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    gc.enable()
     t = time.perf_counter()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
