@@ -244,7 +244,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     gc.disable()
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
-        cpu0 = cpu()
+        cpu0, own0 = cpu(), _on_cpu_ns(os.getpid()) / 1e6
         _load_settings()  # a new connection: the load's settings again
         for payload in pool.imap_unordered(fold_chunk, chunks):
             t = time.perf_counter()
@@ -268,9 +268,12 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     _make_indexes(late)
     indexing = time.perf_counter() - t
     finish()
-    load_cpu = cpu() - cpu0 + _children_cpu_ms() - children0
+    both, own = cpu() - cpu0, _on_cpu_ns(os.getpid()) / 1e6 - own0
+    workers = _children_cpu_ms() - children0
+    load_cpu = both + workers
     return {"org": w["org"], "load_s": time.perf_counter() - t0, "setup_s": setup_s,
-            "load_cpu_s": load_cpu / 1000,
+            "load_cpu_s": load_cpu / 1000, "workers_cpu_s": workers / 1000,
+            "writer_cpu_s": own / 1000, "server_cpu_s": (both - own) / 1000,
             "opinions": totals[0],
             "problems": totals[1], "events": totals[2], "write_s": writing,
             "index_s": indexing}
@@ -390,6 +393,11 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
     print(f"load CPU time {info['load_cpu_s']:.1f} s (this process, its workers"
           f"{' and its PostgreSQL server process' if engine == 'postgres' else ''}); load "
           f"average {info['load_avg']:.1f} on {os.cpu_count()} cores", flush=True)
+    if "workers_cpu_s" in info:
+        print(f"  of which folding workers {info['workers_cpu_s']:.1f} s, writer "
+              f"{info['writer_cpu_s']:.1f} s"
+              + (f", PostgreSQL server {info['server_cpu_s']:.1f} s" if engine == "postgres"
+                 else ""), flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]
     print(f"database {db / 2**20:,.0f} MB ({db * per_m / 2**20:,.0f} MB per million opinions); "

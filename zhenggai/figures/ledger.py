@@ -253,6 +253,7 @@ def rows_from_arrays(keys: np.ndarray, vals: np.ndarray) -> dict[tuple, list[int
 
 
 SMALL = 64  # full keys up to which bucket_rows sums in plain Python
+_OVERDUE = ((I_OVERDUE, 1),)
 
 
 class Book:
@@ -290,21 +291,30 @@ class Book:
     def transition(self, before: ProblemState, after: ProblemState, kind: str, day: dt.date,
                    data: dict) -> None:
         kb, ka = self.key_of(before), self.key_of(after)
-        if before.state:
-            last, level = self._last
-            self._add(kb, day, level if last is before else _level(before), -1)
-            od = _overdue_from(before, day)
-            if od:
-                self._add(kb, od, [(I_OVERDUE, 1)], -1)
         level = _level(after)
-        self._last = (after, level)
-        self._add(ka, day, level, +1)
+        row = self.rows[(*ka, day)]  # the after state's level and the event's flows
         od = _overdue_from(after, day)
+        if before.state:
+            last, before_level = self._last
+            if last is not before:
+                before_level = _level(before)
+            if kb == ka:  # the usual event: the same key before and after, one row
+                for i, v in before_level:
+                    row[i] -= v
+            else:
+                self._add(kb, day, before_level, -1)
+            od_before = _overdue_from(before, day)
+            if od_before and (od_before != od or kb != ka):
+                self._add(kb, od_before, _OVERDUE, -1)
+            elif od_before:
+                od = None  # the same overdue day on the same key: it stays booked
+        self._last = (after, level)
+        for i, v in level:
+            row[i] += v
         if od:
-            self._add(ka, od, [(I_OVERDUE, 1)], +1)
-        flows = flows_of(kind, before, after, data)
-        if flows:
-            self._add(ka, day, [(INDEX[f], v) for f, v in flows], +1)
+            self._add(ka, od, _OVERDUE, +1)
+        for f, v in flows_of(kind, before, after, data):
+            row[INDEX[f]] += v
         if kind in ADDS_OPINIONS:
             added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
             self._opinion_moves(after.org, added, day, -1)

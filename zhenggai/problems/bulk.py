@@ -144,7 +144,7 @@ class BulkLoader:
             self.book.transition(s, after, e.kind, day, data)
             self.event_rows.append((eid, pid, after.version, e.kind, e.actor,
                                     self._when(e.at), day_text(day), s.state, target, e.reason,
-                                    e.note, _json(data), self.recorded))
+                                    e.note, _json(data) if data else "{}", self.recorded))
             s = after
         p = row_fields(s)
         self.problem_rows.append((
