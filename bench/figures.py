@@ -243,6 +243,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
               for first in range(0, n_problems, CHUNK)]
     totals = [0, 0, 0]
     writing = 0.0
+    cpu_in = {"rows": 0.0, "merging": 0.0}  # the writer's CPU seconds, by what it did
     # The workers fold; this process writes the rows of each payload as it comes, and adds
     # up the figure rows of all payloads to write each of them once at the end.
     late = _drop_plain_indexes()
@@ -259,13 +260,16 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
         cpu0, own0 = cpu(), _on_cpu_ns(os.getpid()) / 1e6
         _load_settings()  # a new connection: the load's settings again
         for payload in pool.imap_unordered(fold_chunk, chunks):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             write(payload, buckets=False)
             pending.append(payload["buckets"])
+            c1 = time.process_time()
+            cpu_in["rows"] += c1 - c
             # The payloads' figure sums are added into the total when they are as many rows
             # as it: each row is sorted a few times over the load, not once per payload.
             if sum(len(k) for k, _v in pending) >= max(len(merged[0]), 200_000):
                 merged, pending = merge_arrays(merged, *pending), []
+            cpu_in["merging"] += time.process_time() - c1
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
             if time.perf_counter() - shown > 60:  # a long load says how far it got
@@ -273,13 +277,15 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
                 print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
     gc.enable()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
-    t = time.perf_counter()
+    cpu_in["figures"] = time.process_time() - c
+    t, c = time.perf_counter(), time.process_time()
     _make_indexes(late)
-    indexing = time.perf_counter() - t
     finish()
+    indexing = time.perf_counter() - t
+    cpu_in["indexes"] = time.process_time() - c
     both, own = cpu() - cpu0, _on_cpu_ns(os.getpid()) / 1e6 - own0
     workers = _children_cpu_ms() - children0
     load_cpu = both + workers
@@ -288,7 +294,7 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
             "writer_cpu_s": own / 1000, "server_cpu_s": (both - own) / 1000,
             "opinions": totals[0],
             "problems": totals[1], "events": totals[2], "write_s": writing,
-            "index_s": indexing}
+            "index_s": indexing, "writer_cpu_in": cpu_in}
 
 
 def _on_cpu_ns(pid: int) -> int:
@@ -409,7 +415,8 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
         print(f"  of which folding workers {info['workers_cpu_s']:.1f} s, writer "
               f"{info['writer_cpu_s']:.1f} s"
               + (f", PostgreSQL server {info['server_cpu_s']:.1f} s" if engine == "postgres"
-                 else ""), flush=True)
+                 else "") + "; the writer's: " + ", ".join(
+                     f"{k} {v:.1f} s" for k, v in info["writer_cpu_in"].items()), flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]
     print(f"database {db / 2**20:,.0f} MB ({db * per_m / 2**20:,.0f} MB per million opinions); "

@@ -102,6 +102,9 @@ def sum_by_key(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarr
     if not len(keys):
         return keys, vals
     packed = _pack(list(keys.T))
+    if packed is not None and (packed[1:] > packed[:-1]).all():
+        keep = vals.any(axis=1)  # summed and in order already (`merge_arrays`' output)
+        return keys[keep], vals[keep]
     if packed is None:
         order = np.lexsort(keys.T[::-1])
         ordered = keys[order]
@@ -110,6 +113,10 @@ def sum_by_key(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarr
         order = np.argsort(packed)
         ordered = packed[order]
         new = ordered[1:] != ordered[:-1]
+    if new.all():  # every key once: only the order changes
+        sums = vals[order]
+        keep = sums.any(axis=1)
+        return keys[order[keep]], sums[keep]
     starts = np.flatnonzero(np.r_[True, new])
     sums = np.add.reduceat(vals[order], starts, axis=0)
     keep = sums.any(axis=1)
