@@ -243,7 +243,8 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
               for first in range(0, n_problems, CHUNK)]
     totals = [0, 0, 0]
     writing = 0.0
-    cpu_in = {"rows": 0.0, "merging": 0.0}  # the writer's CPU seconds, by what it did
+    # The CPU seconds of the writer (and its PostgreSQL server process), by what it did.
+    cpu_in = {"rows": 0.0, "merging": 0.0}
     # The workers fold; this process writes the rows of each payload as it comes, and adds
     # up the figure rows of all payloads to write each of them once at the end.
     late = _drop_plain_indexes()
@@ -260,16 +261,16 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
         cpu0, own0 = cpu(), _on_cpu_ns(os.getpid()) / 1e6
         _load_settings()  # a new connection: the load's settings again
         for payload in pool.imap_unordered(fold_chunk, chunks):
-            t, c = time.perf_counter(), time.process_time()
+            t, c = time.perf_counter(), cpu()
             write(payload, buckets=False)
             pending.append(payload["buckets"])
-            c1 = time.process_time()
-            cpu_in["rows"] += c1 - c
+            c1 = cpu()
+            cpu_in["rows"] += (c1 - c) / 1000
             # The payloads' figure sums are added into the total when they are as many rows
             # as it: each row is sorted a few times over the load, not once per payload.
             if sum(len(k) for k, _v in pending) >= max(len(merged[0]), 200_000):
                 merged, pending = merge_arrays(merged, *pending), []
-            cpu_in["merging"] += time.process_time() - c1
+            cpu_in["merging"] += (cpu() - c1) / 1000
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
             if time.perf_counter() - shown > 60:  # a long load says how far it got
@@ -277,15 +278,15 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
                 print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
     gc.enable()
-    t, c = time.perf_counter(), time.process_time()
+    t, c = time.perf_counter(), cpu()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
-    cpu_in["figures"] = time.process_time() - c
-    t, c = time.perf_counter(), time.process_time()
+    cpu_in["figures"] = (cpu() - c) / 1000
+    t, c = time.perf_counter(), cpu()
     _make_indexes(late)
     finish()
     indexing = time.perf_counter() - t
-    cpu_in["indexes"] = time.process_time() - c
+    cpu_in["indexes"] = (cpu() - c) / 1000
     both, own = cpu() - cpu0, _on_cpu_ns(os.getpid()) / 1e6 - own0
     workers = _children_cpu_ms() - children0
     load_cpu = both + workers
@@ -415,7 +416,7 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
         print(f"  of which folding workers {info['workers_cpu_s']:.1f} s, writer "
               f"{info['writer_cpu_s']:.1f} s"
               + (f", PostgreSQL server {info['server_cpu_s']:.1f} s" if engine == "postgres"
-                 else "") + "; the writer's: " + ", ".join(
+                 else "") + "; by step: " + ", ".join(
                      f"{k} {v:.1f} s" for k, v in info["writer_cpu_in"].items()), flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]

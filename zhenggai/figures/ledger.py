@@ -104,7 +104,7 @@ def sum_by_key(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarr
     packed = _pack(list(keys.T))
     if packed is not None and (packed[1:] > packed[:-1]).all():
         keep = vals.any(axis=1)  # summed and in order already (`merge_arrays`' output)
-        return keys[keep], vals[keep]
+        return (keys, vals) if keep.all() else (keys[keep], vals[keep])
     if packed is None:
         order = np.lexsort(keys.T[::-1])
         ordered = keys[order]
@@ -172,6 +172,12 @@ def merge_arrays(*parts: tuple[np.ndarray, np.ndarray],
                       np.concatenate([v for _k, v in parts]))
 
 
+def _unique(a: np.ndarray) -> np.ndarray:
+    """np.unique of int64s by one sort (numpy's hashes first, then sorts anyway)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]]
+
+
 def _fenwick(pos_key: np.ndarray, pos: np.ndarray, size: np.ndarray, cum: np.ndarray,
              shift: int) -> tuple[np.ndarray, np.ndarray]:
     """The Fenwick nodes the rows add to, with their sums, without a copy of the rows per node.
@@ -187,7 +193,7 @@ def _fenwick(pos_key: np.ndarray, pos: np.ndarray, size: np.ndarray, cum: np.nda
         p = p + (p & -p)
         keep = p <= size[idx]
         idx, p = idx[keep], p[keep]
-    node = np.unique(np.concatenate(nodes))
+    node = _unique(np.concatenate(nodes))
     at = node & ((1 << shift) - 1)
     hi = np.searchsorted(pos_key, node, side="right")
     lo = np.searchsorted(pos_key, node - (at & -at), side="right")
@@ -237,8 +243,8 @@ def tree_arrays(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndar
     out_keys.append((tree // years, 1, period))
     out_vals.append(sums)
     # Years: one bucket per (key, year).
-    tree = np.unique(group * years + year - y0)
     per_tree = group * years + year - y0
+    tree = _unique(per_tree)
     hi = np.searchsorted(per_tree, tree, side="right")
     lo = np.searchsorted(per_tree, tree, side="left")
     period = (tree % years + y0).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
