@@ -195,7 +195,31 @@ def _drop_plain_indexes() -> list[str]:
         found = cur.fetchall()
         for name, _sql in found:
             cur.execute(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in found]
+        later = [sql for _name, sql in found]
+        if connection.vendor == "postgresql":
+            later += _drop_random_keys(cur)
+    return later
+
+
+# The tables whose primary keys are random (opinions and events: ids tell no order): a batch
+# of sorted random keys lands on every leaf of their index, so each payload rewrote all of
+# it, and once an index outgrows the server's buffers, each payload read and wrote it whole
+# (and logged each page again after each checkpoint). A PostgreSQL bench load makes these
+# keys after the rows are in, and the foreign keys that point at them (from tables that are
+# empty in a bench load, so checked at once).
+_RANDOM_KEYED = ("problems_event", "opinions_opinion")
+
+
+def _drop_random_keys(cur) -> list[str]:
+    cur.execute("SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), "
+                "c.contype FROM pg_constraint c WHERE (c.contype = 'f' AND c.confrelid = "
+                "ANY(%s::regclass[])) OR (c.contype = 'p' AND c.conrelid = ANY(%s::regclass[])) "
+                "ORDER BY c.contype = 'p'", [list(_RANDOM_KEYED)] * 2)
+    found = cur.fetchall()
+    for table, name, _sql, _type in found:  # the foreign keys first, then the keys
+        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}'
+            for table, name, sql, _type in sorted(found, key=lambda f: f[3] != "p")]
 
 
 def _load_settings() -> None:

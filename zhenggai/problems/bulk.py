@@ -233,8 +233,10 @@ def write(payload: dict, *, buckets: bool = True) -> None:
 _first = operator.itemgetter(0)
 # SQLite's page cache while loading (KiB, negative as PRAGMA cache_size wants it): random
 # keys land all over each index, and with the default 2 MB most inserts read a page back
-# from the file. `finish` gives the connection its default back.
-_LOAD_CACHE_KIB = -262_144
+# from the file. The events and opinions of a million opinions are about 600 MB of tables
+# keyed by random ids, so a gigabyte (a ceiling: only pages read take memory). `finish`
+# gives the connection its default back.
+_LOAD_CACHE_KIB = -1_048_576
 _DEFAULT_CACHE = -2000
 
 
