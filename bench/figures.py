@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import itertools
 import os
 import random
@@ -78,8 +79,7 @@ def fold_chunk(args: tuple) -> dict:
 
     from django.conf import settings
 
-    from zhenggai.opinions.models import random_id
-    from zhenggai.problems.bulk import BulkEvent, BulkLoader, BulkOpinion
+    from zhenggai.problems.bulk import BulkEvent, BulkLoader, BulkOpinion, random_ids
 
     w, first, n, seed = args
     tz = ZoneInfo(settings.TIME_ZONE)
@@ -87,60 +87,73 @@ def fold_chunk(args: tuple) -> dict:
     loader = BulkLoader(w["org"], first_problem_id=first + 1)
     start = dt.date(2024, 1, 1)
     org, camp = w["org"], w["campaign"]
+    units, cats, workers = w["units"], w["cats"], w["workers"]
+    owners, reps, leaders = w["owners"], w["reps"], w["leaders"]
     n_events = n_opinions = 0
+    bits, uniform, days = rng.getrandbits, rng.random, dt.timedelta
+
+    # The draws of rng.randint and rng.choice, the same numbers (Random._randbelow), without
+    # their three calls and checks per draw: they were a quarter of generating.
+    def below(n: int) -> int:
+        k = n.bit_length()
+        r = bits(k)
+        while r >= n:
+            r = bits(k)
+        return r
 
     def when(day: dt.date, hour: int) -> dt.datetime:
-        return dt.datetime(day.year, day.month, day.day, hour, rng.randint(0, 59), tzinfo=tz)
+        return dt.datetime(day.year, day.month, day.day, hour, below(60), tzinfo=tz)
 
     for i in range(first, first + n):
-        unit = rng.choice(w["units"])
-        cat = rng.choice(w["cats"])
-        day0 = start + dt.timedelta(days=rng.randint(0, 500))
+        unit = units[below(len(units))]
+        cat = cats[below(len(cats))]
+        day0 = start + days(days=below(501))
         ops = []
-        for _k in range(rng.choice((1, 2, 3, 4, 5, 5, 6, 7, 8, 9))):
-            anon = rng.random() < 0.1
+        k = (1, 2, 3, 4, 5, 5, 6, 7, 8, 9)[below(10)]
+        for oid in random_ids(k):
+            anon = uniform() < 0.1
             ops.append(BulkOpinion(
-                random_id(), camp, "意见", "web", day0 + dt.timedelta(days=rng.randint(0, 20)),
-                anon, None if anon else rng.choice(w["workers"]), unit, cat))
+                oid, camp, "意见", "web", day0 + days(days=below(21)),
+                anon, None if anon else workers[below(len(workers))], unit, cat))
         n_opinions += len(ops)
         loader.opinions(ops)
-        day = max(o.day for o in ops) + dt.timedelta(days=rng.randint(1, 15))
-        owner, rep = rng.choice(w["owners"]), rng.choice(w["reps"])
-        clerk = rng.choice(w["leaders"])
+        day = max(o.day for o in ops) + days(days=1 + below(15))
+        owner, rep = owners[below(len(owners))], reps[below(len(reps))]
+        clerk = leaders[below(len(leaders))]
         ev = [BulkEvent("create", when(day, 8), clerk, data={
                   "org": org, "campaign": camp, "summary": f"问题{i}", "scope": "common",
                   "category": cat, "unit": unit, "opinion_ids": [o.id for o in ops]}),
               BulkEvent("assign", when(day, 9), clerk, data={
                   "owner": owner, "unit": unit, "measures": "措施", "scope": "common",
-                  "deadline": (day + dt.timedelta(days=rng.randint(20, 120))).isoformat()})]
+                  "deadline": (day + days(days=20 + below(101))).isoformat()})]
         rounds = 0
-        while rng.random() < (0.85 if rounds == 0 else 0.9) and rounds < 3:
+        while uniform() < (0.85 if rounds == 0 else 0.9) and rounds < 3:
             rounds += 1
-            day += dt.timedelta(days=rng.randint(3, 60))
+            day += days(days=3 + below(58))
             ev.append(BulkEvent("claim", when(day, 10), owner))
-            day += dt.timedelta(days=rng.randint(1, 10))
-            if rng.random() < 0.2:
+            day += days(days=1 + below(10))
+            if uniform() < 0.2:
                 ev.append(BulkEvent("verify_not_thorough", when(day, 11), rep,
-                                       reason="not_thorough"))
+                                    reason="not_thorough"))
                 continue
             ev.append(BulkEvent("verify_passed", when(day, 11), rep, data={
-                "recheck_due": (day + dt.timedelta(days=30)).isoformat()}))
-            day += dt.timedelta(days=30)
-            bad = rng.random() < 0.08
+                "recheck_due": (day + days(days=30)).isoformat()}))
+            day += days(days=30)
+            bad = uniform() < 0.08
             ev.append(BulkEvent("check_deteriorated" if bad else "check_holds",
-                                   when(day, 12), rep, reason="deteriorated" if bad else ""))
+                                when(day, 12), rep, reason="deteriorated" if bad else ""))
             if not bad:
                 break
-        for _k in range(rng.randint(0, 5)):
-            day += dt.timedelta(days=rng.randint(0, 5))
-            outcome = rng.choice(("satisfied", "satisfied", "satisfied", "no_answer"))
-            ev.append(BulkEvent("followup", when(day, 15), rng.choice(w["leaders"]),
-                                   data={"outcome": outcome, "channel": "conversation"}))
-        for _k in range(rng.choice((0, 1, 2, 3, 4))):
-            ev.append(BulkEvent("poster", when(day, 16), rng.choice(w["workers"])))
+        for _k in range(below(6)):
+            day += days(days=below(6))
+            outcome = ("satisfied", "satisfied", "satisfied", "no_answer")[below(4)]
+            ev.append(BulkEvent("followup", when(day, 15), leaders[below(len(leaders))],
+                                data={"outcome": outcome, "channel": "conversation"}))
+        for _k in range((0, 1, 2, 3, 4)[below(5)]):
+            ev.append(BulkEvent("poster", when(day, 16), workers[below(len(workers))]))
         for a, b in itertools.pairwise(ev):  # same-day events keep their order
             if b.at <= a.at:
-                b.at = a.at + dt.timedelta(minutes=1)
+                b.at = a.at + days(minutes=1)
         loader.problem(ev)
         n_events += len(ev)
     payload = loader.payload()
@@ -156,43 +169,83 @@ def _children_cpu_ms() -> float:
     return (r.ru_utime + r.ru_stime) * 1000
 
 
-# The big tables whose plain (non-unique) indexes a PostgreSQL bench load builds after the
-# rows are in, once, instead of inserting a million keys into each one by one. Unique indexes
-# stay: the loader's reference checks and the figures' upsert read them.
+# The big tables whose plain (non-unique) indexes a bench load builds after the rows are in,
+# once, instead of inserting a million keys into each one by one (the problems alone have
+# twenty on SQLite). Unique indexes stay: the loader's reference checks and the figures'
+# upsert read them.
 _LATE_INDEXED = ("problems_event", "opinions_opinion", "problems_problem", "grouping_indexlog")
 
 
 def _drop_plain_indexes() -> list[str]:
-    """PostgreSQL, bench load only: drop the plain indexes of the big tables, and make this
-    session's commits asynchronous (a crash loses the last commits of a load that is run
-    again anyway); return the statements that make the indexes again."""
+    """Bench load only: drop the plain indexes of the big tables, and make this connection's
+    commits asynchronous (PostgreSQL) or unsynced (SQLite): a crash loses or spoils a load
+    that is run again anyway. Returns the statements that make the indexes again."""
     from django.db import connection
 
-    if connection.vendor != "postgresql":
-        return []
     with connection.cursor() as cur:
-        cur.execute("SET synchronous_commit = off")
-        cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
-                    "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
-                    "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT x.indisunique",
-                    [list(_LATE_INDEXED)])
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_class c ON "
+                        "c.relname = i.indexname JOIN pg_index x ON x.indexrelid = c.oid WHERE "
+                        "i.schemaname = 'public' AND i.tablename = ANY(%s) AND NOT "
+                        "x.indisunique", [list(_LATE_INDEXED)])
+        else:
+            cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                        f"tbl_name IN ({', '.join(['%s'] * len(_LATE_INDEXED))}) AND sql LIKE "
+                        "'CREATE INDEX%%'", list(_LATE_INDEXED))
         found = cur.fetchall()
         for name, _sql in found:
             cur.execute(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in found]
+        later = [sql for _name, sql in found]
+        if connection.vendor == "postgresql":
+            later += _drop_random_keys(cur)
+    return later
+
+
+# The tables whose primary keys are random (opinions and events: ids tell no order): a batch
+# of sorted random keys lands on every leaf of their index, so each payload rewrote all of
+# it, and once an index outgrows the server's buffers, each payload read and wrote it whole
+# (and logged each page again after each checkpoint). A PostgreSQL bench load makes these
+# keys after the rows are in, and the foreign keys that point at them (from tables that are
+# empty in a bench load, so checked at once).
+_RANDOM_KEYED = ("problems_event", "opinions_opinion")
+
+
+def _drop_random_keys(cur) -> list[str]:
+    cur.execute("SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid), "
+                "c.contype FROM pg_constraint c WHERE (c.contype = 'f' AND c.confrelid = "
+                "ANY(%s::regclass[])) OR (c.contype = 'p' AND c.conrelid = ANY(%s::regclass[])) "
+                "ORDER BY c.contype = 'p'", [list(_RANDOM_KEYED)] * 2)
+    found = cur.fetchall()
+    for table, name, _sql, _type in found:  # the foreign keys first, then the keys
+        cur.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    return [f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {sql}'
+            for table, name, sql, _type in sorted(found, key=lambda f: f[3] != "p")]
+
+
+def _load_settings() -> None:
+    """This connection's settings for the load (again after each new connection)."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SET synchronous_commit = off")
+        else:
+            cur.execute("PRAGMA synchronous = OFF")
 
 
 def _make_indexes(statements: list[str]) -> None:
     from django.db import connection
 
-    if not statements:
-        return
     with connection.cursor() as cur:
-        cur.execute("SET maintenance_work_mem = '512MB'")
+        if connection.vendor == "postgresql":
+            cur.execute("SET maintenance_work_mem = '512MB'")
         for sql in statements:
             cur.execute(sql)
-        cur.execute("RESET maintenance_work_mem")
-        cur.execute("RESET synchronous_commit")
+        if connection.vendor == "postgresql":
+            cur.execute("RESET maintenance_work_mem")
+            cur.execute("RESET synchronous_commit")
+        else:
+            cur.execute("PRAGMA synchronous = NORMAL")  # as settings.py has it
 
 
 def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
@@ -214,6 +267,8 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
               for first in range(0, n_problems, CHUNK)]
     totals = [0, 0, 0]
     writing = 0.0
+    # The CPU seconds of the writer (and its PostgreSQL server process), by what it did.
+    cpu_in = {"rows": 0.0, "merging": 0.0}
     # The workers fold; this process writes the rows of each payload as it comes, and adds
     # up the figure rows of all payloads to write each of them once at the end.
     late = _drop_plain_indexes()
@@ -221,37 +276,50 @@ def generate_and_load(scale: float, seed: int = 7, processes: int = 2) -> dict:
     children0 = _children_cpu_ms()
     merged, pending = merge_arrays(), []
     shown = t0
+    # No cyclic garbage collection while loading (the forked workers inherit it): the load
+    # makes no cycles, and each collection walked the millions of rows a payload holds
+    # (a tenth of the folding and of the writing).
+    gc.disable()
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         cpu = cpu_clock()  # connects: after the fork, so no worker shares the connection
-        cpu0 = cpu()
-        if late:  # a new connection: the load's session setting again
-            with connection.cursor() as cur:
-                cur.execute("SET synchronous_commit = off")
+        cpu0, own0 = cpu(), _on_cpu_ns(os.getpid()) / 1e6
+        _load_settings()  # a new connection: the load's settings again
         for payload in pool.imap_unordered(fold_chunk, chunks):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), cpu()
             write(payload, buckets=False)
             pending.append(payload["buckets"])
-            if len(pending) == 8:  # merging every payload into the sum re-sorted it each time
+            c1 = cpu()
+            cpu_in["rows"] += (c1 - c) / 1000
+            # The payloads' figure sums are added into the total when they are as many rows
+            # as it: each row is sorted a few times over the load, not once per payload.
+            if sum(len(k) for k, _v in pending) >= max(len(merged[0]), 200_000):
                 merged, pending = merge_arrays(merged, *pending), []
+            cpu_in["merging"] += (cpu() - c1) / 1000
             writing += time.perf_counter() - t
             totals = [a + b for a, b in zip(totals, payload["counts"], strict=True)]
             if time.perf_counter() - shown > 60:  # a long load says how far it got
                 shown = time.perf_counter()
                 print(f"  … {totals[1]:,} of {n_problems:,} problems in {shown - t0:.0f} s, "
                       f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    t = time.perf_counter()
+    gc.enable()
+    t, c = time.perf_counter(), cpu()
     write_figures(merge_arrays(merged, *pending))
     writing += time.perf_counter() - t
-    t = time.perf_counter()
+    cpu_in["figures"] = (cpu() - c) / 1000
+    t, c = time.perf_counter(), cpu()
     _make_indexes(late)
-    indexing = time.perf_counter() - t
     finish()
-    load_cpu = cpu() - cpu0 + _children_cpu_ms() - children0
+    indexing = time.perf_counter() - t
+    cpu_in["indexes"] = (cpu() - c) / 1000
+    both, own = cpu() - cpu0, _on_cpu_ns(os.getpid()) / 1e6 - own0
+    workers = _children_cpu_ms() - children0
+    load_cpu = both + workers
     return {"org": w["org"], "load_s": time.perf_counter() - t0, "setup_s": setup_s,
-            "load_cpu_s": load_cpu / 1000,
+            "load_cpu_s": load_cpu / 1000, "workers_cpu_s": workers / 1000,
+            "writer_cpu_s": own / 1000, "server_cpu_s": (both - own) / 1000,
             "opinions": totals[0],
             "problems": totals[1], "events": totals[2], "write_s": writing,
-            "index_s": indexing}
+            "index_s": indexing, "writer_cpu_in": cpu_in}
 
 
 def _on_cpu_ns(pid: int) -> int:
@@ -368,6 +436,12 @@ def run_engine(engine: str, scale: float, repeat: int, verify: bool) -> None:
     print(f"load CPU time {info['load_cpu_s']:.1f} s (this process, its workers"
           f"{' and its PostgreSQL server process' if engine == 'postgres' else ''}); load "
           f"average {info['load_avg']:.1f} on {os.cpu_count()} cores", flush=True)
+    if "workers_cpu_s" in info:
+        print(f"  of which folding workers {info['workers_cpu_s']:.1f} s, writer "
+              f"{info['writer_cpu_s']:.1f} s"
+              + (f", PostgreSQL server {info['server_cpu_s']:.1f} s" if engine == "postgres"
+                 else "") + "; by step: " + ", ".join(
+                     f"{k} {v:.1f} s" for k, v in info["writer_cpu_in"].items()), flush=True)
     db, buckets = sizes()
     per_m = 1e6 / info["opinions"]
     print(f"database {db / 2**20:,.0f} MB ({db * per_m / 2**20:,.0f} MB per million opinions); "

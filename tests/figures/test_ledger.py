@@ -117,3 +117,42 @@ def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
     back = m.to_plain([(*k, *v) for k, v in trees.items()])
     assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
                                                           if any(v)}
+
+
+def test_day_sums_merged_then_spread_equal_booking_together():
+    """A bulk load's payloads carry day sums (`day_arrays`); added up and spread onto the
+    buckets once (`tree_arrays`), they give the buckets of booking everything in one book,
+    across month ends, leap days and years (before 1970 too)."""
+    from zhenggai.figures.ledger import merge_arrays, tree_arrays
+
+    r = random.Random(5)
+    books, both = [Book(), Book(), Book()], Book()
+    for book in books:
+        for _i in range(400):
+            day = dt.date(1967, 11, 1) + dt.timedelta(days=r.randint(0, 1700))
+            k = (r.randint(1, 2), r.randint(1, 3), r.randint(0, 9), r.randint(0, 3),
+                 r.randint(0, 40), day)
+            j, v = r.randrange(N), r.randint(-3, 3)
+            book.rows[k][j] += v
+            both.rows[k][j] += v
+    merged = merge_arrays(*(b.day_arrays() for b in books))
+    assert rows_from_arrays(*tree_arrays(*merged)) == both.bucket_rows() == plain(both.rows)
+
+
+def test_sums_by_key_agree_when_keys_do_not_pack_into_one_number():
+    import numpy as np
+
+    from zhenggai.figures.ledger import sum_by_key
+
+    r = random.Random(6)
+    keys = np.array([(r.choice([0, 2**62]), r.randint(0, 3), r.choice([-(2**40), 5]))
+                     for _i in range(500)], dtype=np.int64)
+    vals = np.array([(r.randint(-2, 2), r.randint(0, 1)) for _i in range(500)], dtype=np.int64)
+    want = defaultdict(lambda: [0, 0])
+    for k, v in zip(keys.tolist(), vals.tolist(), strict=True):
+        want[tuple(k)][0] += v[0]
+        want[tuple(k)][1] += v[1]
+    got_keys, got_vals = sum_by_key(keys, vals)
+    assert [tuple(k) for k in got_keys.tolist()] == sorted(k for k, v in want.items() if any(v))
+    assert {tuple(k): v for k, v in zip(got_keys.tolist(), got_vals.tolist(), strict=True)} == {
+        k: v for k, v in want.items() if any(v)}

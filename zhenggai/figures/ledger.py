@@ -13,6 +13,7 @@ effect or, when that comes before, on the same future day, cancelling it.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from collections import defaultdict
 from collections.abc import Callable
@@ -79,24 +80,47 @@ def flows_of(kind: str, before: ProblemState, after: ProblemState,
     return action.flows(before, after, data) if action is not None else []
 
 
-def _group_sum(org, gkeys, period, vals):
-    """Sum the rows of `vals` that share (org, gkey, period): (keys (n, 3), sums (n, N))."""
-    # One int64 per key when the parts fit (they do for any real organisation), else rows.
-    if org.max() < 2**12 and gkeys.min() >= 0 and gkeys.max() < 2**32 \
-            and np.abs(period).max() < 2**17:
-        composite = ((org << 32) | gkeys) << 18 | (period + 2**17)
-        uniq, inverse = np.unique(composite, return_inverse=True)
-        parts = np.stack([uniq >> 50, (uniq >> 18) & (2**32 - 1), (uniq & (2**18 - 1)) - 2**17],
-                         axis=1)
+def _pack(cols: list[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row that orders the rows as the columns do, one after the other, when
+    their ranges fit in 63 bits together (they do for any real organisation); else None."""
+    packed = np.zeros(len(cols[0]), dtype=np.int64)
+    bits = 0
+    for c in cols:
+        lo = int(c.min())
+        width = (int(c.max()) - lo).bit_length()
+        bits += width
+        if bits > 63:
+            return None
+        packed = (packed << width) | (c - lo)
+    return packed
+
+
+def sum_by_key(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Add up the rows of `vals` whose rows of `keys` are equal: (keys, sums) in the order
+    of the keys' columns, rows that net to zero dropped. One sort of one int64 per row
+    where the keys pack into one (`_pack`), else a sort by every column."""
+    if not len(keys):
+        return keys, vals
+    packed = _pack(list(keys.T))
+    if packed is not None and (packed[1:] > packed[:-1]).all():
+        keep = vals.any(axis=1)  # summed and in order already (`merge_arrays`' output)
+        return (keys, vals) if keep.all() else (keys[keep], vals[keep])
+    if packed is None:
+        order = np.lexsort(keys.T[::-1])
+        ordered = keys[order]
+        new = (ordered[1:] != ordered[:-1]).any(axis=1)
     else:
-        parts, inverse = np.unique(np.stack([org, gkeys, period], axis=1), axis=0,
-                                   return_inverse=True)
-    inverse = inverse.ravel()
-    order = np.argsort(inverse, kind="stable")
-    starts = np.flatnonzero(np.r_[True, np.diff(inverse[order]) != 0])
+        order = np.argsort(packed)
+        ordered = packed[order]
+        new = ordered[1:] != ordered[:-1]
+    if new.all():  # every key once: only the order changes
+        sums = vals[order]
+        keep = sums.any(axis=1)
+        return keys[order[keep]], sums[keep]
+    starts = np.flatnonzero(np.r_[True, new])
     sums = np.add.reduceat(vals[order], starts, axis=0)
     keep = sums.any(axis=1)
-    return parts[keep], sums[keep]
+    return keys[order[starts[keep]]], sums[keep]
 
 
 GRAINS = ("d", "m", "y")
@@ -138,33 +162,102 @@ def periods_of(day: dt.date) -> tuple[list[dt.date], list[dt.date], dt.date]:
     return days, months, day.replace(month=1, day=1)
 
 
-def _tree_periods(pos: np.ndarray, n: np.ndarray, start: np.ndarray, unit: str):
-    """Vectorised nodes_up: (row index, period day) for every node each row adds to."""
-    rows, periods = [], []
-    idx = np.arange(len(pos))
-    while len(idx):
-        rows.append(idx)
-        periods.append((start[idx].astype(f"datetime64[{unit}]") + (pos - 1))
-                       .astype("datetime64[D]").astype(np.int64))
-        pos = pos + (pos & -pos)
-        keep = pos <= n[idx]
-        idx, pos = idx[keep], pos[keep]
-    return np.concatenate(rows), np.concatenate(periods)
-
-
-def merge_arrays(*parts: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Add up bucket arrays (keys: org, dim, grain index, period day, gkey) by key."""
+def merge_arrays(*parts: tuple[np.ndarray, np.ndarray],
+                 width: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Add up arrays of sums by key: day sums (`Book.day_arrays`) or bucket arrays."""
     parts = tuple(p for p in parts if len(p[0]))
     if not parts:
+        return np.zeros((0, width), dtype=np.int64), np.zeros((0, N), dtype=np.int64)
+    return sum_by_key(np.concatenate([k for k, _v in parts]),
+                      np.concatenate([v for _k, v in parts]))
+
+
+def _unique(a: np.ndarray) -> np.ndarray:
+    """np.unique of int64s by one sort (numpy's hashes first, then sorts anyway)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]]
+
+
+def _fenwick(pos_key: np.ndarray, pos: np.ndarray, size: np.ndarray, cum: np.ndarray,
+             shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Fenwick nodes the rows add to, with their sums, without a copy of the rows per node.
+
+    `pos_key` orders the rows (ascending) as (tree, position): (tree << shift) | position, a
+    position from 1; `size` is each row's tree's size; `cum` the running sums of the rows
+    (a zero row first). Node p of a tree holds the positions (p - lowbit(p), p], that is the
+    rows between two keys: their sum is the difference of two running sums."""
+    nodes = []
+    idx, p = np.arange(len(pos)), pos
+    while len(idx):  # nodes_up, for every row at once
+        nodes.append(pos_key[idx] - pos[idx] + p)
+        p = p + (p & -p)
+        keep = p <= size[idx]
+        idx, p = idx[keep], p[keep]
+    node = _unique(np.concatenate(nodes))
+    at = node & ((1 << shift) - 1)
+    hi = np.searchsorted(pos_key, node, side="right")
+    lo = np.searchsorted(pos_key, node - (at & -at), side="right")
+    return node, cum[hi] - cum[lo]
+
+
+def tree_arrays(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Day sums (org, dim, gkey, day; `Book.day_arrays`) onto the buckets, as bucket
+    arrays: keys (org, dim, grain index, period day, gkey) in key order, and their sums.
+
+    Each bucket is a Fenwick node, the sum of a run of days (or months) of one key: with the
+    days in order, the difference of two running sums. So the rows are never copied per
+    bucket they add to (up to ten), which a load of millions of day sums could not afford."""
+    keys, vals = sum_by_key(keys, vals)  # in (org, dim, gkey, day) order, one row each
+    n = len(keys)
+    if not n:
         return np.zeros((0, 5), dtype=np.int64), np.zeros((0, N), dtype=np.int64)
-    keys = np.concatenate([k for k, _v in parts])
-    vals = np.concatenate([v for _k, v in parts])
-    order = np.lexsort(keys.T[::-1])
-    keys, vals = keys[order], vals[order]
-    starts = np.flatnonzero(np.r_[True, (np.diff(keys, axis=0) != 0).any(axis=1)])
-    keys, vals = keys[starts], np.add.reduceat(vals, starts, axis=0)
-    keep = vals.any(axis=1)
-    return keys[keep], vals[keep]
+    cum = np.zeros((n + 1, N), dtype=np.int64)
+    np.cumsum(vals, axis=0, out=cum[1:])
+    group = np.cumsum(np.r_[0, (keys[1:, :3] != keys[:-1, :3]).any(axis=1)])
+    first = keys[np.flatnonzero(np.r_[True, group[1:] != group[:-1]]), :3]
+    days = keys[:, 3].astype("datetime64[D]")
+    month = days.astype("datetime64[M]").astype(np.int64)
+    year = days.astype("datetime64[Y]").astype(np.int64)
+    day_of_month = (days - month.astype("datetime64[M]").astype("datetime64[D]")
+                    ).astype(np.int64) + 1
+    month_length = ((month + 1).astype("datetime64[M]").astype("datetime64[D]")
+                    - month.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+    month_of_year = month - year * 12 + 1
+    m0, y0 = int(month.min()), int(year.min())
+    months, years = int(month.max()) - m0 + 1, int(year.max()) - y0 + 1
+    out_keys, out_vals = [], []
+    # Days: a tree per (key, month), of the month's days.
+    node, sums = _fenwick((group * months + month - m0) << 5 | day_of_month, day_of_month,
+                          month_length, cum, 5)
+    tree = node >> 5
+    period = ((tree % months + m0).astype("datetime64[M]").astype("datetime64[D]")
+              .astype(np.int64) + (node & 31) - 1)
+    out_keys.append((tree // months, 0, period))
+    out_vals.append(sums)
+    # Months: a tree per (key, year), of its twelve months.
+    node, sums = _fenwick((group * years + year - y0) << 4 | month_of_year, month_of_year,
+                          np.full(n, 12), cum, 4)
+    tree = node >> 4
+    period = (((tree % years + y0) * 12 + (node & 15) - 1).astype("datetime64[M]")
+              .astype("datetime64[D]").astype(np.int64))
+    out_keys.append((tree // years, 1, period))
+    out_vals.append(sums)
+    # Years: one bucket per (key, year).
+    per_tree = group * years + year - y0
+    tree = _unique(per_tree)
+    hi = np.searchsorted(per_tree, tree, side="right")
+    lo = np.searchsorted(per_tree, tree, side="left")
+    period = (tree % years + y0).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
+    out_keys.append((tree // years, 2, period))
+    out_vals.append(cum[hi] - cum[lo])
+    k5 = np.empty((sum(len(v) for v in out_vals), 5), dtype=np.int64)
+    at = 0
+    for (g, grain, period), v in zip(out_keys, out_vals, strict=True):
+        rows = slice(at, at + len(v))
+        k5[rows, 0], k5[rows, 1] = first[g, 0], first[g, 1]
+        k5[rows, 2], k5[rows, 3], k5[rows, 4] = grain, period, first[g, 2]
+        at += len(v)
+    return sum_by_key(k5, np.concatenate(out_vals))  # in the table's key order
 
 
 def rows_from_arrays(keys: np.ndarray, vals: np.ndarray) -> dict[tuple, list[int]]:
@@ -173,11 +266,16 @@ def rows_from_arrays(keys: np.ndarray, vals: np.ndarray) -> dict[tuple, list[int
 
 
 SMALL = 64  # full keys up to which bucket_rows sums in plain Python
+_OVERDUE = ((I_OVERDUE, 1),)
 
 
 class Book:
     def __init__(self) -> None:
         self.rows: dict[FullKey, list[int]] = defaultdict(lambda: [0] * N)
+        # The last state booked after a transition, with its level: a history's next event
+        # starts from it (states are never changed in place, so the same object is the same
+        # state), and its level need not be worked out again.
+        self._last: tuple[ProblemState | None, list] = (None, [])
 
     def _add(self, s_key: tuple, day: dt.date, pairs, sign: int) -> None:
         row = self.rows[(*s_key, day)]
@@ -206,18 +304,30 @@ class Book:
     def transition(self, before: ProblemState, after: ProblemState, kind: str, day: dt.date,
                    data: dict) -> None:
         kb, ka = self.key_of(before), self.key_of(after)
-        if before.state:
-            self._add(kb, day, _level(before), -1)
-            od = _overdue_from(before, day)
-            if od:
-                self._add(kb, od, [(I_OVERDUE, 1)], -1)
-        self._add(ka, day, _level(after), +1)
+        level = _level(after)
+        row = self.rows[(*ka, day)]  # the after state's level and the event's flows
         od = _overdue_from(after, day)
+        if before.state:
+            last, before_level = self._last
+            if last is not before:
+                before_level = _level(before)
+            if kb == ka:  # the usual event: the same key before and after, one row
+                for i, v in before_level:
+                    row[i] -= v
+            else:
+                self._add(kb, day, before_level, -1)
+            od_before = _overdue_from(before, day)
+            if od_before and (od_before != od or kb != ka):
+                self._add(kb, od_before, _OVERDUE, -1)
+            elif od_before:
+                od = None  # the same overdue day on the same key: it stays booked
+        self._last = (after, level)
+        for i, v in level:
+            row[i] += v
         if od:
-            self._add(ka, od, [(I_OVERDUE, 1)], +1)
-        flows = flows_of(kind, before, after, data)
-        if flows:
-            self._add(ka, day, [(INDEX[f], v) for f, v in flows], +1)
+            self._add(ka, od, _OVERDUE, +1)
+        for f, v in flows_of(kind, before, after, data):
+            row[INDEX[f]] += v
         if kind in ADDS_OPINIONS:
             added = [o for oid, o in after.opinions.items() if oid not in before.opinions]
             self._opinion_moves(after.org, added, day, -1)
@@ -225,41 +335,34 @@ class Book:
             gone = [o for oid, o in before.opinions.items() if oid not in after.opinions]
             self._opinion_moves(after.org, gone, day, +1)
 
+    def day_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The booked deltas summed per dimension and day, as arrays: keys (org, dim, gkey,
+        day) in that order, and their sums. What a bulk load's payloads carry: they add up
+        (`merge_arrays`) before they are spread onto the buckets once (`tree_arrays`)."""
+        items = [(k, v) for k, v in self.rows.items() if any(v)]
+        if not items:
+            return merge_arrays()
+        n = len(items)
+        keys = np.array([(*k[:5], k[5].toordinal() - _EPOCH) for k, _v in items],
+                        dtype=np.int64)
+        vals = np.fromiter(itertools.chain.from_iterable(v for _k, v in items),
+                           dtype=np.int64, count=n * N).reshape(n, N)
+        out_keys, out_vals = [], []
+        for dim, col in ((TOTAL, None), (CAMPAIGN, 1), (UNIT, 2), (CATEGORY, 3), (OWNER, 4)):
+            k4 = np.empty((n, 4), dtype=np.int64)
+            k4[:, 0], k4[:, 1], k4[:, 3] = keys[:, 0], dim, keys[:, 5]
+            k4[:, 2] = 0 if col is None else keys[:, col]
+            k4, sums = sum_by_key(k4, vals)
+            out_keys.append(k4)
+            out_vals.append(sums)
+        return np.concatenate(out_keys), np.concatenate(out_vals)
+
     def bucket_arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """Project onto buckets, as arrays: keys (org, dim, grain index, period day, gkey).
 
         Vectorised: a bulk load books hundreds of thousands of full keys at once.
         """
-        items = [(k, v) for k, v in self.rows.items() if any(v)]
-        if not items:
-            return merge_arrays()
-        keys = np.array([(*k[:5], k[5].toordinal() - _EPOCH) for k, _v in items],
-                        dtype=np.int64)
-        vals = np.array([v for _k, v in items], dtype=np.int64)
-        days = keys[:, 5].astype("datetime64[D]")
-        month0 = days.astype("datetime64[M]")
-        year0 = days.astype("datetime64[Y]")
-        day_of_month = (days - month0.astype("datetime64[D]")).astype(np.int64) + 1
-        month_length = ((month0 + 1).astype("datetime64[D]")
-                        - month0.astype("datetime64[D]")).astype(np.int64)
-        month_of_year = (month0 - year0.astype("datetime64[M]")).astype(np.int64) + 1
-        everyone = np.arange(len(items))
-        grains = [  # per grain: (row of `items`, period day) for each bucket it adds to
-            _tree_periods(day_of_month, month_length, month0, "D"),
-            _tree_periods(month_of_year, np.full(len(items), 12), year0, "M"),
-            (everyone, year0.astype("datetime64[D]").astype(np.int64)),
-        ]
-        out_keys, out_vals = [], []
-        for dim, col in ((TOTAL, None), (CAMPAIGN, 1), (UNIT, 2), (CATEGORY, 3), (OWNER, 4)):
-            for g, (rows, period) in enumerate(grains):
-                gkeys = np.zeros(len(rows), dtype=np.int64) if col is None else keys[rows, col]
-                k3, sums = _group_sum(keys[rows, 0], gkeys, period, vals[rows])
-                k5 = np.empty((len(k3), 5), dtype=np.int64)
-                k5[:, 0], k5[:, 1], k5[:, 2], k5[:, 3], k5[:, 4] = (
-                    k3[:, 0], dim, g, k3[:, 2], k3[:, 1])
-                out_keys.append(k5)
-                out_vals.append(sums)
-        return np.concatenate(out_keys), np.concatenate(out_vals)
+        return tree_arrays(*self.day_arrays())
 
     def bucket_rows(self) -> dict[tuple, list[int]]:
         """Project onto (org, dim, grain, period, gkey) rows, dropping what nets to zero."""
@@ -332,6 +435,16 @@ def write_bucket_arrays(keys: np.ndarray, vals: np.ndarray) -> None:
         return
     if connection.vendor == "postgresql" and len(keys) > _BATCH:
         _copy_arrays(keys, vals)
+        return
+    if connection.vendor == "sqlite" and len(keys) > _BATCH:
+        # Columns to lists and rows zipped from them, the dates as SQLite keeps them (ISO
+        # text): no Python call per value (the date adapter was a fifth of this write).
+        cols = [keys[:, 0].tolist(), keys[:, 1].tolist(),
+                np.array(GRAINS)[keys[:, 2]].tolist(),
+                np.datetime_as_string(keys[:, 3].astype("datetime64[D]")).tolist(),
+                keys[:, 4].tolist(), *vals.T.tolist()]
+        with connection.cursor() as cur:
+            cur.executemany(_HEAD + _ONE + _TAIL, zip(*cols, strict=True))
         return
     _write_rows([(o, d, GRAINS[g], _date(p), k, *vec) for (o, d, g, p, k), vec
                  in zip(keys.tolist(), vals.tolist(), strict=True)])

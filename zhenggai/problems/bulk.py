@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import operator
+import os
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -22,10 +24,10 @@ from django.utils.translation import gettext_lazy as _
 from zhenggai.campaigns.models import Campaign
 from zhenggai.db import insert_rows
 from zhenggai.errors import InvalidInput
-from zhenggai.figures.ledger import Book, write_bucket_arrays
+from zhenggai.figures.ledger import Book, tree_arrays, write_bucket_arrays
 from zhenggai.opinions import intake
 from zhenggai.opinions.intake import Rules
-from zhenggai.opinions.models import Opinion, random_id
+from zhenggai.opinions.models import Opinion
 from zhenggai.org import clock
 
 from .actions import row_fields
@@ -82,9 +84,13 @@ class BulkLoader:
             first_problem_id = (Problem.objects.order_by("-pk").values_list("pk", flat=True)
                                 .first() or 0) + 1
         self.next_problem = first_problem_id
-        # SQLite keeps datetimes as Django writes them: UTC text without an offset.
-        self._when = (_sqlite_datetime(connection.timezone) if connection.vendor == "sqlite"
-                      else (lambda v: v))
+        # Dates and times travel as text, made here (in the folding processes), so that the
+        # writer does not call an adapter per value (psycopg's for datetimes was two thirds
+        # of copying the events). SQLite keeps datetimes as Django writes them: UTC text
+        # without an offset; PostgreSQL reads ISO text with its offset.
+        sqlite = connection.vendor == "sqlite"
+        self._when = _sqlite_datetime(connection.timezone) if sqlite else _iso_datetime
+        self._day = _iso_date
         # The day of an event, in the time zone of its day (timezone.localdate's, read once:
         # asking Django for the current zone per event cost a tenth of a fold).
         self._tz = timezone.get_current_timezone()
@@ -115,7 +121,9 @@ class BulkLoader:
         self.next_problem += 1
         s = ProblemState()
         last = None
-        for e in events:
+        ids = random_ids(len(events))
+        day_text = self._day
+        for e, eid in zip(events, ids, strict=True):
             t = ACTIONS.get(e.kind)
             if t is None:
                 raise InvalidInput(_("Unknown event kind %(k)s."), k=e.kind)
@@ -135,19 +143,20 @@ class BulkLoader:
             ev = EventData(e.kind, day, s.state, target, e.reason, e.actor, data)
             after = apply(s, ev)
             self.book.transition(s, after, e.kind, day, data)
-            self.event_rows.append((random_id(), pid, after.version, e.kind, e.actor,
-                                    self._when(e.at), day, s.state, target, e.reason, e.note,
-                                    _json(data), self.recorded))
+            self.event_rows.append((eid, pid, after.version, e.kind, e.actor,
+                                    self._when(e.at), day_text(day), s.state, target, e.reason,
+                                    e.note, _json(data) if data else "{}", self.recorded))
             s = after
         p = row_fields(s)
         self.problem_rows.append((
             pid, p["org_id"], p["campaign_id"], p["summary"], p["scope"], p["category_id"],
             p["unit_id"], p["owner_id"], p["measures"], p["root_cause"], p["preventive"],
-            p["deadline"], p["state"],
-            p["reopen_reason"], p["created_on"], p["first_raised"], p["first_raised_given"],
+            day_text(p["deadline"]), p["state"],
+            p["reopen_reason"], day_text(p["created_on"]), day_text(p["first_raised"]),
+            day_text(p["first_raised_given"]),
             p["n_opinions"], p["n_anonymous"], p["last_claim_by_id"], p["ever_verified"],
-            p["verified_on"], p["verified_by_id"], p["recheck_due"], p["decline_requested"],
-            p["version"],
+            day_text(p["verified_on"]), p["verified_by_id"], day_text(p["recheck_due"]),
+            p["decline_requested"], p["version"],
             self._when(last),
         ))
         return pid
@@ -155,13 +164,18 @@ class BulkLoader:
     def payload(self) -> dict:
         """What was fed since the last payload, folded and ready to write."""
         link = {oid: pid for pid, oid in self.links}
+        day_text = self._day
         out = {
             "problems": self.problem_rows,
-            "opinions": [r._replace(problem_id=link.pop(r.id, None)) if r.id in link else r
+            # Each row anew (a tuple of its fields): its problem, and its day as written.
+            "opinions": [_OPINION_ROW((*r[:5], day_text(r[5]), *r[6:12],
+                                       link.pop(r[0], r[12])))
                          for r in self.opinion_rows],
             "late_links": link,  # opinions of an earlier payload, grouped now
             "events": self.event_rows,
-            "buckets": self.book.bucket_arrays(),
+            # The figures' deltas per dimension and day: they add up across payloads
+            # (figures.ledger.merge_arrays) before `write_figures` spreads them on the buckets.
+            "buckets": self.book.day_arrays(),
         }
         self.book.rows.clear()
         self.opinion_rows, self.problem_rows, self.event_rows, self.links = [], [], [], []
@@ -219,8 +233,10 @@ def write(payload: dict, *, buckets: bool = True) -> None:
 _first = operator.itemgetter(0)
 # SQLite's page cache while loading (KiB, negative as PRAGMA cache_size wants it): random
 # keys land all over each index, and with the default 2 MB most inserts read a page back
-# from the file. `finish` gives the connection its default back.
-_LOAD_CACHE_KIB = -262_144
+# from the file. The events and opinions of a million opinions are about 600 MB of tables
+# keyed by random ids, so a gigabyte (a ceiling: only pages read take memory). `finish`
+# gives the connection its default back.
+_LOAD_CACHE_KIB = -1_048_576
 _DEFAULT_CACHE = -2000
 
 
@@ -231,9 +247,9 @@ def _large_cache() -> None:
 
 
 def write_figures(buckets: tuple) -> None:
-    """Add bucket arrays (from payloads, merged or not) to the stored figures."""
+    """Add the day sums of payloads (merged or not) to the stored figures."""
     with transaction.atomic():
-        write_bucket_arrays(*buckets)
+        write_bucket_arrays(*tree_arrays(*buckets))
 
 
 def _may_skip_row_triggers() -> bool:
@@ -244,32 +260,39 @@ def _may_skip_row_triggers() -> bool:
 
 
 def _check_references(payload: dict) -> None:
-    """Every foreign key of the rows just written points at a row that exists."""
+    """Every foreign key of the rows just written points at a row that exists: each distinct
+    value of each key column, from the rows in hand, looked up once in the table it points
+    at. (Reading the rows back from the tables just written, per payload, grew with the
+    tables: a big load's later payloads read the keys of all the earlier ones.)"""
     from zhenggai.problems.models import Event
 
-    problem_ids = [r[0] for r in payload["problems"]]
-    opinion_ids = [r.id for r in payload["opinions"]]
-    checks = [(Problem, "id", problem_ids), (Opinion, "id", opinion_ids),
-              (Event, "problem_id", problem_ids)]
+    late = list(payload["late_links"].values())
+    tables = [(Problem, PROBLEM_COLS, payload["problems"], []),
+              (Opinion, list(intake.COLUMNS), payload["opinions"], [("problem_id", late)]),
+              (Event, EVENT_COLS, payload["events"], [])]
     with connection.cursor() as cur:
-        for model, key, ids in checks:
-            if not ids:
-                continue
-            table = model._meta.db_table
+        for model, cols, rows, more in tables:
+            extra = dict(more)
             for f in model._meta.concrete_fields:
-                if not (f.is_relation and f.db_constraint):
+                if not (f.is_relation and f.db_constraint) or f.column not in cols:
+                    continue
+                at = cols.index(f.column)
+                ids = {r[at] for r in rows}
+                ids.update(extra.get(f.column, ()))
+                ids.discard(None)
+                if not ids:
                     continue
                 parent = f.related_model._meta
                 cur.execute(
-                    f"SELECT c.{f.column} FROM {table} c WHERE c.{key} = ANY(%s) "
-                    f"AND c.{f.column} IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "
-                    f"{parent.db_table} p WHERE p.{parent.pk.column} = c.{f.column}) LIMIT 1",
-                    [ids],
+                    f"SELECT v FROM unnest(%s::bigint[]) AS v WHERE NOT EXISTS (SELECT 1 FROM "
+                    f"{parent.db_table} p WHERE p.{parent.pk.column} = v) LIMIT 1",
+                    [sorted(ids)],
                 )
                 missing = cur.fetchone()
                 if missing:
                     raise InvalidInput(_("%(table)s.%(col)s refers to %(id)s, which does not "
-                                         "exist."), table=table, col=f.column, id=missing[0])
+                                         "exist."), table=model._meta.db_table, col=f.column,
+                                       id=missing[0])
 
 
 def finish() -> None:
@@ -299,5 +322,27 @@ def _sqlite_datetime(tz):
     return adapt
 
 
-def _json(data: dict) -> str:
-    return json.dumps(data, ensure_ascii=False, default=str)
+def _iso_date(value: dt.date | None) -> str | None:
+    """A date as ISO text (as Django's SQLite backend writes it, and PostgreSQL reads it)."""
+    return None if value is None else value.isoformat()
+
+
+def _iso_datetime(value: dt.datetime | None) -> str | None:
+    """An aware datetime as ISO text with its offset, which PostgreSQL reads as that instant."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise InvalidInput(_("Times must carry a time zone."))
+    return value.isoformat(" ")
+
+
+# One encoder for every event (json.dumps with options builds a new one per call).
+_json = json.JSONEncoder(ensure_ascii=False, default=str).encode
+_OPINION_ROW = intake.OpinionRow._make
+
+
+def random_ids(n: int) -> list[int]:
+    """n random ids as `random_id` makes them (62 random bits, plus one), from one read of
+    the system's randomness instead of one per id."""
+    raw = os.urandom(8 * n)
+    return [(v >> 2) + 1 for v in struct.unpack(f"<{n}Q", raw)]
