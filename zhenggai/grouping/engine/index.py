@@ -34,7 +34,7 @@ import numpy as np
 
 from ..text import IDENT, display
 from . import bm25f
-from .arrays import ranges
+from .arrays import give_back, ranges
 
 
 class LexicalIndex:
@@ -374,18 +374,24 @@ class LexicalIndex:
             dest = ptr[dt] + f_new[dt] + rank
             prow[dest] = d_rows[d_order]
             ptf[dest] = d_tf[d_order]
-        # forward: append delta rows
-        self.foff = np.concatenate((self.foff, self.foff[-1] + d_off[1:]))
-        self.fterm = np.concatenate((self.fterm, d_term))
-        self.ftf = np.concatenate((self.ftf, d_tf))
+        # The old postings, the delta's buffers and the temporaries go before the forward
+        # arrays are copied: the peak of a merge is one copy of the index, not two.
         self.ptr, self.prow, self.ptf, self.vf = ptr, prow, ptf, vocab
-        self.rf = rf_new
-        self.dead_frozen = 0
+        ptr = prow = ptf = old_ptr = keep_all = d_order = d_rows = d_alive = None
+        rows = tfs = term_of = rank = dest = k = dt = None  # views into the old postings
         self.dterm = array("i")
         self.dtf = array("f")
         self.doff = array("q", [0])
         self.dpost = {}
+        give_back()
+        # forward: append delta rows
+        self.foff = np.concatenate((self.foff, self.foff[-1] + d_off[1:]))
+        self.fterm = np.concatenate((self.fterm, d_term))
+        self.ftf = np.concatenate((self.ftf, d_tf))
+        self.rf = rf_new
+        self.dead_frozen = 0
         self.unposted = False
+        give_back()
 
     # ---------------------------------------------------------------- postings
     def posting_parts(self, t: int) -> list[tuple[np.ndarray, np.ndarray]]:
