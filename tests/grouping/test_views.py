@@ -159,3 +159,12 @@ def test_the_page_shows_the_stored_groups_and_groups_nothing_itself(story, ops, 
     actions.create_problem(story.campaign, [ops[3]], actor=story.clerk, summary="canteen")
     html = client.get(url).content.decode()
     assert f'value="{ops[3].pk}"' not in html and f'value="{ops[4].pk}"' not in html
+
+
+def test_the_page_says_in_chinese_that_proposals_are_being_computed(story, ops, client):
+    login(client, story.clerk)
+    from django.utils import translation
+    with translation.override("zh-hans"):
+        html = client.get(reverse("grouping:proposals", args=[story.campaign.pk]),
+                          HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "建议正在计算中" in html
