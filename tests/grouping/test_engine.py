@@ -392,3 +392,41 @@ def test_clustering_scores_every_candidate_pair_exactly():
             assert s == pytest.approx(eng.similarity(texts[ids[a]], texts[ids[b]]), abs=2e-3)
         got.append(d.sim)
     assert np.array_equal(got[0], got[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-(1 << 63), (1 << 63) - 1)
+                          | st.integers(-20, 20)), max_size=80))
+def test_the_id_map_answers_as_a_dict(steps):
+    """The index's id -> row map (numpy arrays folded from a small dict) behaves as a dict
+    through adds, removes, re-adds and folds."""
+    from zhenggai.grouping.engine.index import IdMap
+
+    m, d = IdMap(fold=3), {}
+    for row, (add, i) in enumerate(steps):
+        if add and i not in d:
+            m[i] = d[i] = row
+        elif not add and i in d:
+            assert m.pop(i) == d.pop(i)
+        elif not add:
+            with pytest.raises(KeyError):
+                m.pop(i)
+        assert len(m) == len(d) and (i in m) == (i in d)
+    probe = sorted({i for _a, i in steps} | {1 << 70, -(1 << 70)})
+    assert [m.get(i) for i in probe] == [d.get(i) for i in probe]
+    small = [i for i in probe if -(1 << 63) <= i < 1 << 63]
+    assert m.rows(np.array(small, np.int64)).tolist() == [d.get(i, -1) for i in small]
+
+
+def test_many_ids_fold_and_clustering_rejects_huge_ids():
+    eng = GroupingEngine()
+    eng.add_many((i * 7919, f"{i % 50}号炉漏水") for i in range(70_000))
+    assert len(eng._index.id_row.recent) < 70_000 and len(eng._index.id_row.keys) > 0
+    assert 7919 * 69_999 in eng and 7919 * 70_000 not in eng
+    assert eng.remove(7919 * 3) and 7919 * 3 not in eng and not eng.remove(7919 * 3)
+    eng.add(7919 * 3, "3号炉漏水")
+    assert eng.query("3号炉漏水", 1)[0].id in {7919 * i for i in range(3, 70_000, 50)}
+    with pytest.raises(KeyError):
+        eng.cluster([0, 1 << 64])
+    with pytest.raises(KeyError):
+        eng.cluster([0, 1])

@@ -66,7 +66,11 @@ def cluster(index: LexicalIndex, uniq: list[int], *, threshold: float, k: int,
             budget: int, vectors: EmbeddingStore | None = None) -> list[list[int]]:
     """Group the indexed ids ``uniq`` (sorted, distinct, not empty); see
     :meth:`GroupingEngine.cluster`. Raises KeyError for ids that are not indexed."""
-    rows = np.array([index.id_row[i] for i in uniq], np.int64)
+    if uniq[0] < -(1 << 63) or uniq[-1] >= 1 << 63:
+        raise KeyError(uniq[0] if uniq[0] < -(1 << 63) else uniq[-1])
+    rows = index.id_row.rows(np.array(uniq, np.int64))
+    if (rows < 0).any():
+        raise KeyError(uniq[int(np.flatnonzero(rows < 0)[0])])
     loc, term, imp = index.gather(rows)
     nb = neighbours(len(rows), loc, term, imp, index.idf(index.df[term]), k=k, budget=budget)
     vsim = None
@@ -175,6 +179,26 @@ def _cell_neighbours(vk, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
     return a[keep], b[keep]
 
 
+def _budgeted(loc: np.ndarray, term: np.ndarray, sub_df: np.ndarray,
+              budget: int) -> np.ndarray:
+    """The entries whose postings are expanded for candidates: per item, its terms shared
+    with another item of the set, rarest first, while their postings stay within
+    ``budget`` (an item's rarest term always, up to ``4 * budget``)."""
+    e_idx = np.flatnonzero(sub_df > 1)
+    e_order = e_idx[np.lexsort((term[e_idx], sub_df[e_idx], loc[e_idx]))]
+    if not len(e_order):
+        return e_order
+    e_loc = loc[e_order]
+    cost = sub_df[e_order].astype(np.int64) - 1
+    csum = np.cumsum(cost)
+    g_first = np.flatnonzero(np.concatenate(([True], e_loc[1:] != e_loc[:-1])))
+    sizes = np.diff(np.append(g_first, len(e_loc)))
+    within = csum - np.repeat(csum[g_first] - cost[g_first], sizes)
+    is_first = np.zeros(len(e_loc), bool)
+    is_first[g_first] = True
+    return e_order[(within <= budget) | (is_first & (cost <= 4 * budget))]
+
+
 def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: np.ndarray,
                *, k: int, budget: int) -> Neighbours:
     """Candidate pairs among ``n`` items with their exact lexical similarity, from the items'
@@ -191,28 +215,14 @@ def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: 
     inv_order = np.lexsort((loc, term))
     s_term, s_loc, s_imp = term[inv_order], loc[inv_order], imp[inv_order]
     bounds = np.flatnonzero(np.diff(s_term)) + 1
+    s_term = None
     g_start = np.concatenate(([0], bounds))
-    g_cnt = np.diff(np.concatenate((g_start, [len(s_term)])))
-    grp_of_sorted = np.repeat(np.arange(len(g_start)), g_cnt)
-    grp = np.empty(len(term), np.int64)
-    grp[inv_order] = grp_of_sorted
-    sub_df = g_cnt[grp]
-    # candidate generation: per item, rarest terms first, within a postings budget
-    useful = sub_df > 1
-    e_idx = np.flatnonzero(useful)
-    e_order = e_idx[np.lexsort((term[e_idx], sub_df[e_idx], loc[e_idx]))]
-    sel = e_order[:0]
-    if len(e_order):
-        e_loc = loc[e_order]
-        cost = sub_df[e_order] - 1
-        csum = np.cumsum(cost)
-        g_first = np.flatnonzero(np.concatenate(([True], e_loc[1:] != e_loc[:-1])))
-        sizes = np.diff(np.append(g_first, len(e_loc)))
-        within = csum - np.repeat(csum[g_first] - cost[g_first], sizes)
-        is_first = np.zeros(len(e_loc), bool)
-        is_first[g_first] = True
-        pick = (within <= budget) | (is_first & (cost <= 4 * budget))
-        sel = e_order[pick]
+    g_cnt = np.diff(np.concatenate((g_start, [len(s_loc)])))
+    grp = np.empty(len(term), np.int32)  # each entry's term among the set's distinct terms
+    grp[inv_order] = np.repeat(np.arange(len(g_start), dtype=np.int32), g_cnt)
+    inv_order = None
+    sub_df = g_cnt[grp].astype(np.int32)
+    sel = _budgeted(loc, term, sub_df, budget)
     pair_a: list[np.ndarray] = []
     pair_b: list[np.ndarray] = []
     limit_c = max(2 * k, 20)
