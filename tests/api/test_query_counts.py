@@ -44,13 +44,17 @@ def reader(client, member, path: str):
 @pytest.fixture
 def grow(story):
     """grow(n): n problems in each state (each with an opinion of worker2) and n opinions
-    nobody has summarised yet, two of them alike."""
+    nobody has summarised yet, two of them alike; then the proposals computed, as the
+    worker's job does (the proposals endpoint reads them)."""
+    from zhenggai.grouping import proposals
+
     def more(n: int):
         for _ in range(n):
             for state in STATES:
                 bring_to(story, state)
             f.opinion(story.campaign, "8号炉漏水严重，请尽快维修", author=story.worker2)
             f.opinion(story.campaign, "8号炉漏水，维修太慢")
+        proposals.refresh(story.campaign)
     return more
 
 

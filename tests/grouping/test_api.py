@@ -39,6 +39,23 @@ def test_suggest_and_proposals(story, client):
                text="漏水").status_code == 404
 
 
+def test_proposals_are_the_stored_groups(story, client):
+    from zhenggai.grouping import proposals as P
+
+    ops = [f.opinion(story.campaign, t).opinion
+           for t in ("8号炉漏水严重", "八號爐漏水嚴重", "8号炉漏水严重了", "食堂饭菜太贵")]
+    url = f"/{story.campaign.pk}/proposals"
+    assert get(client, story.clerk, url).json() == []  # the worker has not run yet
+    P.refresh(story.campaign)
+    (g,) = get(client, story.clerk, url).json()
+    assert sorted(g["opinions"]) == sorted(o.pk for o in ops[:3])
+    assert sorted(g["texts"]) == sorted(o.text for o in ops[:3]) and "漏水" in g["shared"]
+    late = f.opinion(story.campaign, "8号炉漏水严重啊").opinion
+    assert late.pk not in get(client, story.clerk, url).json()[0]["opinions"]
+    actions.create_problem(story.campaign, ops[:2], actor=story.clerk, summary="炉子漏水")
+    assert get(client, story.clerk, url).json() == []  # one opinion left: no group
+
+
 def post(client, member, path, body):
     _, token = ApiToken.issue(member)
     return client.post("/api/v1/grouping" + path, data=body, content_type="application/json",

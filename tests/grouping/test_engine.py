@@ -353,3 +353,80 @@ def test_query_paths_agree(engine):
     sig = engine.signals(q)
     for i, c in zip(sig["id"].tolist(), sig["char"].tolist(), strict=True):
         assert c == pytest.approx(engine.char_similarity(q, OPINIONS[i]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-3, 2**40), max_size=300))
+def test_sorted_unique_is_numpys_unique(xs):
+    from zhenggai.grouping.engine.arrays import unique
+
+    x = np.array(xs, np.int64)
+    assert unique(x).tolist() == np.unique(x).tolist()
+
+
+def test_clustering_scores_every_candidate_pair_exactly():
+    """Clustering scores its candidate pairs from a dense block of the set's terms (a
+    block of a few rows when the set has many distinct terms): each pair's similarity is
+    the engine's own BM25F similarity of the two texts, whatever the block size."""
+    from zhenggai.grouping.engine import clustering
+
+    texts = {i: f"{n}号{eq}{p}，{w}" for i, (n, eq, p, w) in enumerate(
+        (n, eq, p, w) for n in range(1, 6) for eq in ("高炉", "水泵", "pump", "风机")
+        for p in ("漏水", "噪音大", "leaks badly") for w in ("请维修", "please fix", "很危险"))}
+    eng = GroupingEngine()
+    eng.add_many(texts.items())
+    ix = eng._index
+    ids = sorted(texts)[5:]
+    rows = np.array([ix.id_row[i] for i in ids])
+    loc, term, imp = ix.gather(rows)
+    got = []
+    for dense in (1 << 22, 1):  # one block for all rows; one row per block
+        old, clustering._DENSE = clustering._DENSE, dense
+        try:
+            d = clustering.neighbours(len(ids), loc, term, imp, ix.idf(ix.df[term]),
+                                      k=10, budget=256)
+        finally:
+            clustering._DENSE = old
+        assert len(d.a) > 100
+        for a, b, s in zip(d.a.tolist(), d.b.tolist(), d.sim.tolist(), strict=True):
+            assert s == pytest.approx(eng.similarity(texts[ids[a]], texts[ids[b]]), abs=2e-3)
+        got.append(d.sim)
+    assert np.array_equal(got[0], got[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.integers(-(1 << 63), (1 << 63) - 1)
+                          | st.integers(-20, 20)), max_size=80))
+def test_the_id_map_answers_as_a_dict(steps):
+    """The index's id -> row map (numpy arrays folded from a small dict) behaves as a dict
+    through adds, removes, re-adds and folds."""
+    from zhenggai.grouping.engine.index import IdMap
+
+    m, d = IdMap(fold=3), {}
+    for row, (add, i) in enumerate(steps):
+        if add and i not in d:
+            m[i] = d[i] = row
+        elif not add and i in d:
+            assert m.pop(i) == d.pop(i)
+        elif not add:
+            with pytest.raises(KeyError):
+                m.pop(i)
+        assert len(m) == len(d) and (i in m) == (i in d)
+    probe = sorted({i for _a, i in steps} | {1 << 70, -(1 << 70)})
+    assert [m.get(i) for i in probe] == [d.get(i) for i in probe]
+    small = [i for i in probe if -(1 << 63) <= i < 1 << 63]
+    assert m.rows(np.array(small, np.int64)).tolist() == [d.get(i, -1) for i in small]
+
+
+def test_many_ids_fold_and_clustering_rejects_huge_ids():
+    eng = GroupingEngine()
+    eng.add_many((i * 7919, f"{i % 50}号炉漏水") for i in range(70_000))
+    assert len(eng._index.id_row.recent) < 70_000 and len(eng._index.id_row.keys) > 0
+    assert 7919 * 69_999 in eng and 7919 * 70_000 not in eng
+    assert eng.remove(7919 * 3) and 7919 * 3 not in eng and not eng.remove(7919 * 3)
+    eng.add(7919 * 3, "3号炉漏水")
+    assert eng.query("3号炉漏水", 1)[0].id in {7919 * i for i in range(3, 70_000, 50)}
+    with pytest.raises(KeyError):
+        eng.cluster([0, 1 << 64])
+    with pytest.raises(KeyError):
+        eng.cluster([0, 1])

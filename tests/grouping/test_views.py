@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests import factories as f
+from zhenggai.grouping import proposals as P
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions
 from zhenggai.problems.models import Event, Problem
@@ -75,6 +76,7 @@ def test_accept_move_split(story, ops, client):
     login(client, story.clerk)
     url = reverse("grouping:proposals", args=[story.campaign.pk])
     before = all_opinions(story)
+    P.refresh(story.campaign)  # the worker's job (grouping/tasks.py)
     html = client.get(url).content.decode()
     assert "<mark>漏水</mark>" in html  # shared words highlighted
     # accept a whole group
@@ -126,7 +128,43 @@ def test_bad_decisions_write_nothing(story, ops, client):
 def test_pages_in_chinese(story, ops, client):
     login(client, story.clerk)
     client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-hans"
+    P.refresh(story.campaign)
     from django.utils import translation
     with translation.override("zh-hans"):
         html = client.get(reverse("grouping:proposals", args=[story.campaign.pk])).content
     assert "建议归并的意见组" in html.decode()
+
+
+def test_the_page_shows_the_stored_groups_and_groups_nothing_itself(story, ops, client):
+    login(client, story.clerk)
+    url = reverse("grouping:proposals", args=[story.campaign.pk])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    html = client.get(url).content.decode()  # before the worker's first run
+    assert "being computed" in html and "<mark>" not in html
+    assert "No groups to propose" not in html
+    made = actions.create_problem(story.campaign, [f.opinion(
+        story.campaign, "8号炉漏水严重，请维修").opinion], actor=story.clerk, summary="炉子漏水")
+    P.refresh(story.campaign)
+    html = client.get(url).content.decode()
+    assert "being computed" not in html
+    leak = next(g for g in html.split('class="group"')[1:] if f'value="{ops[0].pk}"' in g)
+    assert f'value="{ops[1].pk}"' in leak and "<mark>漏水</mark>" in leak
+    assert f'name="problem" value="{made.pk}"' in leak  # its stored target, still open
+    # an opinion that came after the run waits for the next run: no grouping on a request
+    late = f.opinion(story.campaign, "8号炉漏水严重，快来修").opinion
+    assert f'value="{late.pk}"' not in client.get(url).content.decode()
+    P.refresh(story.campaign)
+    assert f'value="{late.pk}"' in client.get(url).content.decode()
+    # an opinion summarised otherwise is no longer shown in its stored group
+    actions.create_problem(story.campaign, [ops[3]], actor=story.clerk, summary="canteen")
+    html = client.get(url).content.decode()
+    assert f'value="{ops[3].pk}"' not in html and f'value="{ops[4].pk}"' not in html
+
+
+def test_the_page_says_in_chinese_that_proposals_are_being_computed(story, ops, client):
+    login(client, story.clerk)
+    from django.utils import translation
+    with translation.override("zh-hans"):
+        html = client.get(reverse("grouping:proposals", args=[story.campaign.pk]),
+                          HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "建议正在计算中" in html

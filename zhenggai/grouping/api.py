@@ -22,6 +22,7 @@ from zhenggai.opinions.models import Opinion
 from zhenggai.problems.models import Problem
 
 from . import moves, service
+from . import proposals as stored_proposals
 
 router = Router(tags=["grouping"])
 
@@ -93,10 +94,12 @@ def _suggest(request, campaign: int, text: str, k: int) -> dict:
 
 @router.get("/{campaign}/proposals", response=list[GroupOut])
 def proposals(request, campaign: Id):
-    """Groups of unsummarised opinions that share words (clerks only)."""
+    """Groups of unsummarised opinions that share words (clerks only): those the worker
+    computed and stored, each with its opinions still waiting, biggest first (none yet
+    while the first run is being computed, within a minute of new opinions)."""
     c = _campaign(request, campaign, "summarising_desk")
     return [{"opinions": [o.pk for o in g.opinions], "texts": [o.text for o in g.opinions],
-             "shared": g.shared} for g in service.propose_groups(c)]
+             "shared": g.shared} for g in stored_proposals.stored(c)]
 
 
 class MoveIn(Schema):

@@ -167,6 +167,43 @@ def _count_units(campaign_id: int, seq: int) -> dict[str, int]:
     return {str(r["unit_id"] or 0): r["n"] for r in rows}
 
 
+@dataclass
+class Stored:
+    """A stored proposal as it stands now, for a read that holds nothing (the grouping page
+    and the API): its opinions still waiting, the words they share, and those of its stored
+    targets still open to grouping."""
+
+    opinions: list[Opinion]
+    shared: list[str]
+    targets: list[Problem]
+
+
+def computed(campaign) -> bool:
+    """Whether the worker has stored the campaign's proposals at least once."""
+    return ProposalRun.objects.filter(campaign=campaign, made_at__isnull=False).exists()
+
+
+def stored(campaign) -> list[Stored]:
+    """The campaign's open proposals from the worker's last run, in the desk's order
+    (skipped last, then biggest first), each with only its opinions still waiting; one
+    with fewer than two left is not shown. Reads a few rows whatever the number of
+    opinions; nothing is held or written (the desk's :func:`page` holds and marks)."""
+    props = list(Proposal.objects.filter(campaign=campaign, state=Proposal.OPEN)
+                 .order_by("skips", "-size", "pk"))
+    gone = _gone({i for p in props for i in p.opinions})
+    keep = [(p, [i for i in p.opinions if i not in gone]) for p in props]
+    keep = [(p, ids) for p, ids in keep if len(ids) >= 2]
+    want = [i for _p, ids in keep for i in ids]
+    objs = {}
+    for i in range(0, len(want), _CHUNK):
+        objs.update(Opinion.objects.in_bulk(want[i:i + _CHUNK]))
+    tids = {t for p, _ids in keep for t in p.targets}
+    probs = ({x.pk: x for x in queries.open_problems(campaign).filter(pk__in=tids)}
+             if tids else {})
+    return [Stored([objs[i] for i in ids if i in objs], list(p.shared),
+                   [probs[t] for t in p.targets if t in probs]) for p, ids in keep]
+
+
 # -- how far the summary is --------------------------------------------------------------
 
 @dataclass

@@ -1,8 +1,10 @@
 """Pages of grouping: the intake suggestion partial and the clerk's proposed groups.
 
 Both are htmx partials: the submit form loads ``grouping:suggest`` into ``#similar`` and the
-clerk desk loads ``grouping:proposals``. Every decision is one domain act (problems.actions,
-or grouping.moves for a move or a split), so it is events; no opinion is ever destroyed.
+clerk desk loads ``grouping:proposals``, which shows the groups the worker stored
+(grouping/proposals.py) and groups nothing itself. Every decision is one domain act
+(problems.actions, or grouping.moves for a move or a split), so it is events; no opinion is
+ever destroyed.
 """
 from __future__ import annotations
 
@@ -21,13 +23,14 @@ from zhenggai.campaigns.models import Campaign
 from zhenggai.errors import DomainError, InvalidInput
 from zhenggai.ids import parse, parse_all
 from zhenggai.opinions.models import Opinion
-from zhenggai.problems import actions, queries
+from zhenggai.problems import actions
 from zhenggai.problems.lifecycle import STATE_LABELS, Kind
 from zhenggai.problems.models import Problem
 from zhenggai.problems.registry import ACTIONS
 from zhenggai.security.address import in_networks
 
 from . import moves, service
+from . import proposals as stored_proposals
 
 
 def closeness(score: float) -> str:
@@ -103,13 +106,14 @@ def proposals(request, pk: int):
                 if request.htmx:
                     return HttpResponse("", headers={"HX-Redirect": to})
                 return redirect(to)
-    groups = service.propose_groups(campaign)
-    open_ = queries.open_problems(campaign)
-    for g in groups:  # where a group may go instead: the problems most like its first opinion
-        g.targets = service.problems_like(campaign, [g.opinions[0].text], k=8, among=open_)
+    # The groups the worker computed and stored (proposals.refresh), with the existing
+    # problems most like each: a page of rows, however many opinions wait; nothing is
+    # grouped on a request.
+    groups = stored_proposals.stored(campaign)
     status = 400 if error else 200
     resp = render(request, "grouping/proposals.html",
-                  {"campaign": campaign, "groups": groups, "error": error, "done": done},
+                  {"campaign": campaign, "groups": groups, "error": error, "done": done,
+                   "computed": stored_proposals.computed(campaign)},
                   status=status)
     if done:
         resp["HX-Trigger"] = "desk-changed"  # the desk's list of opinions, read again

@@ -2,8 +2,9 @@
 that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
 and books newly taken opinions into the figures every minute; every minute too it tells
 the queued events (events.drain) and sends the mail and group-robot messages that are due
-(channels.deliver_due), retrying failed ones with back-off; and it computes the summarising
-desk's proposals of the campaigns with new opinions (grouping/proposals.py)."""
+(channels.deliver_due), retrying failed ones with back-off; and it enqueues the computing of
+the summarising desk's proposals of the campaigns with new opinions (grouping/tasks.py), a job
+the db worker runs beside the sweep, so that a long grouping never delays a tick."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
-from zhenggai.grouping.proposals import refresh_due
+from zhenggai.grouping.proposals import due
+from zhenggai.grouping.tasks import refresh_proposals
 from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
@@ -75,14 +77,27 @@ def tell_and_send() -> int:
         return 0
 
 
-def propose() -> int:
-    """The desk's proposals of the campaigns with new opinions, computed ahead
-    (grouping/proposals.py); a failure is logged, never fatal."""
+def propose() -> bool:
+    """Enqueue the computing of the desk's proposals (grouping/proposals.py) for the
+    campaigns with new opinions, as a job of its own that the db worker runs: grouping a
+    large campaign takes up to a minute, and the tick must tell and send on time. Not while
+    one such job waits or runs (a second would find nothing new). True if enqueued; a
+    failure is logged, never fatal."""
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
     try:
-        return refresh_due()
+        if not due():
+            return False
+        if DBTaskResult.objects.filter(
+                task_path=refresh_proposals.module_path,
+                status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).exists():
+            return False
+        refresh_proposals.enqueue()
+        return True
     except Exception:
-        log.exception("computing the desk's proposals failed")
-        return 0
+        log.exception("enqueueing the desk's proposals failed")
+        return False
 
 
 def run(once: bool = False, every: float = 60.0) -> None:

@@ -352,13 +352,19 @@ class GroupingEngine:
             batch = [(int(i), v) for i, v in itertools.islice(it, chunk)]
             if not batch:
                 return done
+            last = dict(batch)  # a repeated id: its last vector
             with self._lock:
-                last = {i: v for i, v in batch if i in self._index.id_row}
-                if last:
-                    rows = np.array([self._index.id_row[i] for i in last], np.int64)
-                    self._emb.store_many(list(last), rows,
-                                         np.asarray(list(last.values()), np.float32))
-                    done += len(last)
+                ids = list(last)
+                rows = (self._index.id_row.rows(np.array(ids, np.int64))
+                        if all(-(1 << 63) <= i < 1 << 63 for i in ids)
+                        else np.array([self._index.id_row.get(i, -1) for i in ids]))
+                known = np.flatnonzero(rows >= 0)
+                if len(known):
+                    vals = list(last.values())
+                    self._emb.store_many([ids[j] for j in known.tolist()], rows[known],
+                                         np.asarray([vals[j] for j in known.tolist()],
+                                                    np.float32))
+                    done += len(known)
 
     def _set_embedding(self, item_id: int, vector: np.ndarray) -> None:
         self._emb.store(item_id, self._index.id_row[item_id], vector)

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..text import latin_char_text
-from .arrays import ranges
+from .arrays import ranges, unique
 
 CHAR_N = (2, 3, 4)  # character n-gram lengths of the second lexical view
 _CBITS_MIN = 16  # n-gram hash buckets of a new view: 2**16 (256 KB of document frequencies)
@@ -113,7 +113,7 @@ class CharView:
             self.df += np.bincount(buckets, minlength=len(self.df))  # int64 -> int32
             self.occupied = int(np.count_nonzero(self.df))
         else:
-            self.occupied += int(np.count_nonzero(self.df[np.unique(buckets)] == 0))
+            self.occupied += int(np.count_nonzero(self.df[unique(buckets)] == 0))
             np.add.at(self.df, buckets, 1)
         self._widen(end, alive)
 

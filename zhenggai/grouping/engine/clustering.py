@@ -19,11 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .arrays import ranges
+from .arrays import give_back, ranges, unique
 from .embeddings import EmbeddingStore, kmeans
 from .index import LexicalIndex
 
-_BLOCK = 2_000_000  # expanded postings per step: bounds the temporary memory
+_BLOCK = 1 << 19  # expanded postings per step: bounds the temporary memory
+_DENSE = 1 << 22  # cells of the dense block that exact scoring reads (16 MB of float32)
 _VBLOCK = 1 << 25  # cosines per step of the vector neighbours (128 MB of float32)
 _EXACT_MAX = 8_192  # vector neighbours exactly up to this many items, else by k-means cells
 _CELL_PROBE = 3  # cells (its own and the nearest others) an item is compared with
@@ -65,43 +66,58 @@ def cluster(index: LexicalIndex, uniq: list[int], *, threshold: float, k: int,
             budget: int, vectors: EmbeddingStore | None = None) -> list[list[int]]:
     """Group the indexed ids ``uniq`` (sorted, distinct, not empty); see
     :meth:`GroupingEngine.cluster`. Raises KeyError for ids that are not indexed."""
-    rows = np.array([index.id_row[i] for i in uniq], np.int64)
+    if uniq[0] < -(1 << 63) or uniq[-1] >= 1 << 63:
+        raise KeyError(uniq[0] if uniq[0] < -(1 << 63) else uniq[-1])
+    rows = index.id_row.rows(np.array(uniq, np.int64))
+    if (rows < 0).any():
+        raise KeyError(uniq[int(np.flatnonzero(rows < 0)[0])])
     loc, term, imp = index.gather(rows)
     nb = neighbours(len(rows), loc, term, imp, index.idf(index.df[term]), k=k, budget=budget)
     vsim = None
     if vectors is not None and vectors.any() and bool(vectors.has[rows].any()):
         nb, vsim = _with_vectors(nb, rows, vectors, k)
-    return link(uniq, nb, threshold, k, index.ident_terms, vsim)
+    groups = link(uniq, nb, threshold, k, index.ident_terms, vsim)
+    del nb, loc, term, imp
+    give_back()
+    return groups
 
 
 def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int):
     """Add each item's ``k`` nearest by cosine (within the set) to the candidate pairs, and
     raise every pair's similarity to its calibrated cosine where that is higher. Returns the
-    new neighbours and the calibrated cosine of a pair of local indices (0 if unknown)."""
+    new neighbours and the calibrated cosine of a pair of local indices (0 if unknown).
+    Vectors are read from the store's int8 rows a block at a time: no float32 copy of the
+    set's vectors is made (154 MB at 100,000)."""
     n = len(rows)
     known = np.flatnonzero(store.has[rows])
-    vk = store.rows(rows[known])
+    krows = rows[known]
+
+    def vk(i: np.ndarray) -> np.ndarray:  # float32 vectors of known-local indices
+        return store.rows(krows[i])
+
     mu = store.background(None)
     kk = min(k, len(known) - 1)
     pa_l, pb_l = [d.a], [d.b]
     if kk > 0 and len(known) > _EXACT_MAX:
-        a_, b_ = _cell_neighbours(vk, kk)
+        a_, b_ = _cell_neighbours(vk, len(known), kk)
         pa_l.append(known[a_])
         pb_l.append(known[b_])
     elif kk > 0:
+        every = vk(np.arange(len(known)))
         step = max(1, _VBLOCK // max(1, len(known)))
         for lo in range(0, len(known), step):
-            s = vk[lo:lo + step] @ vk.T
+            s = every[lo:lo + step] @ every.T
             s[np.arange(len(s)), np.arange(lo, lo + len(s))] = -np.inf
             top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
             pa_l.append(np.repeat(known[lo:lo + len(s)], kk))
             pb_l.append(known[top.ravel()])
+        every = s = None
     pa, pb = np.concatenate(pa_l), np.concatenate(pb_l)
     lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
     okey = d.a * n + d.b
     oo = np.argsort(okey, kind="stable")
     okey, osim = okey[oo], d.sim[oo]
-    key = np.unique(lo_ * n + hi_)
+    key = unique(lo_ * n + hi_)
     a, b = key // n, key % n
     at = np.minimum(np.searchsorted(okey, key), max(0, len(okey) - 1))
     lex = np.where(okey[at] == key, osim[at], 0.0) if len(okey) else np.zeros(len(key))
@@ -110,31 +126,33 @@ def _with_vectors(d: Neighbours, rows: np.ndarray, store: EmbeddingStore, k: int
     both = (pos[a] >= 0) & (pos[b] >= 0)
     cal = np.zeros(len(a))
     wb = np.flatnonzero(both)
-    for lo in range(0, len(wb), 65_536):
-        w = wb[lo:lo + 65_536]
-        cos = np.einsum("ij,ij->i", vk[pos[a[w]]], vk[pos[b[w]]])
+    for lo in range(0, len(wb), 8_192):  # 12 MB of float32 per side
+        w = wb[lo:lo + 8_192]
+        cos = np.einsum("ij,ij->i", vk(pos[a[w]]), vk(pos[b[w]]))
         cal[w] = store.calibrate(cos, mu)
 
     def vsim(x: int, y: int) -> float:
         if pos[x] < 0 or pos[y] < 0:
             return 0.0
-        return float(store.calibrate(np.array([float(vk[pos[x]] @ vk[pos[y]])]), mu)[0])
+        v = vk(pos[[x, y]])
+        return float(store.calibrate(np.array([float(v[0] @ v[1])]), mu)[0])
 
     return d._replace(a=a, b=b, sim=np.maximum(lex, cal)), vsim
 
 
-def _cell_neighbours(vk: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Approximate ``k`` nearest by cosine of every row of ``vk`` (unit float32 rows): k-means
-    cells over the set (about sqrt(n)), each row compared exactly with the rows of its own
-    and the ``_CELL_PROBE - 1`` nearest other cells. Returns pairs (a, b) of row indices."""
-    n = len(vk)
+def _cell_neighbours(vk, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Approximate ``k`` nearest by cosine of ``n`` unit vectors (``vk(indices)`` gives them
+    as float32 rows): k-means cells over the set (about sqrt(n)), each row compared exactly
+    with the rows of its own and the ``_CELL_PROBE - 1`` nearest other cells. Returns pairs
+    (a, b) of row indices."""
     c = max(2, round(n ** 0.5))
     rng = np.random.default_rng(n)
     sample = np.sort(rng.choice(n, size=min(n, 40 * c, 65_536), replace=False))
-    cent = kmeans(vk[sample], c, seed=n)
+    cent = kmeans(vk(sample), c, seed=n)
     cell = np.empty(n, np.int64)
     for lo in range(0, n, 16_384):
-        cell[lo:lo + 16_384] = np.argmax(vk[lo:lo + 16_384] @ cent.T, axis=1)
+        cell[lo:lo + 16_384] = np.argmax(vk(np.arange(lo, min(n, lo + 16_384))) @ cent.T,
+                                         axis=1)
     order = np.argsort(cell, kind="stable")
     ptr = np.zeros(c + 1, np.int64)
     np.cumsum(np.bincount(cell, minlength=c), out=ptr[1:])
@@ -148,7 +166,8 @@ def _cell_neighbours(vk: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         kk = min(k, len(other) - 1)
         if kk <= 0:
             continue
-        s = vk[mine] @ vk[other].T
+        vo = vk(other)
+        s = vk(mine) @ vo.T
         s[mine[:, None] == other[None, :]] = -np.inf
         top = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
         pa_l.append(np.repeat(mine, kk))
@@ -158,6 +177,26 @@ def _cell_neighbours(vk: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     a, b = np.concatenate(pa_l), np.concatenate(pb_l)
     keep = a != b
     return a[keep], b[keep]
+
+
+def _budgeted(loc: np.ndarray, term: np.ndarray, sub_df: np.ndarray,
+              budget: int) -> np.ndarray:
+    """The entries whose postings are expanded for candidates: per item, its terms shared
+    with another item of the set, rarest first, while their postings stay within
+    ``budget`` (an item's rarest term always, up to ``4 * budget``)."""
+    e_idx = np.flatnonzero(sub_df > 1)
+    e_order = e_idx[np.lexsort((term[e_idx], sub_df[e_idx], loc[e_idx]))]
+    if not len(e_order):
+        return e_order
+    e_loc = loc[e_order]
+    cost = sub_df[e_order].astype(np.int64) - 1
+    csum = np.cumsum(cost)
+    g_first = np.flatnonzero(np.concatenate(([True], e_loc[1:] != e_loc[:-1])))
+    sizes = np.diff(np.append(g_first, len(e_loc)))
+    within = csum - np.repeat(csum[g_first] - cost[g_first], sizes)
+    is_first = np.zeros(len(e_loc), bool)
+    is_first[g_first] = True
+    return e_order[(within <= budget) | (is_first & (cost <= 4 * budget))]
 
 
 def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: np.ndarray,
@@ -176,28 +215,14 @@ def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: 
     inv_order = np.lexsort((loc, term))
     s_term, s_loc, s_imp = term[inv_order], loc[inv_order], imp[inv_order]
     bounds = np.flatnonzero(np.diff(s_term)) + 1
+    s_term = None
     g_start = np.concatenate(([0], bounds))
-    g_cnt = np.diff(np.concatenate((g_start, [len(s_term)])))
-    grp_of_sorted = np.repeat(np.arange(len(g_start)), g_cnt)
-    grp = np.empty(len(term), np.int64)
-    grp[inv_order] = grp_of_sorted
-    sub_df = g_cnt[grp]
-    # candidate generation: per item, rarest terms first, within a postings budget
-    useful = sub_df > 1
-    e_idx = np.flatnonzero(useful)
-    e_order = e_idx[np.lexsort((term[e_idx], sub_df[e_idx], loc[e_idx]))]
-    sel = e_order[:0]
-    if len(e_order):
-        e_loc = loc[e_order]
-        cost = sub_df[e_order] - 1
-        csum = np.cumsum(cost)
-        g_first = np.flatnonzero(np.concatenate(([True], e_loc[1:] != e_loc[:-1])))
-        sizes = np.diff(np.append(g_first, len(e_loc)))
-        within = csum - np.repeat(csum[g_first] - cost[g_first], sizes)
-        is_first = np.zeros(len(e_loc), bool)
-        is_first[g_first] = True
-        pick = (within <= budget) | (is_first & (cost <= 4 * budget))
-        sel = e_order[pick]
+    g_cnt = np.diff(np.concatenate((g_start, [len(s_loc)])))
+    grp = np.empty(len(term), np.int32)  # each entry's term among the set's distinct terms
+    grp[inv_order] = np.repeat(np.arange(len(g_start), dtype=np.int32), g_cnt)
+    inv_order = None
+    sub_df = g_cnt[grp].astype(np.int32)
+    sel = _budgeted(loc, term, sub_df, budget)
     pair_a: list[np.ndarray] = []
     pair_b: list[np.ndarray] = []
     limit_c = max(2 * k, 20)
@@ -236,29 +261,41 @@ def neighbours(n: int, loc: np.ndarray, term: np.ndarray, imp: np.ndarray, idf: 
     if pair_a:
         pa, pb = np.concatenate(pair_a), np.concatenate(pair_b)
         lo_, hi_ = np.minimum(pa, pb), np.maximum(pa, pb)
-        ukey = np.unique(lo_ * n + hi_)
+        ukey = unique(lo_ * n + hi_)
         pa, pb = ukey // n, ukey % n
     else:
         pa = pb = np.zeros(0, np.int64)
-    # exact scores: expand the shorter side's terms, look them up in the other's postings
-    comp = s_term * n + s_loc  # sorted
-    scores = np.zeros(len(pa), np.float64)
+    # exact scores: expand the shorter side's terms and read the other's impacts from a
+    # dense block (its rows x the set's distinct terms), the pairs taken in the order of
+    # the side looked up: one array read per term instead of a binary search.
     lens = np.diff(start)
     swap = lens[pa] > lens[pb]
     qa = np.where(swap, pb, pa)
     qb = np.where(swap, pa, pb)
-    step = max(1, _BLOCK // max(1, int(lens.mean())))
-    for lo in range(0, len(qa), step):
-        xa, xb = qa[lo:lo + step], qb[lo:lo + step]
-        cnt = lens[xa]
-        idx = ranges(start[xa], cnt)
-        pid = np.repeat(np.arange(len(xa)), cnt)
-        needle = term[idx] * n + np.repeat(xb, cnt)
-        pos = np.searchsorted(comp, needle)
-        pos_c = np.minimum(pos, len(comp) - 1)
-        hit = comp[pos_c] == needle
-        scores[lo:lo + len(xa)] = np.bincount(
-            pid[hit], weights=qv[idx[hit]] * s_imp[pos_c[hit]], minlength=len(xa))
+    by_b = np.argsort(qb, kind="stable")
+    qa, qb = qa[by_b], qb[by_b]
+    n_terms = len(g_start)
+    per = max(1, min(n, _DENSE // n_terms))
+    dense = np.zeros((per, n_terms), np.float32)
+    cuts = np.searchsorted(qb, np.arange(0, n + per, per))
+    scores = np.zeros(len(pa), np.float64)
+    for j in range(len(cuts) - 1):
+        lo, hi = int(cuts[j]), int(cuts[j + 1])
+        if hi == lo:
+            continue
+        r0 = j * per
+        e0, e1 = start[r0], start[min(n, r0 + per)]
+        dense[loc[e0:e1] - r0, grp[e0:e1]] = imp[e0:e1]
+        for p0 in range(lo, hi, _BLOCK // 32):  # bounded temporaries
+            p1 = min(hi, p0 + _BLOCK // 32)
+            xa, xb = qa[p0:p1], qb[p0:p1]
+            cnt = lens[xa]
+            idx = ranges(start[xa], cnt)
+            got = dense[np.repeat(xb - r0, cnt), grp[idx]]
+            scores[p0:p1] = np.bincount(np.repeat(np.arange(p1 - p0), cnt),
+                                        weights=qv[idx] * got, minlength=p1 - p0)
+        dense[loc[e0:e1] - r0, grp[e0:e1]] = 0.0
+    scores[by_b] = scores.copy()
     den = np.sqrt(selfs[pa] * selfs[pb])
     sim = np.where(den > 0, scores / np.where(den > 0, den, 1), 0.0)
     return Neighbours(pa, pb, np.minimum(sim, 1.0), loc, term, imp, qv, selfs, start)

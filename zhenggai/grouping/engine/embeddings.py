@@ -36,6 +36,8 @@ from typing import Protocol
 
 import numpy as np
 
+from .arrays import give_back, unique
+
 _BLOCK = 1 << 16  # rows per float32 block of the exact search
 IVF_MIN = 20_000  # vectors from which the inverted file answers (exact search below)
 NPROBE = 16  # cells a query reads
@@ -188,19 +190,22 @@ class EmbeddingStore:
         np.cumsum(np.bincount(cells, minlength=c), out=self.cptr[1:])
         self.cextra = [[] for _ in range(c)]
         self.trained_at = len(rows)
+        give_back()
 
     def cell_rows(self, cells: np.ndarray) -> np.ndarray:
         """The rows (with a vector, each once) now in any of ``cells``."""
         parts = [self.crows[self.cptr[c]:self.cptr[c + 1]] for c in cells.tolist()]
         parts += [np.array(self.cextra[c], np.int32) for c in cells.tolist() if self.cextra[c]]
-        rows = np.unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
+        rows = unique(np.concatenate(parts)).astype(np.int64) if parts else np.zeros(0, np.int64)
         inside = np.zeros(len(self.cent), bool)
         inside[cells] = True
         return rows[(self.cell[rows] >= 0) & inside[np.maximum(self.cell[rows], 0)]]
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
         """The vectors of ``rows`` (all known) as float32."""
-        return self.vecs[rows].astype(np.float32) * self.scale[rows, None]
+        v = self.vecs[rows].astype(np.float32)
+        v *= self.scale[rows, None]
+        return v
 
     def vector(self, row: int) -> np.ndarray | None:
         """A row's vector (float32), or None while it is unknown."""
