@@ -188,28 +188,23 @@ def test_a_run_keeps_no_time_finer_than_the_day(desk):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_scheduler_tick_enqueues_the_refresh_as_its_own_job(story):
-    """The tick (notifications/worker.py) only enqueues the refresh: grouping a large
-    campaign is a job of the db worker, so it never holds up the minute's notifications."""
-    from django.core.management import call_command
+def test_the_scheduler_tick_refreshes_in_a_thread_and_leaves_no_timed_row(story):
+    """The tick (notifications/worker.py) starts the refresh in a thread: grouping a large
+    campaign never holds up the minute's notifications, and no job row keeps the minute
+    after new opinions came (which would date an anonymous one)."""
     from django_tasks_db.models import DBTaskResult
 
-    from zhenggai.grouping.tasks import refresh_proposals
     from zhenggai.notifications import worker
 
     for t in LEAK:
         f.opinion(story.campaign, t)
     assert P.due() == [story.campaign.pk]
     assert worker.propose() is True
-    jobs = DBTaskResult.objects.filter(task_path=refresh_proposals.module_path)
-    assert jobs.get().status == "READY"
-    # the tick computed nothing itself, and a second tick adds no second job meanwhile
-    assert not ProposalRun.objects.exists() and not Proposal.objects.exists()
-    assert worker.propose() is False and jobs.count() == 1
-    call_command("db_worker", "--batch", "--no-startup-delay")
-    assert jobs.get().status == "SUCCESSFUL"
+    with worker._refreshing:  # taken until the thread is done
+        pass
     assert len(groups(story)) == 1
     assert ProposalRun.objects.get(campaign=story.campaign).made_at is not None
-    assert P.due() == [] and worker.propose() is False  # nothing new: nothing enqueued
+    assert not DBTaskResult.objects.exists()
+    assert P.due() == [] and worker.propose() is False  # nothing new: nothing started
     f.opinion(story.campaign, "8号炉漏水严重，请赶快维修")
-    assert worker.propose() is True and jobs.count() == 2
+    assert worker.propose(wait=True) is True and P.due() == []

@@ -76,7 +76,7 @@ def test_accept_move_split(story, ops, client):
     login(client, story.clerk)
     url = reverse("grouping:proposals", args=[story.campaign.pk])
     before = all_opinions(story)
-    P.refresh(story.campaign)  # the worker's job (grouping/tasks.py)
+    P.refresh(story.campaign)  # what the worker does (notifications/worker.propose)
     html = client.get(url).content.decode()
     assert "<mark>漏水</mark>" in html  # shared words highlighted
     # accept a whole group

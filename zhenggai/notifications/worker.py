@@ -2,9 +2,9 @@
 that enqueues the daily sweep once a day (SweepRun makes it once, even with two workers)
 and books newly taken opinions into the figures every minute; every minute too it tells
 the queued events (events.drain) and sends the mail and group-robot messages that are due
-(channels.deliver_due), retrying failed ones with back-off; and it enqueues the computing of
-the summarising desk's proposals of the campaigns with new opinions (grouping/tasks.py), a job
-the db worker runs beside the sweep, so that a long grouping never delays a tick."""
+(channels.deliver_due), retrying failed ones with back-off; and it starts the computing of
+the summarising desk's proposals of the campaigns with new opinions (grouping/proposals.py)
+in a thread of its own, so that a long grouping never delays a tick."""
 
 from __future__ import annotations
 
@@ -17,8 +17,7 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
-from zhenggai.grouping.proposals import due
-from zhenggai.grouping.tasks import refresh_proposals
+from zhenggai.grouping.proposals import due, refresh_due
 from zhenggai.grouping.vectors import embed_pending
 from zhenggai.opinions.shuffle import mark_day
 
@@ -77,27 +76,38 @@ def tell_and_send() -> int:
         return 0
 
 
-def propose() -> bool:
-    """Enqueue the computing of the desk's proposals (grouping/proposals.py) for the
-    campaigns with new opinions, as a job of its own that the db worker runs: grouping a
-    large campaign takes up to a minute, and the tick must tell and send on time. Not while
-    one such job waits or runs (a second would find nothing new). True if enqueued; a
-    failure is logged, never fatal."""
-    from django_tasks.base import TaskResultStatus
-    from django_tasks_db.models import DBTaskResult
+# One refresh at a time in this process (a second would find nothing new).
+_refreshing = threading.Lock()
 
+
+def _refresh() -> None:
     try:
-        if not due():
-            return False
-        if DBTaskResult.objects.filter(
-                task_path=refresh_proposals.module_path,
-                status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING]).exists():
-            return False
-        refresh_proposals.enqueue()
-        return True
+        refresh_due()
     except Exception:
-        log.exception("enqueueing the desk's proposals failed")
+        log.exception("computing the desk's proposals failed")
+    finally:
+        close_old_connections()
+        _refreshing.release()
+
+
+def propose(wait: bool = False) -> bool:
+    """Compute the desk's proposals (grouping/proposals.py) of the campaigns with new
+    opinions, in a thread of this process: grouping a large campaign takes up to a minute,
+    and the tick must tell and send on time. Not a db job: its row would keep, to the
+    microsecond, the minute after each arrival of new opinions, which beside the day's
+    order of opinions would date an anonymous one. Not while one runs. `wait`: in this
+    thread (`worker --once`). True if started; a failure is logged, never fatal."""
+    try:
+        if not due() or not _refreshing.acquire(blocking=False):
+            return False
+    except Exception:
+        log.exception("looking for new opinions to propose failed")
         return False
+    if wait:
+        _refresh()
+    else:
+        threading.Thread(target=_refresh, name="proposals", daemon=True).start()
+    return True
 
 
 def run(once: bool = False, every: float = 60.0) -> None:
@@ -107,7 +117,7 @@ def run(once: bool = False, every: float = 60.0) -> None:
         tell_and_send()
         enqueue_today()
         embed_pending(limit=64)  # a few seconds at most: the tick also tells and sends
-        propose()
+        propose(wait=True)
         call_command("db_worker", "--batch", "--no-startup-delay")
         tell_and_send()
         return
