@@ -13,7 +13,7 @@ import threading
 import time
 
 from django.core.management import call_command
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, close_old_connections, connections, transaction
 from django.utils import timezone
 
 from zhenggai.figures.ledger import book_pending
@@ -86,7 +86,8 @@ def _refresh() -> None:
     except Exception:
         log.exception("computing the desk's proposals failed")
     finally:
-        close_old_connections()
+        if threading.current_thread() is not threading.main_thread():
+            connections.close_all()  # the thread's own connection, which nobody else closes
         _refreshing.release()
 
 
