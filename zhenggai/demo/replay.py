@@ -11,6 +11,7 @@ and home visits; re-rectification after it; long-standing problems solved; the r
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
@@ -328,7 +329,9 @@ class _Builder:
         """85% of the problems, carrying about 85% of the opinions, claimed by 01-15."""
         rng = self.rng
         n_all = len(plans) + len(extra)
-        target = round(CLAIMED_SHARE * n_all)
+        # Rounded up: rounded to nearest, 575 of 677 problems is 84.9%, and the report's 85%
+        # would not come out (the number of problems varies a little with the grouping).
+        target = math.ceil(CLAIMED_SHARE * n_all)
         eligible = [i for i, p in enumerate(plans) if "first_raised" not in p
                     and not p.get("declined")]
         rng.shuffle(eligible)
