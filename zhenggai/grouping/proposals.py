@@ -85,6 +85,12 @@ def _gone(ids) -> set[int]:
         return {r[0] for r in cur.fetchall()}
 
 
+def _still_waiting(props) -> list[tuple[Proposal, list[int]]]:
+    """Each proposal with those of its opinions that still wait: one query for them all."""
+    gone = _gone({i for p in props for i in p.opinions})
+    return [(p, [i for i in p.opinions if i not in gone]) for p in props]
+
+
 # -- the worker's side -------------------------------------------------------------------
 
 def _last_seq(campaign_id: int) -> int:
@@ -190,9 +196,7 @@ def stored(campaign) -> list[Stored]:
     opinions; nothing is held or written (the desk's :func:`page` holds and marks)."""
     props = list(Proposal.objects.filter(campaign=campaign, state=Proposal.OPEN)
                  .order_by("skips", "-size", "pk"))
-    gone = _gone({i for p in props for i in p.opinions})
-    keep = [(p, [i for i in p.opinions if i not in gone]) for p in props]
-    keep = [(p, ids) for p, ids in keep if len(ids) >= 2]
+    keep = [(p, ids) for p, ids in _still_waiting(props) if len(ids) >= 2]
     want = [i for _p, ids in keep for i in ids]
     objs = {}
     for i in range(0, len(want), _CHUNK):
@@ -294,10 +298,8 @@ def page(campaign, clerk, number: int = 0, per: int = PER_PAGE, now=None) -> lis
         cands = list(queue[start + len(chosen): start + len(chosen) + per - len(chosen)])
         if not cands:
             break
-        gone = _gone({i for p in cands for i in p.opinions})
         stale = []
-        for p in cands:
-            keep = [i for i in p.opinions if i not in gone]
+        for p, keep in _still_waiting(cands):
             if len(keep) < 2:
                 stale.append(p.pk)
             else:
@@ -383,8 +385,7 @@ def mark_stale_if_changed(campaign, pk: int) -> None:
     p = Proposal.objects.filter(pk=pk, campaign=campaign, state=Proposal.OPEN).first()
     if p is None:
         return
-    gone = _gone(p.opinions)
-    keep = [i for i in p.opinions if i not in gone]
+    [(_p, keep)] = _still_waiting([p])
     if len(keep) < 2:
         Proposal.objects.filter(pk=p.pk).update(state=Proposal.STALE, held_by=None,
                                                 held_until=None)
