@@ -357,9 +357,12 @@ def time_calls(org_id: int, repeat: int) -> list[tuple[str, list[float], list[fl
          lambda: figures(org_id, dt.date(2024, 12, 31), "category")),
         ("by category, now", lambda: figures(org_id, None, "category")),
         ("by owner, now", lambda: figures(org_id, None, "owner")),
-        # Mid-month: the most day buckets a split reads (see figures.ledger).
         ("by owner, as of 2025-03-15", lambda: figures(org_id, dt.date(2025, 3, 15), "owner")),
         ("by owner, as of 2024-07-31", lambda: figures(org_id, dt.date(2024, 7, 31), "owner")),
+        # The most buckets a split reads (figures.ledger): the year before, two month
+        # buckets (months 1-6, 7) and two day buckets (days 1-24, 25-30).
+        ("by owner, as of 2025-08-30", lambda: figures(org_id, dt.date(2025, 8, 30), "owner")),
+        ("by unit, as of 2025-08-30", lambda: figures(org_id, dt.date(2025, 8, 30), "unit")),
         ("by campaign, now", lambda: figures(org_id, None, "campaign")),
         ("by campaign, as of 2024-11-30",
          lambda: figures(org_id, dt.date(2024, 11, 30), "campaign")),

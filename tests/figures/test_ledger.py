@@ -5,12 +5,20 @@ import datetime as dt
 import random
 from collections import defaultdict
 
-from zhenggai.figures.counters import CAMPAIGN, CATEGORY, OWNER, TOTAL, UNIT, N
+from zhenggai.figures.counters import CAMPAIGN, CATEGORY, COUNTERS, OWNER, TOTAL, UNIT, N
 from zhenggai.figures.ledger import Book, rows_from_arrays
 
 
-def covering(i: int, n: int) -> list[int]:
-    """Fenwick nodes up to n that cover position i: node k covers (k - lowbit(k), k]."""
+def covering(i: int, n: int, block: int) -> tuple[list[int], list[int]]:
+    """The buckets up to n that hold position i, by their ranges: an inner one at k (k not a
+    multiple of the block) holds (block * (k // block), k], a block one at k holds (0, k]."""
+    inner = [k for k in range(1, n + 1) if k % block and block * (k // block) < i <= k]
+    return inner, [k for k in range(block, n + 1, block) if i <= k]
+
+
+def fenwick_covering(i: int, n: int) -> list[int]:
+    """The Fenwick nodes up to n that cover position i (figures 0004's layout): node k
+    covers (k - lowbit(k), k]."""
     return [k for k in range(1, n + 1) if k - (k & -k) < i <= k]
 
 
@@ -18,8 +26,11 @@ def plain(rows):
     out = defaultdict(lambda: [0] * N)
     for (org, c, u, cat, o, day), vec in rows.items():
         n_days = calendar.monthrange(day.year, day.month)[1]
-        buckets = ([("d", day.replace(day=k)) for k in covering(day.day, n_days)]
-                   + [("m", day.replace(month=k, day=1)) for k in covering(day.month, 12)]
+        d, w = covering(day.day, n_days, 8)
+        m, q = covering(day.month, 11, 3)
+        buckets = ([("d", day.replace(day=k)) for k in d] + [("w", day.replace(day=k)) for k in w]
+                   + [("m", day.replace(month=k, day=1)) for k in m]
+                   + [("q", day.replace(month=k, day=1)) for k in q]
                    + [("y", day.replace(month=1, day=1))])
         for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
             for grain, per in buckets:
@@ -113,10 +124,50 @@ def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
     old = {k: v[:n0] for k, v in old.items()}
     rows = [(*k, *v) for k, v in old.items() if any(v)]
     trees = {k: v for k, v in m.to_trees(rows).items() if any(v)}
-    assert trees == {k: v[:n0] for k, v in b.bucket_rows().items() if k[2] != "y"}
+    assert trees == {k: v[:n0] for k, v in fenwick_rows(b.rows).items() if k[2] != "y"}
     back = m.to_plain([(*k, *v) for k, v in trees.items()])
     assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
                                                           if any(v)}
+
+
+def fenwick_rows(rows):
+    """Buckets as figures 0004 to 0006 laid them out: Fenwick trees of days and months."""
+    out = defaultdict(lambda: [0] * N)
+    for (org, c, u, cat, o, day), vec in rows.items():
+        n_days = calendar.monthrange(day.year, day.month)[1]
+        buckets = ([("d", day.replace(day=k)) for k in fenwick_covering(day.day, n_days)]
+                   + [("m", day.replace(month=k, day=1))
+                      for k in fenwick_covering(day.month, 12)]
+                   + [("y", day.replace(month=1, day=1))])
+        for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
+            for grain, per in buckets:
+                acc = out[(org, dim, grain, per, g)]
+                for j, v in enumerate(vec):
+                    acc[j] += v
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def test_the_migration_to_two_levels_gives_the_ledger_s_buckets_and_goes_back():
+    """figures 0007 rewrites 0004's Fenwick trees as the ledger now writes them, and back
+    (December's month node again, from the year: the two levels keep months 1..11)."""
+    import importlib
+
+    m = importlib.import_module("zhenggai.figures.migrations.0007_two_level_buckets")
+    assert m.COUNTERS == COUNTERS  # written for the counters as they are now
+    r = random.Random(7)
+    b = Book()
+    for _i in range(400):
+        day = dt.date(2023, 10, 1) + dt.timedelta(days=r.randint(0, 500))
+        b.rows[(1, r.randint(1, 2), r.randint(0, 3), 0, r.randint(0, 5), day)][
+            r.randrange(N)] += r.choice([-1, 1, 2])
+    b.rows[(1, 3, 0, 0, 9, dt.date(2024, 12, 5))][0] += 1  # a key only seen in December
+    old = fenwick_rows(b.rows)
+    rows = [(*k, *v) for k, v in old.items() if k[2] != "y"]
+    blocks = {k: v for k, v in m.to_blocks(rows).items() if any(v)}
+    assert blocks == {k: v for k, v in b.bucket_rows().items() if k[2] != "y"}
+    back = m.to_fenwick([(*k, *v) for k, v in b.bucket_rows().items()])
+    assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
+                                                          if k[2] != "y"}
 
 
 def test_day_sums_merged_then_spread_equal_booking_together():

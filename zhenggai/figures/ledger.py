@@ -123,31 +123,33 @@ def sum_by_key(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return keys[order[starts[keep]]], sums[keep]
 
 
-GRAINS = ("d", "m", "y")
-# Days within a month and months within a year are kept as Fenwick trees (binary indexed
-# trees), not one bucket each: bucket `d` at day i of a month holds the days
-# (i - lowbit(i), i], and bucket `m` at month j of a year the months (j - lowbit(j), j]. A
-# figure as of day D then reads at most five day buckets and three month buckets per key,
-# not up to thirty and eleven (a split by 2,000 owners as of a mid-month day read 30,000
-# rows); a delta is added to at most five day and four month buckets.
+# The grains in the order of their letters, which is the table's key order (a bulk load
+# writes rows in that order).
+GRAINS = ("d", "m", "q", "w", "y")
+# Days within a month and months within a year are kept as prefix sums in two levels, not
+# one bucket each. With blocks of B positions, bucket `w` at a block's end p = kB holds
+# positions 1..p (the month's days, the year's months), and bucket `d` (`m`) at a
+# position p inside a block holds the positions from the block's start up to p. Positions
+# 1..i are then the block bucket at the last block end before i and the inner bucket at i:
+# at most two rows a level, so a figure as of day D reads the years before D's year and
+# at most four rows per key (the Fenwick trees before read up to eight, and a split by
+# 2,000 owners spent its time in SQLite's GROUP BY of those rows). A delta is added to at
+# most seven day, three block-of-days, two month and three quarter buckets.
+DAY_BLOCK = 8  # w: days 1..8, 1..16, 1..24
+MONTH_BLOCK = 3  # q: months 1..3, 1..6, 1..9
+MONTHS_READ = 11  # a figure reads the months before its day's month: 1..11 at most
 
 
-def nodes_up(i: int, n: int) -> list[int]:
-    """The Fenwick nodes (1-based) that a value at position i adds to, in a tree of n."""
-    out = []
-    while i <= n:
-        out.append(i)
-        i += i & -i
-    return out
+def nodes_up(i: int, n: int, block: int) -> tuple[list[int], list[int]]:
+    """The positions of the inner and of the block buckets that a value at position i
+    (1-based) adds to, over positions 1..n with blocks of `block`."""
+    inner = [] if i % block == 0 else list(range(i, min(i - i % block + block - 1, n) + 1))
+    return inner, list(range(-(-i // block) * block, n + 1, block))
 
 
-def nodes_down(i: int) -> list[int]:
-    """The Fenwick nodes whose sum is positions 1..i."""
-    out = []
-    while i > 0:
-        out.append(i)
-        i -= i & -i
-    return out
+def nodes_down(i: int, block: int) -> tuple[int | None, int | None]:
+    """The inner and the block bucket (None where there is none) whose sum is 1..i."""
+    return (i if i % block else None), (i - i % block or None)
 
 
 def _month_length(day: dt.date) -> int:
@@ -155,11 +157,31 @@ def _month_length(day: dt.date) -> int:
     return (nxt - day.replace(day=1)).days
 
 
-def periods_of(day: dt.date) -> tuple[list[dt.date], list[dt.date], dt.date]:
-    """The day buckets, month buckets and year bucket a delta on `day` adds to."""
-    days = [day.replace(day=i) for i in nodes_up(day.day, _month_length(day))]
-    months = [day.replace(month=j, day=1) for j in nodes_up(day.month, 12)]
-    return days, months, day.replace(month=1, day=1)
+def periods_of(day: dt.date) -> list[tuple[str, dt.date]]:
+    """The buckets (grain, period) a delta on `day` adds to."""
+    days, weeks = nodes_up(day.day, _month_length(day), DAY_BLOCK)
+    months, quarters = nodes_up(day.month, MONTHS_READ, MONTH_BLOCK)
+    return ([("d", day.replace(day=i)) for i in days]
+            + [("w", day.replace(day=i)) for i in weeks]
+            + [("m", day.replace(month=j, day=1)) for j in months]
+            + [("q", day.replace(month=j, day=1)) for j in quarters]
+            + [("y", day.replace(month=1, day=1))])
+
+
+def periods_down(day: dt.date) -> list[tuple[str, dt.date]]:
+    """The day and month buckets (grain, period) whose sum is the year of `day` up to its
+    end: the months before its month, and its month's days up to it (years before are
+    the `y` buckets before its year)."""
+    out = []
+    m, q = nodes_down(day.month - 1, MONTH_BLOCK)
+    for grain, j in (("q", q), ("m", m)):
+        if j:
+            out.append((grain, day.replace(month=j, day=1)))
+    d, w = nodes_down(day.day, DAY_BLOCK)
+    for grain, i in (("w", w), ("d", d)):
+        if i:
+            out.append((grain, day.replace(day=i)))
+    return out
 
 
 def merge_arrays(*parts: tuple[np.ndarray, np.ndarray],
@@ -178,35 +200,55 @@ def _unique(a: np.ndarray) -> np.ndarray:
     return a[np.r_[True, a[1:] != a[:-1]]]
 
 
-def _fenwick(pos_key: np.ndarray, pos: np.ndarray, size: np.ndarray, cum: np.ndarray,
-             shift: int) -> tuple[np.ndarray, np.ndarray]:
-    """The Fenwick nodes the rows add to, with their sums, without a copy of the rows per node.
+def _range_sums(pos_key: np.ndarray, node: np.ndarray, start: np.ndarray,
+                cum: np.ndarray) -> np.ndarray:
+    """The sums of the rows of a tree between two keys, (start, node]: the difference of two
+    running sums (`cum`, a zero row first), so no row is copied per bucket it adds to."""
+    hi = np.searchsorted(pos_key, node, side="right")
+    lo = np.searchsorted(pos_key, start, side="right")
+    return cum[hi] - cum[lo]
 
-    `pos_key` orders the rows (ascending) as (tree, position): (tree << shift) | position, a
-    position from 1; `size` is each row's tree's size; `cum` the running sums of the rows
-    (a zero row first). Node p of a tree holds the positions (p - lowbit(p), p], that is the
-    rows between two keys: their sum is the difference of two running sums."""
-    nodes = []
-    idx, p = np.arange(len(pos)), pos
-    while len(idx):  # nodes_up, for every row at once
-        nodes.append(pos_key[idx] - pos[idx] + p)
-        p = p + (p & -p)
+
+def _blocks(pos_key: np.ndarray, pos: np.ndarray, size: np.ndarray, cum: np.ndarray,
+            block: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The inner and the block buckets (`nodes_up`) of every row at once, each as (node
+    keys, sums).
+
+    `pos_key` orders the rows (ascending) as (tree, position): tree * 64 + position, a
+    position from 1; `size` is each row's tree's size; `cum` the running sums of the rows."""
+    base = pos_key - pos
+    inner = []
+    idx, p = np.flatnonzero(pos % block), pos[pos % block != 0]
+    while len(idx):  # nodes_up's inner positions: to the block's last before its end
+        inner.append(base[idx] + p)
+        p = p + 1
+        keep = (p % block != 0) & (p <= size[idx])
+        idx, p = idx[keep], p[keep]
+    outer = []
+    idx, p = np.arange(len(pos)), -(-pos // block) * block
+    keep = p <= size
+    idx, p = idx[keep], p[keep]
+    while len(idx):  # nodes_up's block ends
+        outer.append(base[idx] + p)
+        p = p + block
         keep = p <= size[idx]
         idx, p = idx[keep], p[keep]
-    node = _unique(np.concatenate(nodes))
-    at = node & ((1 << shift) - 1)
-    hi = np.searchsorted(pos_key, node, side="right")
-    lo = np.searchsorted(pos_key, node - (at & -at), side="right")
-    return node, cum[hi] - cum[lo]
+    out = []
+    for nodes, inner_level in ((inner, True), (outer, False)):
+        node = _unique(np.concatenate(nodes)) if nodes else np.zeros(0, np.int64)
+        at = node % 64
+        start = node - (at % block if inner_level else at)
+        out.append((node, _range_sums(pos_key, node, start, cum)))
+    return out[0], out[1]
 
 
 def tree_arrays(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Day sums (org, dim, gkey, day; `Book.day_arrays`) onto the buckets, as bucket
     arrays: keys (org, dim, grain index, period day, gkey) in key order, and their sums.
 
-    Each bucket is a Fenwick node, the sum of a run of days (or months) of one key: with the
-    days in order, the difference of two running sums. So the rows are never copied per
-    bucket they add to (up to ten), which a load of millions of day sums could not afford."""
+    Each bucket is the sum of a run of days (or months) of one key: with the days in order,
+    the difference of two running sums. So the rows are never copied per bucket they add to
+    (up to sixteen), which a load of millions of day sums could not afford."""
     keys, vals = sum_by_key(keys, vals)  # in (org, dim, gkey, day) order, one row each
     n = len(keys)
     if not n:
@@ -226,29 +268,32 @@ def tree_arrays(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndar
     m0, y0 = int(month.min()), int(year.min())
     months, years = int(month.max()) - m0 + 1, int(year.max()) - y0 + 1
     out_keys, out_vals = [], []
-    # Days: a tree per (key, month), of the month's days.
-    node, sums = _fenwick((group * months + month - m0) << 5 | day_of_month, day_of_month,
-                          month_length, cum, 5)
-    tree = node >> 5
-    period = ((tree % months + m0).astype("datetime64[M]").astype("datetime64[D]")
-              .astype(np.int64) + (node & 31) - 1)
-    out_keys.append((tree // months, 0, period))
-    out_vals.append(sums)
-    # Months: a tree per (key, year), of its twelve months.
-    node, sums = _fenwick((group * years + year - y0) << 4 | month_of_year, month_of_year,
-                          np.full(n, 12), cum, 4)
-    tree = node >> 4
-    period = (((tree % years + y0) * 12 + (node & 15) - 1).astype("datetime64[M]")
-              .astype("datetime64[D]").astype(np.int64))
-    out_keys.append((tree // years, 1, period))
-    out_vals.append(sums)
+    def month_start(m: np.ndarray) -> np.ndarray:  # a month number to its first day
+        return m.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
+
+    # Days: two levels per (key, month), of the month's days.
+    inner, block = _blocks((group * months + month - m0) * 64 + day_of_month, day_of_month,
+                           month_length, cum, DAY_BLOCK)
+    for grain, (node, sums) in (("d", inner), ("w", block)):
+        tree = node // 64
+        out_keys.append((tree // months, GRAINS.index(grain),
+                         month_start(tree % months + m0) + node % 64 - 1))
+        out_vals.append(sums)
+    # Months: two levels per (key, year), of the months a figure reads (1..11).
+    inner, block = _blocks((group * years + year - y0) * 64 + month_of_year, month_of_year,
+                           np.full(n, MONTHS_READ), cum, MONTH_BLOCK)
+    for grain, (node, sums) in (("m", inner), ("q", block)):
+        tree = node // 64
+        out_keys.append((tree // years, GRAINS.index(grain),
+                         month_start((tree % years + y0) * 12 + node % 64 - 1)))
+        out_vals.append(sums)
     # Years: one bucket per (key, year).
     per_tree = group * years + year - y0
     tree = _unique(per_tree)
     hi = np.searchsorted(per_tree, tree, side="right")
     lo = np.searchsorted(per_tree, tree, side="left")
     period = (tree % years + y0).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int64)
-    out_keys.append((tree // years, 2, period))
+    out_keys.append((tree // years, GRAINS.index("y"), period))
     out_vals.append(cum[hi] - cum[lo])
     k5 = np.empty((sum(len(v) for v in out_vals), 5), dtype=np.int64)
     at = 0
@@ -377,8 +422,7 @@ class Book:
         for (org, camp, unit, cat, owner, day), vec in self.rows.items():
             if not any(vec):
                 continue
-            days, months, year = periods_of(day)
-            buckets = [("d", p) for p in days] + [("m", p) for p in months] + [("y", year)]
+            buckets = periods_of(day)
             for dim, gkey in ((TOTAL, 0), (CAMPAIGN, camp), (UNIT, unit), (CATEGORY, cat),
                               (OWNER, owner)):
                 for grain, period in buckets:

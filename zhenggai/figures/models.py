@@ -1,12 +1,12 @@
 """Figure buckets: the event log's deltas, summed per day, month and year.
 
 Each event adds its deltas (a problem entering a state, a claim made, a claim found false)
-to three buckets per split key: its day, its month and its year. A figure as of day D is
-then the sum of the whole years before D's year, the whole months before D's month in that
-year, and the days of D's month up to D: at most a few dozen rows per key, however long
-the history. Buckets are only ever incremented, in the transaction that writes the event;
-a newly taken opinion is queued (`UnbookedOpinion`), booked by the worker and, until then,
-added in memory by every figure read.
+to the buckets of its split keys: the prefix sums in two levels of its month's days and its
+year's months, and its year (figures.ledger). A figure as of day D is then the sum of the
+whole years before D's year and at most two month and two day buckets: a few rows per key,
+however long the history. Buckets are only ever incremented, in the transaction that writes
+the event; a newly taken opinion is queued (`UnbookedOpinion`), booked by the worker and,
+until then, added in memory by every figure read.
 `zhenggai figures --verify` recomputes them from the events and the opinions.
 """
 
@@ -21,7 +21,7 @@ class FigureBucket(models.Model):
     org = models.BigIntegerField()
     dim = models.SmallIntegerField()  # see counters.DIMS
     gkey = models.BigIntegerField()  # id of the campaign/unit/category/owner; 0: none
-    grain = models.CharField(max_length=1)  # d, m, y
+    grain = models.CharField(max_length=1)  # d, w (days), m, q (months), y: see ledger
     period = models.DateField()  # first day of the bucket
 
     class Meta:

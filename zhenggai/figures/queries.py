@@ -21,7 +21,7 @@ from zhenggai.org.models import Member
 from zhenggai.problems import lifecycle
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
-from .ledger import Queued, nodes_down, read_with_queue
+from .ledger import DAY_BLOCK, Queued, nodes_down, periods_down, read_with_queue
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
@@ -39,49 +39,42 @@ _PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
 
 
 @functools.cache
-def _sum_sql(n_months: int, n_days: int, vendor: str, n_keys: int = 0) -> str:
+def _sum_sql(grains: tuple[str, ...], vendor: str, n_keys: int = 0) -> str:
     """Whole years before the day's year (a range of the (org, dim, grain, period) index),
-    then the few month and day buckets of the Fenwick trees whose sum is the months before
-    the day's month and the days of its month up to the day (ledger.nodes_down); with
-    `n_keys`, of that many keys only.
+    then one bucket of each of `grains` (ledger.periods_down: the months before the day's
+    month and the days of its month up to the day); with `n_keys`, of that many keys only.
 
-    PostgreSQL reads the three parts as one scan (a bitmap of the three index ranges): as a
-    UNION ALL of three scans it planned a Parallel Append, which starts two worker processes
-    whatever the table's parallel_workers says (that setting governs scans of the table, not
-    appends), and a split by owner spent more time starting and gathering workers than
-    summing (docs/scale.md). SQLite reads a UNION ALL as three index ranges; an OR of them it
-    would read as one range of (org, dim) with a filter: every bucket of the dimension."""
+    PostgreSQL reads the parts as one scan (a bitmap of the index ranges): as a UNION ALL
+    of scans it planned a Parallel Append, which starts two worker processes whatever the
+    table's parallel_workers says (that setting governs scans of the table, not appends),
+    and a split by owner spent more time starting and gathering workers than summing
+    (docs/scale.md). SQLite reads a UNION ALL as index ranges; an OR of them it would read
+    as one range of (org, dim) with a filter: every bucket of the dimension."""
     sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
     keys = f" AND gkey IN ({', '.join(['%s'] * n_keys)})" if n_keys else ""
     if vendor == "postgresql":
-        ors = ["grain = 'y' AND period < %s"]
-        for grain, n in (("m", n_months), ("d", n_days)):
-            if n:
-                ors.append(f"grain = '{grain}' AND period IN ({', '.join(['%s'] * n)})")
+        ors = ["grain = 'y' AND period < %s"] + [f"grain = '{g}' AND period = %s"
+                                                 for g in grains]
         return (f"SELECT gkey, {sums} FROM {_T} WHERE org = %s AND dim = %s{keys} AND (("
                 + ") OR (".join(ors) + ")) GROUP BY gkey")
     parts = [_PART + "'y' AND period < %s" + keys]
-    for grain, n in (("m", n_months), ("d", n_days)):
-        if n:
-            parts.append(_PART + f"'{grain}' AND period IN ({', '.join(['%s'] * n)})" + keys)
+    parts += [_PART + f"'{g}' AND period = %s" + keys for g in grains]
     return (f"SELECT gkey, {sums} FROM (" + " UNION ALL ".join(parts) + ") AS b "
             "GROUP BY gkey")
 
 
 def _query(org_id: int, day: dt.date, dim: int,
            keys: list[int] | None = None) -> tuple[str, list]:
-    months = [day.replace(month=j, day=1) for j in nodes_down(day.month - 1)]
-    days = [day.replace(day=i) for i in nodes_down(day.day)]
+    down = periods_down(day)
     keys = list(keys or [])
     vendor = connection.vendor
     if vendor == "postgresql":
-        params = [org_id, dim, *keys, day.replace(month=1, day=1), *months, *days]
+        params = [org_id, dim, *keys, day.replace(month=1, day=1), *(p for _g, p in down)]
     else:
         params = [org_id, dim, day.replace(month=1, day=1), *keys]
-        for periods in (months, days):
-            if periods:
-                params += [org_id, dim, *periods, *keys]
-    return _sum_sql(len(months), len(days), vendor, len(keys)), params
+        for _g, period in down:
+            params += [org_id, dim, period, *keys]
+    return _sum_sql(tuple(g for g, _p in down), vendor, len(keys)), params
 
 
 _FEW_KEYS = 500  # keys named in the statement; more are read all and picked in Python
@@ -349,8 +342,9 @@ def _read_figures_now(org_id: int, day: dt.date, by: str | None, want_rows: bool
 
 
 _DAYS_SQL = f"""
-SELECT period, {", ".join(COUNTERS)} FROM {_T}
-WHERE org = %s AND dim = %s AND gkey = %s AND grain = 'd' AND period >= %s AND period <= %s
+SELECT grain, period, {", ".join(COUNTERS)} FROM {_T}
+WHERE org = %s AND dim = %s AND gkey = %s AND grain IN ('d', 'w') AND period >= %s
+AND period <= %s
 """
 
 
@@ -364,10 +358,15 @@ def _month_end(day: dt.date) -> dt.date:
 
 @functools.cache
 def _prefix_matrix(n: int) -> np.ndarray:
-    """(n, n): row i-1 picks the day buckets (Fenwick nodes) whose sum is days 1..i."""
-    m = np.zeros((n, n), dtype=np.int64)
+    """(n, 62): row i-1 picks, of a month's inner day buckets (columns 0-30, by day) and its
+    block buckets (columns 31-61), the ones whose sum is days 1..i (ledger.nodes_down)."""
+    m = np.zeros((n, 62), dtype=np.int64)
     for i in range(1, n + 1):
-        m[i - 1, [k - 1 for k in nodes_down(i)]] = 1
+        inner, block = nodes_down(i, DAY_BLOCK)
+        if inner:
+            m[i - 1, inner - 1] = 1
+        if block:
+            m[i - 1, 31 + block - 1] = 1
     return m
 
 
@@ -380,14 +379,14 @@ def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date,
         cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
         rows = cur.fetchall()
     nodes: dict[dt.date, np.ndarray] = {}
-    for period, *vec in rows:
+    for grain, period, *vec in rows:
         p = _as_date(period)
-        month = nodes.setdefault(p.replace(day=1), np.zeros((31, len(COUNTERS)), np.int64))
-        month[p.day - 1] = vec
+        month = nodes.setdefault(p.replace(day=1), np.zeros((62, len(COUNTERS)), np.int64))
+        month[p.day - 1 + (31 if grain == "w" else 0)] = vec
     out = np.zeros(((m1 - m0).days + 1, len(COUNTERS)), dtype=np.int64)
     for month, tree in nodes.items():
         n = _month_end(month).day
-        prefix = _prefix_matrix(n) @ tree[:n]
+        prefix = _prefix_matrix(n) @ tree
         at = (month - m0).days
         out[at:at + n] = np.diff(prefix, axis=0, prepend=0)
     queued.add_days(out, dim, key, m0)
@@ -407,8 +406,9 @@ def _last_active_day(org_id: int, day: dt.date, queued: Queued) -> dt.date | Non
         if len(moved):
             return month + dt.timedelta(days=int(moved[-1]))
         with connection.cursor() as cur:  # the latest earlier month with a bucket …
-            cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s "
-                        "AND gkey = 0 AND grain = 'd' AND period < %s", [org_id, TOTAL, month])
+            cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND "
+                        "gkey = 0 AND grain IN ('d', 'w') AND period < %s",
+                        [org_id, TOTAL, month])
             v = cur.fetchone()[0]
         # … or with an opinion in the queue
         earlier = [d for d in queued.days() if d < month] + ([_as_date(v)] if v else [])
