@@ -11,6 +11,7 @@ import re
 
 import pytest
 from django.http import QueryDict
+from django.utils import translation
 
 from tests import factories as f
 from tests.helpers import bring_to, new_problem
@@ -96,6 +97,38 @@ def test_opinion_filters_and_their_order_by_day_only(story):
                 for i in range(6)]
     shown = [pk for pk in got("q=同一天")]
     assert shown == sorted(same_day, reverse=True)
+
+
+def test_every_lists_filter_offers_the_same_options(story, as_member):
+    shop = f.unit(story.org, "shop", parent=story.furnace)
+    crew = f.unit(story.org, "crew", parent=shop)
+    food = f.category(story.org, "food")
+    mine = bring_to(story, lifecycle.ASSIGNED)  # the owner's
+    problem_actions.create_problem(
+        story.campaign, [f.opinion(story.campaign, "食堂太贵").opinion], actor=story.clerk,
+        summary="食堂饭菜太贵", owner=story.owner2, unit=story.office,
+        deadline=dt.date(1958, 3, 1))
+    new_problem(story, owner=False)  # nobody's: no empty option
+    got = lists.filter_choices(story.campaign)
+    # Units in tree order, indented by depth, in the user's language.
+    assert got["units"] == [(story.furnace.pk, "Workshop furnace8"),
+                            (shop.pk, "\u3000Workshop shop"),
+                            (crew.pk, "\u3000\u3000Workshop crew"),
+                            (story.office.pk, "Workshop office")]
+    assert got["categories"] == [(food.pk, "Cat food"), (story.category.pk, "Cat safety")]
+    with translation.override("zh-hans"):
+        assert lists.filter_choices(story.campaign)["units"][2] == (crew.pk, "\u3000\u3000车间crew")
+    # The campaign's owners, or those of the problems asked about.
+    both = {(m.pk, m.name) for m in (story.owner, story.owner2)}
+    assert set(got["owners"]) == both and len(got["owners"]) == 2
+    of = Problem.objects.filter(campaign=story.campaign)
+    assert lists.filter_choices(story.campaign, owners_of=of.filter(pk=mine.pk))["owners"] == [
+        (story.owner.pk, story.owner.name)]
+    assert set(lists.filter_choices(story.campaign, owners_of=of)["owners"]) == both
+    assert lists.filter_choices(story.campaign, owners=False)["owners"] == []
+    # The role pages offer the same: the owner's own list names no owners to choose.
+    page = as_member(story.owner).get("/owner/", HTTP_ACCEPT_LANGUAGE="en").context
+    assert page["units"] == got["units"] and page["owners"] == []
 
 
 def test_who_may_open_the_lists(story, client):

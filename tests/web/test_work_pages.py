@@ -165,7 +165,7 @@ def test_the_representative_decides_beside_the_promise_before_the_opinions(as_me
     # Searched, and filtered by the person responsible.
     r = c.get("/verify/?q=三号炉", **EN)
     assert [x.pk for x in r.context["page"]] == [p.pk] and r.context["problem"] == p
-    assert story.owner in r.context["owners"]
+    assert (story.owner.pk, story.owner.name) in r.context["owners"]
     r = c.get(f"/verify/?owner={story.owner2.pk}", **EN)
     assert list(r.context["page"]) == [] and r.context["problem"] is None
     assert len(c.get(f"/verify/?owner={story.owner.pk}", **EN).context["page"]) == 2

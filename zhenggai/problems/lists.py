@@ -1,7 +1,7 @@
 """The lists that grow: every problem of a campaign, and every opinion, searched, filtered
 and sorted for the /problems/ and /opinions/ pages. `Filters` is the one filter of every
 searchable list: the owner's problems and the verification queue (queries.py) are narrowed
-by it too (`narrow`).
+by it too (`narrow`), and every list's filter form offers `filter_choices`.
 
 Reads only; who may open which list is campaigns/access.py. Each filter is a column the
 indexes cover (a unit's subtree is read as its unit ids first, by the `path` index), each
@@ -24,16 +24,17 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from zhenggai.campaigns.models import Campaign
+from zhenggai.campaigns.models import Campaign, CampaignRole, Role
 from zhenggai.ids import parse as parse_id
 from zhenggai.opinions.models import Opinion
-from zhenggai.org.models import Unit
+from zhenggai.org.models import Category, Member, Unit
 
 from . import lifecycle
 from .models import Problem
 
 PER_PAGE = 50
 MAX_SEARCH = 200  # characters of a search that are used
+MAX_OWNERS = 200  # owners a filter offers when they are those of a list's problems
 
 # Problems: the sorts a page offers, each ending on the key.
 PROBLEM_SORTS = {
@@ -99,6 +100,27 @@ class Filters:
                  ("owner", self.owner or ""), ("state", self.state),
                  ("overdue", "1" if self.overdue else ""), ("sort", self.sort)]
         return urlencode([(k, v) for k, v in pairs if v])
+
+
+def filter_choices(campaign: Campaign, owners_of: QuerySet | None = None, *,
+                   owners: bool = True) -> dict[str, list[tuple[int, str]]]:
+    """The options of a list's filter form (`Filters`), as (id, label) in the user's
+    language: the organisation's units in tree order, indented by depth (U+3000 a level),
+    its categories by code, and the people responsible by name: the campaign's owners, or
+    with `owners_of` (a list's problems) the owners of those problems, the first
+    MAX_OWNERS; none with `owners=False` (a list of one's own problems)."""
+    units = [(u.pk, "\u3000" * (u.path.count("/") - 1) + u.label())
+             for u in Unit.objects.filter(org_id=campaign.org_id).order_by("path")]
+    categories = [(c.pk, c.label())
+                  for c in Category.objects.filter(org_id=campaign.org_id).order_by("code")]
+    people: list[tuple[int, str]] = []
+    if owners:
+        who = (owners_of.order_by().values("owner_id") if owners_of is not None else
+               CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
+               .values("member_id"))
+        named = Member.objects.filter(pk__in=who).order_by("name", "pk").values_list("pk", "name")
+        people = list(named if owners_of is None else named[:MAX_OWNERS])
+    return {"units": units, "categories": categories, "owners": people}
 
 
 def _like(q: str) -> str:

@@ -19,7 +19,7 @@ from zhenggai.figures.counters import COUNTERS, DIMS
 from zhenggai.figures.queries import sums
 from zhenggai.figures.stall import STALL_DAYS, Stall, campaign_stall, stall_of
 from zhenggai.opinions.models import Opinion
-from zhenggai.org.models import Category, Member, Unit
+from zhenggai.org.models import Member, Unit
 
 from . import lifecycle, rules
 from .lifecycle import Kind
@@ -98,20 +98,6 @@ def case_facts(problem: Problem | None, opinion: Opinion) -> dict:
     return {"measures": problem.measures, "deadline": problem.deadline,
             "done": done if problem.state in lifecycle.CLAIMED_RESOLVED else "",
             "answer": answers.get(proposer_key(opinion), "")}
-
-
-# -- searching and paging a role's list ----------------------------------------------------
-# The filter is lists.Filters (the same as /problems/'s), applied by lists.narrow.
-
-def filter_choices(org_id: int, owners_of: QuerySet | None = None) -> dict:
-    """The units and categories a list can be filtered by; with `owners_of` (a list's
-    problems), the owners of those problems too."""
-    out = {"units": list(Unit.objects.filter(org_id=org_id).order_by("path")),
-           "categories": list(Category.objects.filter(org_id=org_id).order_by("code"))}
-    if owners_of is not None:
-        out["owners"] = list(Member.objects.filter(
-            pk__in=owners_of.order_by().values("owner_id")).order_by("name", "pk")[:200])
-    return out
 
 
 # -- clerk -----------------------------------------------------------------------------

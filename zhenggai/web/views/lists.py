@@ -8,24 +8,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from zhenggai.campaigns.access import may_view
-from zhenggai.campaigns.models import CampaignRole, Role
-from zhenggai.org.models import Category, Member, Unit
 from zhenggai.problems import lifecycle, lists
 
 from ..pages import role_page, today
-
-
-def _choices(campaign) -> dict:
-    """The filters' options: the organisation's units (indented by depth) and categories,
-    and the campaign's owners."""
-    units = [(u.pk, "\u3000" * (u.path.count("/") - 1) + u.label())
-             for u in Unit.objects.filter(org_id=campaign.org_id).order_by("path")]
-    categories = [(c.pk, c.label())
-                  for c in Category.objects.filter(org_id=campaign.org_id).order_by("code")]
-    owners = list(Member.objects.filter(
-        pk__in=CampaignRole.objects.filter(campaign=campaign, role=Role.OWNER)
-        .values("member_id")).order_by("name").values_list("pk", "name"))
-    return {"units": units, "categories": categories, "owners": owners}
 
 
 def page_of(qs, number, per_page: int):
@@ -68,7 +53,7 @@ def problem_list(request: HttpRequest) -> HttpResponse:
     for p in ctx["page"].object_list:
         p.overdue_days = p.days_overdue(day)
     return render(request, "web/problem_list.html", {
-        **ctx, **_choices(campaign), "campaign": campaign, "as_of": day,
+        **ctx, **lists.filter_choices(campaign), "campaign": campaign, "as_of": day,
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in lifecycle.STATES],
         "sorts": [(k, label) for k, (label, _order) in lists.PROBLEM_SORTS.items()],
     })
@@ -81,7 +66,7 @@ def opinion_list(request: HttpRequest) -> HttpResponse:
     f = lists.Filters.from_query(request.GET, lists.OPINION_SORTS)
     ctx = _page(request, lists.opinions(campaign, f, day), f)
     return render(request, "web/opinion_list.html", {
-        **ctx, **_choices(campaign), "campaign": campaign, "as_of": day,
+        **ctx, **lists.filter_choices(campaign), "campaign": campaign, "as_of": day,
         # Named opinions' authors: for those who may see them (clerk, leader); never an
         # anonymous one's, which has none.
         "show_authors": may_view(request.member, campaign, "opinion_authors"),

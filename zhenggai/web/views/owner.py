@@ -38,4 +38,4 @@ def my_problems(request: HttpRequest) -> HttpResponse:
         "campaign": campaign, "f": f, "needs": needs, "waiting": waiting,
         "needs_rows": rows(needs, day), "waiting_rows": rows(waiting, day),
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in queries.OWNER_STATES],
-        **queries.filter_choices(campaign.org_id)})
+        **lists.filter_choices(campaign, owners=False)})

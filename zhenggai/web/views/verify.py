@@ -60,8 +60,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "rounds": queries.rounds(campaign, limit=1),
         "f": f, "page": page, "today": day,
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in REP_STATES],
-        **queries.filter_choices(campaign.org_id,
-                                 owners_of=queries.verify_queue(rep, campaign, day)),
+        **lists.filter_choices(campaign, owners_of=queries.verify_queue(rep, campaign, day)),
     }
     if problem is not None:
         opinions = list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
