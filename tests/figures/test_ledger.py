@@ -22,16 +22,28 @@ def fenwick_covering(i: int, n: int) -> list[int]:
     return [k for k in range(1, n + 1) if k - (k & -k) < i <= k]
 
 
-def plain(rows):
+def two_levels(day: dt.date) -> list[tuple[str, dt.date]]:
+    """The buckets a delta on `day` adds to, by their ranges (figures.ledger)."""
+    d, w = covering(day.day, calendar.monthrange(day.year, day.month)[1], 8)
+    m, q = covering(day.month, 11, 3)
+    return ([("d", day.replace(day=k)) for k in d] + [("w", day.replace(day=k)) for k in w]
+            + [("m", day.replace(month=k, day=1)) for k in m]
+            + [("q", day.replace(month=k, day=1)) for k in q]
+            + [("y", day.replace(month=1, day=1))])
+
+
+def fenwick(day: dt.date) -> list[tuple[str, dt.date]]:
+    """The buckets as figures 0004 to 0006 laid them out: Fenwick trees of days, months."""
+    n_days = calendar.monthrange(day.year, day.month)[1]
+    return ([("d", day.replace(day=k)) for k in fenwick_covering(day.day, n_days)]
+            + [("m", day.replace(month=k, day=1)) for k in fenwick_covering(day.month, 12)]
+            + [("y", day.replace(month=1, day=1))])
+
+
+def plain(rows, layout=two_levels):
     out = defaultdict(lambda: [0] * N)
     for (org, c, u, cat, o, day), vec in rows.items():
-        n_days = calendar.monthrange(day.year, day.month)[1]
-        d, w = covering(day.day, n_days, 8)
-        m, q = covering(day.month, 11, 3)
-        buckets = ([("d", day.replace(day=k)) for k in d] + [("w", day.replace(day=k)) for k in w]
-                   + [("m", day.replace(month=k, day=1)) for k in m]
-                   + [("q", day.replace(month=k, day=1)) for k in q]
-                   + [("y", day.replace(month=1, day=1))])
+        buckets = layout(day)
         for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
             for grain, per in buckets:
                 acc = out[(org, dim, grain, per, g)]
@@ -124,27 +136,10 @@ def test_the_migration_to_trees_gives_the_ledger_s_buckets_and_goes_back():
     old = {k: v[:n0] for k, v in old.items()}
     rows = [(*k, *v) for k, v in old.items() if any(v)]
     trees = {k: v for k, v in m.to_trees(rows).items() if any(v)}
-    assert trees == {k: v[:n0] for k, v in fenwick_rows(b.rows).items() if k[2] != "y"}
+    assert trees == {k: v[:n0] for k, v in plain(b.rows, fenwick).items() if k[2] != "y"}
     back = m.to_plain([(*k, *v) for k, v in trees.items()])
     assert {k: v for k, v in back.items() if any(v)} == {k: v for k, v in old.items()
                                                           if any(v)}
-
-
-def fenwick_rows(rows):
-    """Buckets as figures 0004 to 0006 laid them out: Fenwick trees of days and months."""
-    out = defaultdict(lambda: [0] * N)
-    for (org, c, u, cat, o, day), vec in rows.items():
-        n_days = calendar.monthrange(day.year, day.month)[1]
-        buckets = ([("d", day.replace(day=k)) for k in fenwick_covering(day.day, n_days)]
-                   + [("m", day.replace(month=k, day=1))
-                      for k in fenwick_covering(day.month, 12)]
-                   + [("y", day.replace(month=1, day=1))])
-        for dim, g in ((TOTAL, 0), (CAMPAIGN, c), (UNIT, u), (CATEGORY, cat), (OWNER, o)):
-            for grain, per in buckets:
-                acc = out[(org, dim, grain, per, g)]
-                for j, v in enumerate(vec):
-                    acc[j] += v
-    return {k: v for k, v in out.items() if any(v)}
 
 
 def test_the_migration_to_two_levels_gives_the_ledger_s_buckets_and_goes_back():
@@ -161,7 +156,7 @@ def test_the_migration_to_two_levels_gives_the_ledger_s_buckets_and_goes_back():
         b.rows[(1, r.randint(1, 2), r.randint(0, 3), 0, r.randint(0, 5), day)][
             r.randrange(N)] += r.choice([-1, 1, 2])
     b.rows[(1, 3, 0, 0, 9, dt.date(2024, 12, 5))][0] += 1  # a key only seen in December
-    old = fenwick_rows(b.rows)
+    old = plain(b.rows, fenwick)
     rows = [(*k, *v) for k, v in old.items() if k[2] != "y"]
     blocks = {k: v for k, v in m.to_blocks(rows).items() if any(v)}
     assert blocks == {k: v for k, v in b.bucket_rows().items() if k[2] != "y"}
