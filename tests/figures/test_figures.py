@@ -127,9 +127,9 @@ def test_figures_of_one_organisation_never_include_another(story):
 
 
 def test_every_day_across_month_and_year_ends_agrees_with_the_events(story):
-    """Day and month buckets are Fenwick trees (figures.ledger): every day of a history that
-    crosses month ends, a leap day and a year end is summed right, split every way; the
-    trend's day-by-day series and the last active day read the same buckets."""
+    """Day and month buckets are prefix sums in two levels (figures.ledger): every day of a
+    history that crosses month ends, a leap day and a year end is summed right, split every
+    way; the trend's day-by-day series and the last active day read the same buckets."""
     from tests.problems.test_bulk import lifecycle, opinions
     from zhenggai.figures.queries import last_active_day, series, shape, sums
     from zhenggai.problems.bulk import BulkLoader
