@@ -13,6 +13,7 @@ effect or, when that comes before, on the same future day, cancelling it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import json
 from collections import defaultdict
@@ -182,6 +183,35 @@ def periods_down(day: dt.date) -> list[tuple[str, dt.date]]:
         if i:
             out.append((grain, day.replace(day=i)))
     return out
+
+
+DAY_GRAINS = ("d", "w")  # the buckets of a month's days, inner and block
+
+
+@functools.cache
+def _day_prefix(n: int) -> np.ndarray:
+    """(n, 62): row i-1 picks, of a month's inner day buckets (columns 0-30, by day) and its
+    block buckets (columns 31-61), the ones whose sum is days 1..i (`nodes_down`)."""
+    m = np.zeros((n, 62), dtype=np.int64)
+    for i in range(1, n + 1):
+        inner, block = nodes_down(i, DAY_BLOCK)
+        if inner:
+            m[i - 1, inner - 1] = 1
+        if block:
+            m[i - 1, 31 + block - 1] = 1
+    return m
+
+
+def month_days(rows, width: int) -> dict[dt.date, np.ndarray]:
+    """What each day added, per month, from day buckets (grain, period, counters…) of one
+    key: {first day of a month: (days of the month, width)}."""
+    trees: dict[dt.date, np.ndarray] = {}
+    for grain, period, *vec in rows:
+        p = period if isinstance(period, dt.date) else dt.date.fromisoformat(period)
+        tree = trees.setdefault(p.replace(day=1), np.zeros((62, width), np.int64))
+        tree[p.day - 1 + (31 if grain == "w" else 0)] = vec
+    return {month: np.diff(_day_prefix(_month_length(month)) @ tree, axis=0, prepend=0)
+            for month, tree in trees.items()}
 
 
 def merge_arrays(*parts: tuple[np.ndarray, np.ndarray],

@@ -21,7 +21,7 @@ from zhenggai.org.models import Member
 from zhenggai.problems import lifecycle
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
-from .ledger import DAY_BLOCK, Queued, nodes_down, periods_down, read_with_queue
+from .ledger import DAY_GRAINS, Queued, month_days, periods_down, read_with_queue
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
@@ -343,7 +343,7 @@ def _read_figures_now(org_id: int, day: dt.date, by: str | None, want_rows: bool
 
 _DAYS_SQL = f"""
 SELECT grain, period, {", ".join(COUNTERS)} FROM {_T}
-WHERE org = %s AND dim = %s AND gkey = %s AND grain IN ('d', 'w') AND period >= %s
+WHERE org = %s AND dim = %s AND gkey = %s AND grain IN {DAY_GRAINS} AND period >= %s
 AND period <= %s
 """
 
@@ -356,20 +356,6 @@ def _month_end(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
 
-@functools.cache
-def _prefix_matrix(n: int) -> np.ndarray:
-    """(n, 62): row i-1 picks, of a month's inner day buckets (columns 0-30, by day) and its
-    block buckets (columns 31-61), the ones whose sum is days 1..i (ledger.nodes_down)."""
-    m = np.zeros((n, 62), dtype=np.int64)
-    for i in range(1, n + 1):
-        inner, block = nodes_down(i, DAY_BLOCK)
-        if inner:
-            m[i - 1, inner - 1] = 1
-        if block:
-            m[i - 1, 31 + block - 1] = 1
-    return m
-
-
 def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date,
                 queued: Queued) -> np.ndarray:
     """(days, counters): what each day from `first` to `last` added, out of the months'
@@ -378,17 +364,10 @@ def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date,
     with connection.cursor() as cur:
         cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
         rows = cur.fetchall()
-    nodes: dict[dt.date, np.ndarray] = {}
-    for grain, period, *vec in rows:
-        p = _as_date(period)
-        month = nodes.setdefault(p.replace(day=1), np.zeros((62, len(COUNTERS)), np.int64))
-        month[p.day - 1 + (31 if grain == "w" else 0)] = vec
     out = np.zeros(((m1 - m0).days + 1, len(COUNTERS)), dtype=np.int64)
-    for month, tree in nodes.items():
-        n = _month_end(month).day
-        prefix = _prefix_matrix(n) @ tree
+    for month, days in month_days(rows, len(COUNTERS)).items():
         at = (month - m0).days
-        out[at:at + n] = np.diff(prefix, axis=0, prepend=0)
+        out[at:at + len(days)] = days
     queued.add_days(out, dim, key, m0)
     lo = (first - m0).days
     return out[lo:lo + (last - first).days + 1]
@@ -407,7 +386,7 @@ def _last_active_day(org_id: int, day: dt.date, queued: Queued) -> dt.date | Non
             return month + dt.timedelta(days=int(moved[-1]))
         with connection.cursor() as cur:  # the latest earlier month with a bucket …
             cur.execute(f"SELECT MAX(period) FROM {_T} WHERE org = %s AND dim = %s AND "
-                        "gkey = 0 AND grain IN ('d', 'w') AND period < %s",
+                        f"gkey = 0 AND grain IN {DAY_GRAINS} AND period < %s",
                         [org_id, TOTAL, month])
             v = cur.fetchone()[0]
         # … or with an opinion in the queue
