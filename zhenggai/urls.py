@@ -1,4 +1,6 @@
 from django.contrib import admin
+from django.shortcuts import redirect
+from django.templatetags.static import static
 from django.urls import include, path
 from django.views.generic import RedirectView
 
@@ -10,6 +12,8 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(url="/login/", query_string=True),
          name="admin-login"),
     path("admin/", admin.site.urls),
+    # Browsers ask for /favicon.ico whatever the pages link: the site's icon, not a 404.
+    path("favicon.ico", lambda request: redirect(static("web/favicon.svg"), permanent=True)),
     path("api/v1/", include("zhenggai.api.urls")),  # /api/v1/openapi.json
     path("production/", include("zhenggai.production.urls")),
     path("grouping/", include("zhenggai.grouping.urls")),

@@ -8,9 +8,10 @@ import datetime as dt
 from tests import factories as f
 from tests.problems.test_bulk import opinions
 from zhenggai.campaigns.models import CampaignRole
+from zhenggai.figures import queries
 from zhenggai.figures.counters import DIMS, TOTAL
 from zhenggai.figures.models import FigureBucket
-from zhenggai.figures.queries import figures, shape, sums
+from zhenggai.figures.queries import figures, figures_and_sums, shape, sums
 from zhenggai.figures.reference import differences, recompute
 from zhenggai.org.models import Member
 from zhenggai.problems import actions as problem_actions
@@ -86,3 +87,33 @@ def test_a_split_by_many_owners_is_the_fold_of_the_events(story):
         assert sums(s.org.pk, day, DIMS["owner"], keys=few) == {
             k: every[k] for k in few if k in every}
         assert sums(s.org.pk, day, DIMS["owner"], keys=[]) == {}
+
+
+# Years with buckets, with gaps between them: a split sums the years before its day's year
+# one bucket each (queries._label_sql on SQLite) up to queries._MAX_YEAR_ARMS of them, and
+# by a GROUP BY past that.
+YEARS = (1950, 1952, 1953, 1957, 1960, 1961, 1962, 1963, 1964, 1965, 1970)
+
+
+def test_every_split_is_the_fold_of_the_events_over_many_years(story):
+    s = story
+    owners = [s.owner.pk, s.clerk.pk, s.rep.pk]
+    loader = BulkLoader(s.org.pk)
+    for k, year in enumerate(y for y in YEARS for _i in range(3)):
+        day = dt.date(year, 1 + 5 * (k % 3), 1 + k % 28)
+        ops = opinions(s, 1 + k % 3, day)
+        loader.opinions(ops)
+        loader.problem(history(s, owners[k % 3], [o.id for o in ops], day, k))
+    loader.finish()
+    many = 0
+    for day in (dt.date(1950, 12, 31), dt.date(1953, 6, 30), dt.date(1958, 1, 1),
+                dt.date(1960, 1, 1), dt.date(1964, 8, 30), dt.date(1965, 12, 31),
+                dt.date(1971, 5, 1)):
+        want = recompute(s.org.pk, day)
+        years = queries._years_before(s.org.pk, day, DIMS["owner"])
+        assert years == [dt.date(y, 1, 1) for y in YEARS if y < day.year][:len(years)]
+        many += len(years) > queries._MAX_YEAR_ARMS
+        for by, dim in DIMS.items():
+            _f, rows = figures_and_sums(s.org.pk, day, by)
+            assert {k: v for k, v in rows.items() if any(v)} == want.get(dim, {}), (day, by)
+    assert many == 2  # both ways of reading were checked
