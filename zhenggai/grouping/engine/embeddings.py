@@ -12,8 +12,8 @@ several times faster than float16). The centre is the mean of the first vectors 
 sentence encoder's vectors share a large common part, which set each row's ``peak`` when
 stored whole; the part left after the centre has about half the peak (multilingual-e5 on the
 dev files of bench/grouping.py: 0.067 against 0.129), so a cosine is off by half as much
-(mean 0.00012, 99th percentile 0.0004, against 0.00023 and 0.0008), and paraphrases whose
-cosines differ in the fourth decimal (PAWS-X's) keep their order more often.
+(mean 0.00012, 99th percentile 0.0004, against 0.00023 and 0.0008). The dev files' rankings
+moved by a query or two either way (bench/grouping.py): the rounding was not what set them.
 
 The vector view nominates its own candidates, so an opinion that says the same thing in other
 words is found even when it shares no word with the query. Up to ``IVF_MIN`` vectors the
