@@ -12,8 +12,9 @@ urlpatterns = [
     path("admin/login/", RedirectView.as_view(url="/login/", query_string=True),
          name="admin-login"),
     path("admin/", admin.site.urls),
-    # Browsers ask for /favicon.ico whatever the pages link: the site's icon, not a 404.
-    path("favicon.ico", lambda request: redirect(static("web/favicon.svg"), permanent=True)),
+    # Browsers ask for /favicon.ico whatever the pages link: the site's icon, not a 404 (a
+    # temporary redirect: the icon's address changes with its content).
+    path("favicon.ico", lambda request: redirect(static("web/favicon.svg"))),
     path("api/v1/", include("zhenggai.api.urls")),  # /api/v1/openapi.json
     path("production/", include("zhenggai.production.urls")),
     path("grouping/", include("zhenggai.grouping.urls")),

@@ -1,7 +1,8 @@
 """A split by owner at many owners gives, owner by owner, the figures of the straightforward
 fold of the events (figures.reference), whichever way the buckets were written: a bulk
 load's first payload into an empty table (on PostgreSQL a binary COPY straight in), its
-second through the upsert, and a live action after them."""
+second through the upsert, and a live action after them. And every split, over years of
+history with gaps, is the fold of the events however many years it sums."""
 
 import datetime as dt
 

@@ -67,7 +67,7 @@ def test_a_bug_gets_the_500_page_without_a_query(db, client, lang, words):
 
 def test_the_browsers_favicon_request_gets_the_sites_icon(db, client):
     r = client.get("/favicon.ico")
-    assert r.status_code == 301
+    assert r.status_code == 302
     icon = client.get(r["Location"])
     assert icon.status_code == 200 and b"<svg" in b"".join(icon.streaming_content)
     page = client.get("/no-such-page/").content.decode()
