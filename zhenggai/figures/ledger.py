@@ -188,6 +188,11 @@ def periods_down(day: dt.date) -> list[tuple[str, dt.date]]:
 DAY_GRAINS = ("d", "w")  # the buckets of a month's days, inner and block
 
 
+def as_date(v) -> dt.date:
+    """A bucket's period as read back: a date (PostgreSQL) or its ISO text (SQLite)."""
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
+
+
 @functools.cache
 def _day_prefix(n: int) -> np.ndarray:
     """(n, 62): row i-1 picks, of a month's inner day buckets (columns 0-30, by day) and its
@@ -207,7 +212,7 @@ def month_days(rows, width: int) -> dict[dt.date, np.ndarray]:
     key: {first day of a month: (days of the month, width)}."""
     trees: dict[dt.date, np.ndarray] = {}
     for grain, period, *vec in rows:
-        p = period if isinstance(period, dt.date) else dt.date.fromisoformat(period)
+        p = as_date(period)
         tree = trees.setdefault(p.replace(day=1), np.zeros((62, width), np.int64))
         tree[p.day - 1 + (31 if grain == "w" else 0)] = vec
     return {month: np.diff(_day_prefix(_month_length(month)) @ tree, axis=0, prepend=0)

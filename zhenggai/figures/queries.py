@@ -21,7 +21,14 @@ from zhenggai.org.models import Member
 from zhenggai.problems import lifecycle
 
 from .counters import COUNTERS, DIMS, INDEX, TOTAL
-from .ledger import DAY_GRAINS, Queued, month_days, periods_down, read_with_queue
+from .ledger import (
+    DAY_GRAINS,
+    Queued,
+    as_date,
+    month_days,
+    periods_down,
+    read_with_queue,
+)
 
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
@@ -161,7 +168,7 @@ def _years_before(org_id: int, day: dt.date, dim: int) -> list[dt.date]:
     first = day.replace(month=1, day=1)
     with connection.cursor() as cur:
         cur.execute(_YEARS_SQL, [org_id, dim, first, org_id, dim, first, _MAX_YEAR_ARMS + 2])
-        return [_as_date(p) for (p,) in cur.fetchall()]
+        return [as_date(p) for (p,) in cur.fetchall()]
 
 
 @functools.cache
@@ -402,10 +409,6 @@ AND period <= %s
 """
 
 
-def _as_date(v) -> dt.date:
-    return v if isinstance(v, dt.date) else dt.date.fromisoformat(v)
-
-
 def _month_end(day: dt.date) -> dt.date:
     return (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
 
@@ -444,7 +447,7 @@ def _last_active_day(org_id: int, day: dt.date, queued: Queued) -> dt.date | Non
                         [org_id, TOTAL, month])
             v = cur.fetchone()[0]
         # … or with an opinion in the queue
-        earlier = [d for d in queued.days() if d < month] + ([_as_date(v)] if v else [])
+        earlier = [d for d in queued.days() if d < month] + ([as_date(v)] if v else [])
         if not earlier:
             return None
         month = max(earlier).replace(day=1)

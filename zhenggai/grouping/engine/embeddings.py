@@ -287,9 +287,10 @@ class EmbeddingStore:
             return rows[order].astype(np.int64), s[order]
         best_r: list[np.ndarray] = []
         best_s: list[np.ndarray] = []
+        qc = self.centre @ qv  # every row's cosine starts from the centre's
         for lo in range(0, n, _BLOCK):
             hi = min(n, lo + _BLOCK)
-            s = _dot(self.vecs[lo:hi], qv) * self.scale[lo:hi] + self.centre @ qv
+            s = _dot(self.vecs[lo:hi], qv) * self.scale[lo:hi] + qc
             ok = self.has[lo:hi] & alive[lo:hi]
             s[~ok] = -np.inf
             if exclude is not None and len(exclude):

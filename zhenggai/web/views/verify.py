@@ -46,9 +46,12 @@ def queue(request: HttpRequest) -> HttpResponse:
             return redirect("web:verify")
     f = lists.Filters.from_query(request.GET, states=REP_STATES)
     listing = queries.verify_queue(rep, campaign, day, f)
+    # The whole queue, unfiltered: a problem opened by number must be in it, and the
+    # filter offers the owners of its problems.
+    queue = queries.verify_queue(rep, campaign, day)
     asked, after = query_id(request, "problem"), query_id(request, "after")
     if asked is not None:  # opened from the queue's list: only a problem in the queue
-        problem = get_object_or_404(queries.verify_queue(rep, campaign, day), pk=asked)
+        problem = get_object_or_404(queue, pk=asked)
     elif f.active():
         problem = (listing.filter(pk__gt=after) if after else listing).first()
     else:
@@ -60,7 +63,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         "rounds": queries.rounds(campaign, limit=1),
         "f": f, "page": page, "today": day,
         "states": [(s, lifecycle.STATE_LABELS[s]) for s in REP_STATES],
-        **lists.filter_choices(campaign, owners_of=queries.verify_queue(rep, campaign, day)),
+        **lists.filter_choices(campaign, owners_of=queue),
     }
     if problem is not None:
         opinions = list(Opinion.objects.filter(problem=problem).order_by("received_on", "pk")
