@@ -321,10 +321,12 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=60)
     ap.add_argument("--backlog", type=int, default=0, metavar="N",
                     help="also time the clerk's desk with N opinions left unsummarised")
-    ap.add_argument("--keep", metavar="DIR", help="SQLite only: build the data set into DIR "
-                    "once and keep it; later runs with the same DIR measure it again")
+    ap.add_argument("--keep", metavar="DIR", help="build the data set once into DIR (on "
+                    "PostgreSQL into the database PG_DB_<set>, recorded in DIR) and keep it; "
+                    "later runs with the same DIR measure it again")
     ap.add_argument("--pg-db", default=PG_DB,
-                    help=f"PostgreSQL database to drop and make afresh (default {PG_DB})")
+                    help=f"PostgreSQL database to drop and make afresh (default {PG_DB}); "
+                    "with --keep, the prefix of the kept one")
     ap.add_argument("--child", choices=["anshan", "million"], help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:

@@ -12,7 +12,8 @@ from PIL import Image
 from tests import factories as f
 from tests.factories import user_for
 from tests.helpers import bring_to, snapshot
-from zhenggai.figures.queries import figures, series
+from zhenggai.figures.counters import DIMS
+from zhenggai.figures.queries import figures, series, sums
 from zhenggai.opinions.models import Opinion
 from zhenggai.problems import actions, lifecycle, queries
 from zhenggai.problems.models import ClaimPhoto, Problem
@@ -236,5 +237,11 @@ def test_the_campaign_stalled_warning(story, as_member):
     bring_to(story, lifecycle.ASSIGNED)  # created and assigned 1957-09-01, then nothing
     assert not queries.campaign_stalled(story.org.pk, dt.date(1957, 9, 10))
     assert queries.campaign_stalled(story.org.pk, dt.date(1957, 9, 20))
+    # The leader board hands over its split by unit, read already: the same warning.
+    for day in (dt.date(1957, 9, 10), dt.date(1957, 9, 20)):
+        by_unit = sums(story.org.pk, day, DIMS["unit"])
+        assert by_unit
+        assert (queries.campaign_stalled(story.org.pk, day, split=by_unit)
+                == queries.campaign_stalled(story.org.pk, day))
     body = as_member(story.leader).get("/leader/?as_of=1957-09-20", **EN).content.decode()
     assert "The campaign has stalled" in body

@@ -29,6 +29,10 @@ COUNTERS = [
     # (with `ever_verified`, the mean lead time)
     "lead_days",
 ]
+# The counters that are sums of day numbers: 64-bit. The others count opinions, problems or
+# events of one key in one bucket (a year at most), far below 2**31, and are 32-bit on
+# PostgreSQL: a third smaller a row, and summed there in 64-bit integers, not NUMERIC.
+WIDE = frozenset({"age_sum", "lead_days"})
 INDEX = {c: i for i, c in enumerate(COUNTERS)}
 N = len(COUNTERS)
 

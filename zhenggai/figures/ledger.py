@@ -28,7 +28,7 @@ from zhenggai.problems import lifecycle
 from zhenggai.problems.registry import ACTIONS, ADDS_OPINIONS
 from zhenggai.problems.state import OPINION_REF_COLUMNS, OpinionRef, ProblemState
 
-from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, N
+from .counters import CAMPAIGN, CATEGORY, COUNTERS, INDEX, OWNER, TOTAL, UNIT, WIDE, N
 from .models import UnbookedOpinion
 
 ONE_DAY = dt.timedelta(days=1)
@@ -487,7 +487,8 @@ _HEAD = f"INSERT INTO {_TABLE} ({_NAMES}) VALUES "
 _ORDER = f" ORDER BY {', '.join(_KEY_COLS)}"
 _TAIL = (f" ON CONFLICT ({', '.join(_KEY_COLS)}) DO UPDATE SET "
          + ", ".join(f"{c} = {_TABLE}.{c} + excluded.{c}" for c in COUNTERS))
-_PG_CASTS = {"dim": "smallint", "grain": "text", "period": "date"}  # the rest are bigint
+_PG_CASTS = {"dim": "smallint", "grain": "text", "period": "date",  # the rest are bigint
+             **{c: "integer" for c in COUNTERS if c not in WIDE}}
 # PostgreSQL, a few rows (one action's): the rows travel as one JSON parameter. psycopg
 # parses a statement with few parameters once and keeps it; one with hundreds of
 # placeholders it parses and quotes anew on every call, which cost a third of an intake.
@@ -536,7 +537,8 @@ _COPY_ROWS = 100_000  # rows per COPY buffer (35 MB)
 def _binary_copy_rows(keys: np.ndarray, vals: np.ndarray) -> bytes:
     """Rows (the key's five columns, then the counters) in COPY's binary format: every field
     is fixed in size, so one numpy record per row, big-endian, each field after its length."""
-    types = [(">i8", 8), (">i2", 2), ("S1", 1), (">i4", 4), (">i8", 8)] + [(">i8", 8)] * N
+    types = [(">i8", 8), (">i2", 2), ("S1", 1), (">i4", 4), (">i8", 8)] + [
+        (">i8", 8) if c in WIDE else (">i4", 4) for c in COUNTERS]
     dtype = [("n", ">i2")]
     for i, (t, _size) in enumerate(types):
         dtype += [(f"l{i}", ">i4"), (f"v{i}", t)]
@@ -620,6 +622,14 @@ def _received(book: Book, ids: list[int]) -> None:
             book.opinion_received(org, OpinionRef(*ref))
 
 
+def _queue_empty() -> bool:
+    """Whether no opinion of any organisation waits to be booked: one row looked for, no
+    ORM query built (every figure read asks, and the worker books each minute's queue)."""
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT 1 FROM {_UNBOOKED} LIMIT 1")
+        return cur.fetchone() is None
+
+
 def book_pending() -> int:
     """Add the opinions taken in since the last call to the buckets; returns how many.
 
@@ -627,10 +637,8 @@ def book_pending() -> int:
     see `Queued`). Cheap when there are none (it looks for one row). The rows are taken with
     DELETE … RETURNING in the same transaction that books them, so each opinion is counted
     exactly once, however many bookers run at the same time."""
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT 1 FROM {_UNBOOKED} LIMIT 1")
-        if cur.fetchone() is None:
-            return 0
+    if _queue_empty():
+        return 0
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             # One booker at a time: two DELETEs could otherwise lock rows in crossed order.
@@ -654,12 +662,15 @@ class Queued:
     So a figure read writes nothing and still counts every opinion taken in."""
 
     def __init__(self, org_id: int) -> None:
+        self.ids: list[int] = []
+        self.rows: list = []
+        if _queue_empty():
+            return
         # One query, this organisation's only: the queue is every organisation's.
         refs = Opinion.objects.filter(
             org_id=org_id, pk__in=UnbookedOpinion.objects.values("opinion_id"),
         ).values_list(*OPINION_REF_COLUMNS)
         book = Book()
-        self.ids = []
         for ref in refs:
             book.opinion_received(org_id, OpinionRef(*ref))
             self.ids.append(ref[0])
@@ -679,12 +690,15 @@ class Queued:
                     row[i] += x
         return out
 
-    def add_days(self, out: np.ndarray, dim: int, gkey: int, first: dt.date) -> np.ndarray:
-        """Add to `out` (one row of counters per day from `first`) what the queue adds."""
+    def add_days(self, out: np.ndarray, dim: int, gkey: int, first: dt.date,
+                 cols: list[int] | None = None) -> np.ndarray:
+        """Add to `out` (one row of counters per day from `first`; with `cols`, of those
+        counters, by index) what the queue adds."""
         for g, d, vec in self._of(dim):
             at = (d - first).days
             if g == gkey and 0 <= at < len(out):
-                out[at] += np.asarray(vec, dtype=np.int64)
+                v = np.asarray(vec, dtype=np.int64)
+                out[at] += v if cols is None else v[cols]
         return out
 
     def days(self) -> list[dt.date]:

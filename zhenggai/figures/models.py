@@ -14,7 +14,7 @@ from django.db import models
 
 from zhenggai.opinions.models import KeyField
 
-from .counters import COUNTERS
+from .counters import COUNTERS, WIDE
 
 
 class FigureBucket(models.Model):
@@ -33,7 +33,8 @@ class FigureBucket(models.Model):
 
 # One integer column per counter, declared from the single list in counters.py.
 for _name in COUNTERS:
-    FigureBucket.add_to_class(_name, models.BigIntegerField(default=0))
+    FigureBucket.add_to_class(
+        _name, (models.BigIntegerField if _name in WIDE else models.IntegerField)(default=0))
 
 
 class UnbookedOpinion(models.Model):

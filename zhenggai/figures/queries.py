@@ -20,7 +20,7 @@ from zhenggai.org import clock
 from zhenggai.org.models import Member
 from zhenggai.problems import lifecycle
 
-from .counters import COUNTERS, DIMS, INDEX, TOTAL
+from .counters import COUNTERS, DIMS, INDEX, TOTAL, WIDE
 from .ledger import (
     DAY_GRAINS,
     Queued,
@@ -33,13 +33,19 @@ from .ledger import (
 ANON_MIN = 5  # anonymous counts below this are shown as "<5"
 HIDDEN = f"<{ANON_MIN}"
 
-# PostgreSQL sums BIGINTs as NUMERIC, which psycopg reads as Decimals (a third of the time
-# of a split by owner went to them), and even cast back to BIGINT each group's NUMERIC costs:
-# it sums them as double precision instead, exact for integers below 2**53 (a counter is
-# at most a count of opinions or, age_sum, of problems times a day number: below 2**43 for
-# ten million problems), a quarter less of the server's time for a split. SQLite sums
-# integers as integers.
-_SUM = {"postgresql": "CAST(SUM(CAST({} AS DOUBLE PRECISION)) AS BIGINT)"}
+
+def _sum(counter: str, vendor: str) -> str:
+    """The SQL sum of a counter. PostgreSQL sums INTEGERs as BIGINT, but BIGINTs as NUMERIC,
+    which psycopg reads as Decimals (a third of the time of a split by owner went to them),
+    and even cast back to BIGINT each group's NUMERIC costs: the wide counters (counters.WIDE,
+    sums of day numbers) are summed as double precision instead, exact below 2**53 (age_sum
+    is at most problems times a day number: below 2**43 for ten million problems). SQLite
+    sums integers as integers."""
+    if vendor == "postgresql" and counter in WIDE:
+        return f"CAST(SUM(CAST({counter} AS DOUBLE PRECISION)) AS BIGINT)"
+    return f"SUM({counter})"
+
+
 _COLS = ", ".join(["gkey", *COUNTERS])
 _T = "figures_figurebucket"
 _PART = f"SELECT {_COLS} FROM {_T} WHERE org = %s AND dim = %s AND grain = "
@@ -57,7 +63,7 @@ def _sum_sql(grains: tuple[str, ...], vendor: str, n_keys: int = 0) -> str:
     and a split by owner spent more time starting and gathering workers than summing
     (docs/scale.md). SQLite reads a UNION ALL as index ranges; an OR of them it would read
     as one range of (org, dim) with a filter: every bucket of the dimension."""
-    sums = ", ".join(_SUM.get(vendor, "SUM({})").format(c) for c in COUNTERS)
+    sums = ", ".join(_sum(c, vendor) for c in COUNTERS)
     keys = f" AND gkey IN ({', '.join(['%s'] * n_keys)})" if n_keys else ""
     if vendor == "postgresql":
         ors = ["grain = 'y' AND period < %s"] + [f"grain = '{g}' AND period = %s"
@@ -402,8 +408,10 @@ def _read_figures_now(org_id: int, day: dt.date, by: str | None, want_rows: bool
     return out, rows
 
 
-_DAYS_SQL = f"""
-SELECT grain, period, {", ".join(COUNTERS)} FROM {_T}
+@functools.cache
+def _days_sql(cols: tuple[str, ...]) -> str:
+    return f"""
+SELECT grain, period, {", ".join(cols)} FROM {_T}
 WHERE org = %s AND dim = %s AND gkey = %s AND grain IN {DAY_GRAINS} AND period >= %s
 AND period <= %s
 """
@@ -414,18 +422,19 @@ def _month_end(day: dt.date) -> dt.date:
 
 
 def _plain_days(org_id: int, dim: int, key: int, first: dt.date, last: dt.date,
-                queued: Queued) -> np.ndarray:
-    """(days, counters): what each day from `first` to `last` added, out of the months'
-    day buckets (one query) and the queue."""
+                queued: Queued, cols: tuple[str, ...] = tuple(COUNTERS)) -> np.ndarray:
+    """(days, cols): what each day from `first` to `last` added to the counters `cols`, out
+    of the months' day buckets (one query) and the queue. A trend over a long campaign reads
+    a thousand rows: only the counters it shows are read."""
     m0, m1 = first.replace(day=1), _month_end(last)
     with connection.cursor() as cur:
-        cur.execute(_DAYS_SQL, [org_id, dim, key, m0, m1])
+        cur.execute(_days_sql(cols), [org_id, dim, key, m0, m1])
         rows = cur.fetchall()
-    out = np.zeros(((m1 - m0).days + 1, len(COUNTERS)), dtype=np.int64)
-    for month, days in month_days(rows, len(COUNTERS)).items():
+    out = np.zeros(((m1 - m0).days + 1, len(cols)), dtype=np.int64)
+    for month, days in month_days(rows, len(cols)).items():
         at = (month - m0).days
         out[at:at + len(days)] = days
-    queued.add_days(out, dim, key, m0)
+    queued.add_days(out, dim, key, m0, [INDEX[c] for c in cols])
     lo = (first - m0).days
     return out[lo:lo + (last - first).days + 1]
 
@@ -455,6 +464,8 @@ def _last_active_day(org_id: int, day: dt.date, queued: Queued) -> dt.date | Non
 
 
 SERIES = ("claimed_resolved", "verified_resolved", "false_figures", "overdue")
+# The counters SERIES are made of (below).
+_SERIES_COUNTERS = ("st_claimed", "st_verified", "st_closed", "false_figures", "overdue")
 
 
 def series(org_id: int, start: dt.date, end: dt.date, dim: int = TOTAL, key: int = 0,
@@ -473,10 +484,10 @@ def _series(org_id: int, start: dt.date, end: dt.date, dim: int, key: int, step:
     base = _sums(org_id, start - dt.timedelta(days=1), dim, queued).get(
         key, [0] * len(COUNTERS))
     ndays = (end - start).days + 1
-    grid = _plain_days(org_id, dim, key, start, end, queued)
+    grid = _plain_days(org_id, dim, key, start, end, queued, _SERIES_COUNTERS)
+    base = np.asarray(base, dtype=np.int64)[[INDEX[n] for n in _SERIES_COUNTERS]]
     c = {name: col for name, col in zip(
-        COUNTERS, (np.cumsum(grid, axis=0) + np.asarray(base, dtype=np.int64)).T,
-        strict=True)}
+        _SERIES_COUNTERS, (np.cumsum(grid, axis=0) + base).T, strict=True)}
     # The same sums as shape() makes of them, for every day at once.
     figures_of = {
         "claimed_resolved": c["st_claimed"] + c["st_verified"] + c["st_closed"],

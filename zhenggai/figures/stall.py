@@ -62,8 +62,12 @@ def stall_of(now: dict[str, int], before: dict[str, int], days: int = STALL_DAYS
     return None
 
 
-def campaign_stall(org_id: int, day: dt.date, days: int = STALL_DAYS) -> Stall | None:
-    """The whole organisation's stall on `day`, or None."""
-    now = named(sums(org_id, day).get(0))
+def campaign_stall(org_id: int, day: dt.date, days: int = STALL_DAYS,
+                   split: dict[int, list[int]] | None = None) -> Stall | None:
+    """The whole organisation's stall on `day`, or None. `split`: the raw sums of a split
+    as of `day`, if the caller has read one (every delta is booked on every dimension, key 0
+    for none, so a split's rows add up to the whole organisation's)."""
+    now = named([sum(c) for c in zip(*split.values(), strict=True)] if split
+                else sums(org_id, day).get(0))
     before = named(sums(org_id, day - dt.timedelta(days=days)).get(0))
     return stall_of(now, before, days)
