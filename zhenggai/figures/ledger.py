@@ -691,14 +691,13 @@ class Queued:
         return out
 
     def add_days(self, out: np.ndarray, dim: int, gkey: int, first: dt.date,
-                 cols: list[int] | None = None) -> np.ndarray:
-        """Add to `out` (one row of counters per day from `first`; with `cols`, of those
-        counters, by index) what the queue adds."""
+                 cols: list[int]) -> np.ndarray:
+        """Add to `out` (one row per day from `first` of the counters `cols`, by index) what
+        the queue adds."""
         for g, d, vec in self._of(dim):
             at = (d - first).days
             if g == gkey and 0 <= at < len(out):
-                v = np.asarray(vec, dtype=np.int64)
-                out[at] += v if cols is None else v[cols]
+                out[at] += np.asarray(vec, dtype=np.int64)[cols]
         return out
 
     def days(self) -> list[dt.date]:
