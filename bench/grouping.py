@@ -1,17 +1,19 @@
 """Benchmark: the grouping engine against baselines and embedding models, and at scale.
 
-Quality, on the labelled data in ../shared/data/grouping (see its README.md):
+Quality, on the labelled data in ../shared/data/grouping (protocols in its README.md):
 - Hadoop bug reports: RR@1/5/10 by the protocol of Zhang et al. (TOSEM 2023): reports in
   creation order; each report with a duplicate partner created earlier ranks the reports
   created before it within 365 days; RR@k = share whose partner is in the top k.
-- PAWS-X zh dev (2,000 pairs): Spearman between similarity and label; Recall@1/5/10 of each
-  paraphrase pair's sentence2 when sentence1 is searched among all 2,000 sentence2s.
-Methods: plain BM25 (standard tokens), TF-IDF cosine on character 2-4-grams, each embedding
-model that runs offline, and the engine: BM25F alone; its lexical method (BM25F + character
-n-gram cosine, z-score fusion; what intake uses while the new opinion's embedding is pending);
-and its full method with each model (lexical and semantic evidence, equal weight). Two
-reference fusions are printed beside it: the earlier one (BM25F + embedding, no character
-view) and all three signals with equal weight each. No weight is fitted to these files.
+- PAWS-X, OPPO and STS-B (Chinese pairs): Spearman between a method's pair similarity and
+  the label; Recall@1/5/10: the corpus is every unique sentence, each positive pair's
+  sentence1 (STS-B: graded 4 or more) is a query, and it hits at k when its sentence2 is
+  among the k most similar other sentences.
+Methods: plain BM25 (words and Han character unigrams + bigrams), each embedding model that
+runs offline alone (cosine), the engine lexical (intake, before the opinion's vector
+arrives) and the ENGINE as shipped with the model's vectors (its order for recall, its
+similarity for thresholds for Spearman). No weight is fitted to these files. ``--blends``
+adds, per Chinese file, Spearman of z(cosine) + w * z(lexical similarity) for a few w: how
+far any fixed blend of the two views can go on each file.
 
 Scale, on deterministic synthetic Chinese/English opinions (fixed seed), in a subprocess so
 that its peak memory is its own: bulk index, intake query p50/p95, single adds, clustering.
@@ -471,6 +473,29 @@ def pairs_engine(pairs, grade, model: CachedEmbedder | None = None):
     return pair_eval(pairs, grade, score, lambda q, k: [h.id for h in eng.query_id(q, k)])
 
 
+BLEND_WEIGHTS = (-0.1, -0.03, 0.0, 0.03, 0.1, 0.3, 1.0)
+
+
+def blend_table(files, model: CachedEmbedder) -> list[str]:
+    """Per Chinese file, Spearman of z(cosine) + w * z(engine lexical similarity) over the
+    file's pairs, for each w of ``BLEND_WEIGHTS`` (z-scores over the file's own pairs). A
+    diagnostic, not a method: it shows which w each file would want."""
+    lines = [f"{'blend: z(cos) + w z(lex), Spearman':44}"
+             + "".join(f"{'w=' + format(w, '+g'):>10}" for w in BLEND_WEIGHTS)]
+    for label, pairs, _grade in files:
+        corpus = list(dict.fromkeys(x for a, b, _ in pairs for x in (a, b)))
+        pos = {t: i for i, t in enumerate(corpus)}
+        eng = GroupingEngine(char_ngrams=False)
+        eng.add_many(enumerate(corpus))
+        v = model.embed(corpus)
+        cos = zscore([float(v[pos[a]] @ v[pos[b]]) for a, b, _ in pairs])
+        lex = zscore([eng.similarity(a, b) for a, b, _ in pairs])
+        y = [g for _, _, g in pairs]
+        lines.append(f"{label:44}" + "".join(f"{spearman(cos + w * lex, y):10.3f}"
+                                             for w in BLEND_WEIGHTS))
+    return lines
+
+
 # ------------------------------------------------------------------------ synthetic
 UNITS = ["炼铁厂", "炼钢厂", "热轧厂", "冷轧厂", "焦化厂", "烧结厂", "动力厂", "运输部", "机修厂",
          "质检中心", "能源中心", "原料场", "球团厂", "中板厂", "线材厂", "物流公司", "设备部",
@@ -629,6 +654,9 @@ def main() -> None:
     ap.add_argument("--pairs", type=int, default=0,
                     help="at most N pairs of each Chinese file, evenly spread (every "
                     "len/N-th; default: all)")
+    ap.add_argument("--blends", action="store_true",
+                    help="also print Spearman of fixed blends of cosine and lexical similarity "
+                    "per Chinese file (a diagnostic of the rho targets)")
     ap.add_argument("--perf-worker", nargs=2, type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.perf_worker:
@@ -706,6 +734,9 @@ def main() -> None:
             print(f"{engine}: >= plain BM25 and every model on "
                   f"{len(done) - len(miss)}/{len(done)} figures measured"
                   + (("; misses: " + ", ".join(miss)) if miss else ""))
+        if args.blends and ship is not None:
+            print()
+            print("\n".join(blend_table(files, ship)))
     if args.no_scale:
         for n in notes:
             print("note:", n)

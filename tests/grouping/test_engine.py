@@ -239,6 +239,41 @@ def test_embeddings_are_optional_pending_then_fused():
     assert eng.embed_pending() == 0
 
 
+class TableEmbedder:
+    """A fixed vector per text (normalised), so each cosine of a test is known."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def embed(self, texts):
+        out = np.array([self.table[t] for t in texts], np.float32)
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+
+def test_two_views_that_agree_rank_before_one_view_alone():
+    """The order is the noisy-OR of the two views; the similarity for thresholds stays the
+    better view's evidence. Opinion 2 shares fewer words with the query than opinion 1 but
+    means the same (its cosine is well above the background), and opinion 1 means something
+    else (cosine 0): 2 ranks first, though its similarity is the lower of the two."""
+    table = {"食堂饭菜价格太贵": [1, 0, 0], "食堂饭菜价格表贴错了": [0, 1, 0],
+             "菜太贵吃不起": [0.6, 0, 0.8], "宿舍热水经常停": [0, 0, 1],
+             "班车时间不合理": [0, 0.7, 0.7], "更衣室柜子坏了": [0, 0.6, 0.8]}
+    eng = GroupingEngine(embedder=TableEmbedder(table))
+    eng.add_many(enumerate(list(table)[1:], start=1))
+    eng.embed_pending()
+    q = "食堂饭菜价格太贵"
+    d = eng.signals(q)
+    lex, cal = (dict(zip(d["id"].tolist(), d[k].tolist(), strict=True)) for k in ("lexical", "cal"))
+    assert lex[1] > lex[2] > 0 and cal[1] == 0 < cal[2] < lex[1]  # the case described
+    hits = eng.query(q, 3)
+    assert [h.id for h in hits[:2]] == [2, 1]
+    assert hits[0].similarity == pytest.approx(max(lex[2], cal[2]))
+    assert hits[1].similarity == pytest.approx(lex[1])
+    assert hits[1].similarity > hits[0].similarity
+    # an engine whose query has no vector ranks by words alone: 1 first
+    assert eng.query(q, 2, embed=False)[0].id == 1
+
+
 def test_zscore_fusion_reorders_candidates_and_keeps_pending_items():
     emb = FakeEmbedder()
     eng = GroupingEngine(embedder=emb)  # z-score fusion is the only rule

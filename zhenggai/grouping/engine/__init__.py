@@ -9,8 +9,9 @@ question to the part that answers it, one module per job:
 - :mod:`.chars`: the character n-gram view (kept texts, hashed df, its cosine).
 - :mod:`.embeddings`: optional embeddings, stored per row, and the texts waiting for one.
 - :mod:`.ranking`: the pruned BM25F top-k and the vector top-k (both views nominate), ranked
-  by the better view's evidence, max(BM25F similarity, calibrated cosine); without vectors,
-  the z-score fusion of BM25F similarity and character cosine.
+  by the noisy-OR of BM25F similarity and calibrated cosine, with the better view's evidence,
+  max(BM25F similarity, calibrated cosine), as the similarity for thresholds; without
+  vectors, the z-score fusion of BM25F similarity and character cosine.
 - :mod:`.clustering`: near-duplicate groups from nearest neighbours (union-find).
 
 Each module's docstring gives its model. No parameter is fitted to data: z-scores, equal
@@ -249,13 +250,13 @@ class GroupingEngine:
         """The ``k`` items most similar to ``text``, best first (ties by id).
 
         Both views nominate candidates: the BM25F top ``fusion_depth`` and, with a query
-        vector, the vector top ``fusion_depth``; :mod:`.ranking` orders them by
-        ``Hit.similarity``. ``vector`` is the query's embedding if already known; otherwise,
-        with an embedder, the query is embedded now unless ``embed`` is False (then it is
-        ranked on lexical evidence alone). ``Hit.score`` is the BM25F score; ``Hit.similarity`` in
-        [0, 1] is for thresholds: the better of the BM25F similarity and the calibrated
-        cosine (when both embeddings are known). With neither a query embedding nor the
-        character view, the order is BM25F's.
+        vector, the vector top ``fusion_depth``; :mod:`.ranking` orders them (the noisy-OR
+        of the two views where both are known). ``vector`` is the query's embedding if
+        already known; otherwise, with an embedder, the query is embedded now unless
+        ``embed`` is False (then it is ranked on lexical evidence alone). ``Hit.score`` is
+        the BM25F score; ``Hit.similarity`` in [0, 1] is for thresholds: the better of the
+        BM25F similarity and the calibrated cosine (when both embeddings are known). With
+        neither a query embedding nor the character view, the order is BM25F's.
         """
         with self._lock:
             return self._rank(self._text_query(text, vector, embed), k, set(exclude))

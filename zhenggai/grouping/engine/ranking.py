@@ -12,13 +12,21 @@ Fusion
 Both views nominate: the BM25F top ``fusion_depth`` (50) and, when the query has a vector,
 the vector top ``fusion_depth`` (an exact search, :mod:`.embeddings`), so that an opinion that
 says the same thing in other words is a candidate even if it shares no word. Every candidate
-is scored on every signal. The lexical evidence is the z-score of BM25F similarity averaged
-with that of the character n-gram cosine (two views of the same surface form count as one);
-the lexical order and the cosine order are then joined by reciprocal-rank fusion (Cormack et
-al. 2009, k = 60), one equal vote each. A query without a vector (at intake, before its own is
-computed) is ranked on the lexical evidence alone. The similarity for thresholds is the better
-view's evidence: max(BM25F similarity, calibrated cosine). No parameter here is fitted to
-data: ranks, z-scores, equal votes, and the standard BM25, TF-IDF and RRF settings.
+is scored on every signal: the BM25F similarity and the calibrated cosine, both on [0, 1]
+against their own scale (the cosine above the index's background), so neither needs a weight.
+
+Two numbers come of them. The **order** is the noisy-OR of the two,
+``1 - (1 - lexical) * (1 - cal)``: read each as the chance that its view has seen a duplicate,
+it is the chance that one of them has. A candidate both views find fairly close comes before
+one that a single view finds a little closer and the other not at all (what reciprocal-rank
+or z-score fusion do with ranks, here on the similarities themselves, so it needs no rank
+constant and is the same for a list of 5 or of 100). The **similarity for thresholds** is the
+better view's evidence, ``max(lexical, cal)`` (:func:`pair_similarity`): a duplicate in other
+words or in the same words crosses a threshold either way, and two weak views do not add up
+to a group. A query without a vector (at intake, before its own is computed) is ranked on the
+lexical evidence alone, and a candidate whose vector is pending by its BM25F similarity. No
+parameter here is fitted to data: the standard BM25 and TF-IDF settings, z-scores, and the
+two formulas above.
 """
 
 from __future__ import annotations
@@ -190,26 +198,30 @@ def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
     similarity, then id.
 
     Without a query vector: the lexical evidence (:func:`lexical_evidence`). With one, a
-    candidate whose vector is known is ranked by the better view's evidence,
-    :func:`pair_similarity`: the BM25F similarity and the calibrated cosine are both
-    similarities on [0, 1] measured against their own scale (the cosine above the index's
-    background), so neither needs a weight, and a duplicate in other words or in the same
-    words comes first either way. A candidate whose vector is pending is ranked by its BM25F
-    similarity, the evidence it has (never buried below it while it waits). So the order is
-    that of ``Hit.similarity``, the number used for thresholds. ``fusion_weight`` is unused
-    (kept for compatibility).
+    candidate whose vector is known is ordered by :func:`fused_order`, one whose vector is
+    pending by its BM25F similarity (the evidence it has: never buried below it while it
+    waits). ``Hit.similarity`` is :func:`pair_similarity` (BM25F's alone while pending).
+    ``fusion_weight`` is unused (kept for compatibility).
     """
     found, cos, cal = d["hits"], d["cosine"], d["cal"]
     known = ~np.isnan(cos)
     sim = d["lexical"].copy()
+    key = d["lexical"].copy()
     sim[known] = pair_similarity(sim[known], cal[known])
+    key[known] = fused_order(key[known], cal[known])
     fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
-    ids = d["id"]
-    key = sim
     if len(found) > 1 and not known.any():
         key = lexical_evidence(d, with_char)
-    order = np.lexsort((ids, -d["lexical"], -np.asarray(key)))  # ties: more words in common
+    order = np.lexsort((d["id"], -d["lexical"], -np.asarray(key)))  # ties: more words in common
     return [fused[i] for i in order.tolist()]
+
+
+def fused_order(lexical, cal):
+    """The ranking key of candidates known to both views: the noisy-OR of the BM25F
+    similarity and the calibrated cosine, ``1 - (1 - lexical) * (1 - cal)``. It is at least
+    the better view's evidence and grows with the other's, so agreement of two views counts
+    (module docstring)."""
+    return 1.0 - (1.0 - np.asarray(lexical)) * (1.0 - np.asarray(cal))
 
 
 def pair_similarity(lexical, cal):
