@@ -270,7 +270,7 @@ def test_two_views_that_agree_rank_before_one_view_alone():
     assert hits[0].similarity == pytest.approx(max(lex[2], cal[2]))
     assert hits[1].similarity == pytest.approx(lex[1])
     assert hits[1].similarity > hits[0].similarity
-    # an engine whose query has no vector ranks by words alone: 1 first
+    # without the query's vector (embed=False, as at intake before it is computed): words decide
     assert eng.query(q, 2, embed=False)[0].id == 1
 
 
