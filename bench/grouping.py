@@ -482,9 +482,8 @@ def blend_table(files, model: CachedEmbedder) -> list[str]:
     diagnostic, not a method: it shows which w each file would want."""
     lines = [f"{'blend: z(cos) + w z(lex), Spearman':44}"
              + "".join(f"{'w=' + format(w, '+g'):>10}" for w in BLEND_WEIGHTS)]
-    for label, pairs, _grade in files:
-        corpus = list(dict.fromkeys(x for a, b, _ in pairs for x in (a, b)))
-        pos = {t: i for i, t in enumerate(corpus)}
+    for label, pairs, grade in files:
+        corpus, pos, _queries = pair_setup(pairs, grade)
         eng = GroupingEngine(char_ngrams=False)
         eng.add_many(enumerate(corpus))
         v = model.embed(corpus)

@@ -72,7 +72,7 @@ def every_read(s) -> dict:
         out[day, "last"] = last_active_day(org, day)
         out[day, "stall"] = campaign_stall(org, day)
         # From a split read already (the leader board's by unit): the same, queue and all.
-        assert campaign_stall(org, day, split=sums(org, day, DIMS["unit"])) == out[day, "stall"]
+        assert campaign_stall(org, day, now=sums(org, day, DIMS["unit"])) == out[day, "stall"]
     out["series"] = series(org, dt.date(1957, 5, 1), dt.date(1958, 1, 31))
     out["series unit"] = series(org, dt.date(1957, 5, 1), dt.date(1957, 12, 31), DIMS["unit"],
                                 s.office.pk, step=7)

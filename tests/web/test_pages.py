@@ -241,7 +241,7 @@ def test_the_campaign_stalled_warning(story, as_member):
     for day in (dt.date(1957, 9, 10), dt.date(1957, 9, 20)):
         by_unit = sums(story.org.pk, day, DIMS["unit"])
         assert by_unit
-        assert (queries.campaign_stalled(story.org.pk, day, split=by_unit)
+        assert (queries.campaign_stalled(story.org.pk, day, now=by_unit)
                 == queries.campaign_stalled(story.org.pk, day))
     body = as_member(story.leader).get("/leader/?as_of=1957-09-20", **EN).content.decode()
     assert "The campaign has stalled" in body

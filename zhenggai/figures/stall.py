@@ -63,11 +63,11 @@ def stall_of(now: dict[str, int], before: dict[str, int], days: int = STALL_DAYS
 
 
 def campaign_stall(org_id: int, day: dt.date, days: int = STALL_DAYS,
-                   split: dict[int, list[int]] | None = None) -> Stall | None:
-    """The whole organisation's stall on `day`, or None. `split`: the raw sums of a split
-    as of `day`, if the caller has read one (every delta is booked on every dimension, key 0
+                   now: dict[int, list[int]] | None = None) -> Stall | None:
+    """The whole organisation's stall on `day`, or None. `now`: the raw sums of a split as
+    of `day`, if the caller has read one (every delta is booked on every dimension, key 0
     for none, so a split's rows add up to the whole organisation's)."""
-    now = named([sum(c) for c in zip(*split.values(), strict=True)] if split
-                else sums(org_id, day).get(0))
+    total = named([sum(c) for c in zip(*now.values(), strict=True)] if now
+                  else sums(org_id, day).get(0))
     before = named(sums(org_id, day - dt.timedelta(days=days)).get(0))
-    return stall_of(now, before, days)
+    return stall_of(total, before, days)

@@ -284,10 +284,11 @@ def stalled_units(org_id: int, day: dt.date, days: int = STALL_DAYS,
 
 
 def campaign_stalled(org_id: int, day: dt.date, days: int = STALL_DAYS,
-                     split: dict[int, list[int]] | None = None) -> Stall | None:
+                     now: dict[int, list[int]] | None = None) -> Stall | None:
     """M5's warning: the whole organisation has stalled ("single-minded" leadership moved
-    on after the first 85%); figures/stall.py defines it."""
-    return campaign_stall(org_id, day, days, split)
+    on after the first 85%); figures/stall.py defines it. `now`: the raw sums of a split as
+    of `day`, if the caller has read one (as for `stalled_units`)."""
+    return campaign_stall(org_id, day, days, now)
 
 
 def _first_per_state(qs: QuerySet, states, field: str, limit: int) -> list[Problem]:

@@ -205,13 +205,13 @@ def fuse(d: dict, fusion_weight: float, with_char: bool) -> list[Hit]:
     """
     found, cos, cal = d["hits"], d["cosine"], d["cal"]
     known = ~np.isnan(cos)
-    sim = d["lexical"].copy()
-    key = d["lexical"].copy()
-    sim[known] = pair_similarity(sim[known], cal[known])
-    key[known] = fused_order(key[known], cal[known])
-    fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
-    if len(found) > 1 and not known.any():
+    sim, key = d["lexical"].copy(), d["lexical"].copy()
+    if known.any():
+        sim[known] = pair_similarity(sim[known], cal[known])
+        key[known] = fused_order(key[known], cal[known])
+    elif len(found) > 1:
         key = lexical_evidence(d, with_char)
+    fused = [Hit(h.id, h.score, float(s)) for h, s in zip(found, sim.tolist(), strict=True)]
     order = np.lexsort((d["id"], -d["lexical"], -np.asarray(key)))  # ties: more words in common
     return [fused[i] for i in order.tolist()]
 

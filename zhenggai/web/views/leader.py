@@ -100,7 +100,7 @@ def board(request: HttpRequest) -> HttpResponse:
         "total": by_unit["total"], "unit_rows": unit_rows, "n_units": n_units,
         "category_rows": category_rows, "n_categories": n_categories,
         "trend": trend(campaign, day), "stalled": queries.stalled_units(org_id, day, now=unit_sums),
-        "campaign_stall": queries.campaign_stalled(org_id, day, split=unit_sums), "now": now,
+        "campaign_stall": queries.campaign_stalled(org_id, day, now=unit_sums), "now": now,
         "stall_days": queries.STALL_DAYS, "stall_share": f"{stall.CHECK_SHARE:.0%}",
         "long": queries.long_standing(campaign, day, now=now),
         "declines": declines, "followups": queries.followup_log(campaign, day=then),
