@@ -62,8 +62,9 @@ def test_an_opinion_in_other_words_is_suggested_once_vectors_are_stored(
     got = svc.suggest(story.campaign, query, k=3)
     assert got.opinions and got.opinions[0].opinion_id == ops[0].pk
     # over the intake budget, the query is answered lexically (and the model tried again
-    # every 50 questions)
-    svc.query_vector.budget, svc.query_vector.avg = 0.0, 1.0
+    # after a few seconds: test_the_intake_budget_tries_the_model_again_after_a_while)
+    svc.query_vector.budget = 0.0
+    assert svc.suggest(story.campaign, query).opinions  # this call goes over the budget
     assert svc.suggest(story.campaign, query).opinions == []
     # the merge target ranking: the problem whose opinions are closest comes first
     from zhenggai.problems import actions
@@ -75,6 +76,26 @@ def test_an_opinion_in_other_words_is_suggested_once_vectors_are_stored(
     ranked = S.rank_problems(story.campaign, "洗澡没热水", [p_pay, p_bath])
     assert [p.pk for p, _ in ranked] == [p_bath.pk, p_pay.pk]
     assert ranked[0][1] > ranked[1][1]
+
+
+def test_the_intake_budget_tries_the_model_again_after_a_while(model_on):
+    """Over the budget the query is lexical (None) until ``retry_s`` has passed; then one
+    try measures the machine afresh, and its latency replaces the average, so one quick try
+    puts the model back on at once."""
+    now = [100.0]
+    q = vectors.QueryEmbedder(budget_ms=0.0, retry_s=5.0, clock=lambda: now[0])
+    assert q("浴室没有热水") is not None  # measured: over a budget of 0 ms
+    assert q.avg > 0 and q.off_since == 100.0
+    assert q("浴室没有热水") is None  # lexical meanwhile
+    # a slow spell just now (an average of 1,000 s a call) against a budget of 1 s
+    q.budget, q.avg, q.off_since = 1000.0, 1e6, now[0]
+    now[0] += 4.9
+    assert q("浴室没有热水") is None
+    now[0] += 0.2
+    v = q("浴室没有热水")  # the try: quick, so the average is its latency, not 0.8e6
+    assert v is not None and v.shape == (vectors.DIM,)
+    assert q.avg < 1000.0 and q.off_since is None
+    assert q("浴室没有热水") is not None
 
 
 def test_rank_problems_without_vectors_is_lexical_and_keeps_every_problem(

@@ -69,28 +69,36 @@ def from_bytes(b: bytes) -> np.ndarray:
 
 class QueryEmbedder:
     """A query's vector at intake, only while the model keeps within the budget: a running
-    average of its latency; above the budget, queries are answered lexically and the model
-    is tried again every ``retry`` questions."""
+    average of its latency. Above the budget, queries are answered lexically and the model
+    is tried again once ``retry_s`` seconds have passed; that try's latency replaces the
+    average (it measures the machine as it is now, not as it was).
 
-    def __init__(self, budget_ms: float = QUERY_BUDGET_MS, retry: int = 50) -> None:
-        self.budget, self.retry = budget_ms, retry
+    Loading the model is not timed (it happens once per process), and the clock of the
+    retries is time, not questions: a quiet plant asks a few questions a minute, and a
+    count of 50 kept the model off there for an hour after one slow call."""
+
+    def __init__(self, budget_ms: float = QUERY_BUDGET_MS, retry_s: float = 5.0,
+                 clock=time.monotonic) -> None:
+        self.budget, self.retry_s, self.clock = budget_ms, retry_s, clock
         self.avg: float | None = None
-        self.skipped = 0
+        self.off_since: float | None = None  # when the average went over the budget
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> np.ndarray | None:
         with self._lock:
-            if self.avg is not None and self.avg > self.budget:
-                self.skipped += 1
-                if self.skipped % self.retry:
-                    return None
+            over = self.avg is not None and self.avg > self.budget
+            if over and self.clock() - (self.off_since or 0.0) < self.retry_s:
+                return None
+        if model() is None:  # loads it, untimed
+            return None
         t = time.perf_counter()
         v = embed([text])
         ms = 1000 * (time.perf_counter() - t)
         if v is None:
             return None
         with self._lock:
-            self.avg = ms if self.avg is None else 0.8 * self.avg + 0.2 * ms
+            self.avg = ms if self.avg is None or over else 0.8 * self.avg + 0.2 * ms
+            self.off_since = self.clock() if self.avg > self.budget else None
         return v[0]
 
 
